@@ -1,0 +1,3 @@
+module github.com/retlab/retlab
+
+go 1.26

@@ -1,0 +1,20 @@
+// Package cpu is the default compute backend: pure Go (with Go assembly on
+// amd64), no cgo, using every core for large products.
+package cpu
+
+import "github.com/retlab/retlab/retnet/backend"
+
+// Backend is the CPU backend; the zero value is ready to use.
+type Backend struct{}
+
+func init() {
+	backend.Register("cpu", func() (backend.Backend, error) { return Backend{}, nil })
+}
+
+// Name returns "cpu".
+func (Backend) Name() string { return "cpu" }
+
+// Sgemm implements backend.Backend with the package-level Sgemm.
+func (Backend) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
