@@ -1,0 +1,151 @@
+package cpu
+
+import (
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+)
+
+// threadSetting is the SetThreads value; 0 means runtime.GOMAXPROCS(0).
+var threadSetting atomic.Int64
+
+func init() {
+	if v, err := strconv.Atoi(os.Getenv("RETLAB_THREADS")); err == nil && v > 0 {
+		threadSetting.Store(int64(v))
+	}
+}
+
+// SetThreads sets how many goroutines one large Sgemm may use; n <= 0 restores
+// the default, runtime.GOMAXPROCS(0) read at each call. It returns the
+// previous setting (0 for the default), so
+//
+//	defer cpu.SetThreads(cpu.SetThreads(1))
+//
+// runs a block single-threaded. The environment variable RETLAB_THREADS sets
+// the starting value. Results do not depend on the thread count: each element
+// of C is computed by one goroutine in the same order.
+func SetThreads(n int) int {
+	if n < 0 {
+		n = 0
+	}
+	return int(threadSetting.Swap(int64(n)))
+}
+
+// Threads returns how many goroutines a large Sgemm uses.
+func Threads() int {
+	if n := threadSetting.Load(); n > 0 {
+		return int(n)
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// minFlopsPerThread is the work (2*m*n*k) below which adding a goroutine costs
+// more than it saves: waking a parked worker takes a few microseconds.
+const minFlopsPerThread = 2 * 64 * 64 * 64
+
+// splitGrid chooses how to cut C (m x n) into tm x tn tiles for at most t
+// goroutines, and the tile sizes bm x bn (multiples of the register tile).
+// It minimises the largest tile's cost: its multiply-adds plus the redundant
+// packing each tile does of its own rows of A and columns of B.
+func splitGrid(m, n, k, t int) (tm, tn, bm, bn int) {
+	if work := 2 * m * n * k / minFlopsPerThread; work < t {
+		t = max(1, work)
+	}
+	tm, tn, bm, bn = 1, 1, m, n
+	if t == 1 {
+		return
+	}
+	best := -1
+	for ti := 1; ti <= t; ti++ {
+		if t%ti != 0 {
+			continue
+		}
+		tj := t / ti
+		cm := roundUp(ceilDiv(m, ti), mr)
+		cn := roundUp(ceilDiv(n, tj), nr)
+		cost := cm*cn + 16*(cm+cn)
+		if best < 0 || cost < best {
+			best, tm, tn, bm, bn = cost, ceilDiv(m, cm), ceilDiv(n, cn), cm, cn
+		}
+	}
+	return
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+func roundUp(a, b int) int { return ceilDiv(a, b) * b }
+
+// parallel runs the blocked product on up to t goroutines: the caller
+// computes the first tile of C, pool workers the others.
+func (g *gemm) parallel(t int) {
+	tm, tn, bm, bn := splitGrid(g.m, g.n, g.k, t)
+	if tm*tn == 1 {
+		ws := getWorkspace()
+		g.tile(ws, 0, g.m, 0, g.n)
+		putWorkspace(ws)
+		return
+	}
+	call := callPool.Get().(*parCall)
+	call.g = *g
+	call.wg.Add(tm*tn - 1)
+	startWorkers(tm*tn - 1)
+	for ti := 0; ti < tm; ti++ {
+		for tj := 0; tj < tn; tj++ {
+			if ti == 0 && tj == 0 {
+				continue
+			}
+			jobs <- job{call: call, i0: ti * bm, i1: min(g.m, (ti+1)*bm), j0: tj * bn, j1: min(g.n, (tj+1)*bn)}
+		}
+	}
+	ws := getWorkspace()
+	g.tile(ws, 0, min(g.m, bm), 0, min(g.n, bn))
+	putWorkspace(ws)
+	call.wg.Wait()
+	call.g = gemm{} // drop references to the caller's slices
+	callPool.Put(call)
+}
+
+// parCall is one parallel Sgemm call shared by its jobs; pooled so a call
+// does not allocate.
+type parCall struct {
+	g  gemm
+	wg sync.WaitGroup
+}
+
+var callPool = sync.Pool{New: func() any { return new(parCall) }}
+
+// job is one tile C[i0:i1, j0:j1] of a parallel call.
+type job struct {
+	call           *parCall
+	i0, i1, j0, j1 int
+}
+
+// jobs feeds the persistent workers; they block on it when idle (no CPU).
+var jobs = make(chan job, 64)
+
+var workers struct {
+	sync.Mutex
+	n int
+}
+
+// startWorkers makes sure at least n pool goroutines are running.
+func startWorkers(n int) {
+	workers.Lock()
+	for workers.n < n {
+		workers.n++
+		go worker()
+	}
+	workers.Unlock()
+}
+
+func worker() {
+	var ws *workspace
+	for j := range jobs {
+		if ws == nil || len(ws.a) != mcBlock*kcBlock || len(ws.b) != kcBlock*ncBlock {
+			ws = getWorkspace()
+		}
+		j.call.g.tile(ws, j.i0, j.i1, j.j0, j.j1)
+		j.call.wg.Done()
+	}
+}
