@@ -41,3 +41,44 @@ func axpyAVX2(alpha float32, x, y []float32)
 //
 //go:noescape
 func scaleAVX2(alpha float32, x []float32)
+
+// packA6AVX2 packs 6 rows of A times 8*groups columns; it replaces the loop
+//
+//	for p := 0; p < 8*groups; p++ {
+//		for i := 0; i < 6; i++ {
+//			dst[p*6+i] = src[i*lda+p]
+//		}
+//	}
+//
+//go:noescape
+func packA6AVX2(dst, src *float32, lda, groups int)
+
+// packB16TAVX2 packs 16 rows of a stored (transposed) B times 8*groups
+// columns; it replaces the loop
+//
+//	for p := 0; p < 8*groups; p++ {
+//		for j := 0; j < 16; j++ {
+//			dst[p*16+j] = src[j*ldb+p]
+//		}
+//	}
+//
+//go:noescape
+func packB16TAVX2(dst, src *float32, ldb, groups int)
+
+// packB16AVX2 packs 16 columns of an untransposed B; it replaces the loop
+//
+//	for p := 0; p < kc; p++ {
+//		copy(dst[p*16:p*16+16], src[p*ldb:])
+//	}
+//
+//go:noescape
+func packB16AVX2(dst, src *float32, ldb, kc int)
+
+// packA6TAVX2 packs 6 rows of op(A) from a transposed A; it replaces the loop
+//
+//	for p := 0; p < kc; p++ {
+//		copy(dst[p*6:p*6+6], src[p*lda:])
+//	}
+//
+//go:noescape
+func packA6TAVX2(dst, src *float32, lda, kc int)

@@ -242,44 +242,72 @@ func kernelGo(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
 	}
 }
 
+// packRows is how many stored rows packA and packB read before moving on to
+// the next micro-panel when no transpose is needed.
+var packRows = 8
+
 // packA copies opA[i0:i0+mc, p0:p0+kc] into dst as mc/mr micro-panels, each
 // (kc, mr): dst[ir*kc + p*mr + i] = opA[i0+ir+i][p0+p]. Rows past mc are zero.
 func packA(dst, a []float32, lda int, transA bool, i0, mc, p0, kc int) {
+	if transA {
+		// opA[i][p] = a[p*lda+i]: each depth step is six contiguous floats.
+		// The stored rows are read in groups of packRows, all micro-panels
+		// per group: walking one panel down all kc rows at a power-of-two
+		// stride would thrash a few L1 sets.
+		full := mc / mr * mr
+		for pb := 0; pb < kc; pb += packRows {
+			rows := min(packRows, kc-pb)
+			for ir := 0; ir < full; ir += mr {
+				d := dst[ir*kc+pb*mr : ir*kc+(pb+rows)*mr]
+				src := a[(p0+pb)*lda+i0+ir:]
+				_ = src[(rows-1)*lda+mr-1] // the rows x 6 block is in bounds
+				if useAsm {
+					packA6TAVX2(&d[0], &src[0], lda, rows)
+					continue
+				}
+				for p := range rows {
+					*(*[mr]float32)(d[p*mr:]) = *(*[mr]float32)(src[p*lda:])
+				}
+			}
+		}
+		if full < mc {
+			d := dst[full*kc : full*kc+kc*mr]
+			clear(d)
+			for p := range kc {
+				copy(d[p*mr:p*mr+mc-full], a[(p0+p)*lda+i0+full:])
+			}
+		}
+		return
+	}
 	for ir := 0; ir < mc; ir += mr {
 		mm := min(mr, mc-ir)
 		d := dst[ir*kc : ir*kc+kc*mr]
 		row := i0 + ir
 		switch {
-		case !transA && mm == mr:
-			// Six row streams, interleaved.
+		case mm == mr:
+			// Six row streams, interleaved: a 6 x kc -> kc x 6 transpose.
 			r0 := a[(row+0)*lda+p0:][:kc]
 			r1 := a[(row+1)*lda+p0:][:kc]
 			r2 := a[(row+2)*lda+p0:][:kc]
 			r3 := a[(row+3)*lda+p0:][:kc]
 			r4 := a[(row+4)*lda+p0:][:kc]
 			r5 := a[(row+5)*lda+p0:][:kc]
-			for p := range kc {
+			p := 0
+			if useAsm && kc >= 8 {
+				p = kc &^ 7
+				packA6AVX2(&d[0], &r0[0], lda, p/8) // rows r0..r5 in bounds above
+			}
+			for ; p < kc; p++ {
 				q := (*[mr]float32)(d[p*mr:])
 				q[0], q[1], q[2], q[3], q[4], q[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
 			}
-		case !transA:
+		default:
 			clear(d)
 			for i := 0; i < mm; i++ {
 				r := a[(row+i)*lda+p0:][:kc]
 				for p, v := range r {
 					d[p*mr+i] = v
 				}
-			}
-		case mm == mr:
-			// opA[i][p] = a[p*lda+i]: each depth step is six contiguous floats.
-			for p := range kc {
-				s := (*[mr]float32)(a[(p0+p)*lda+row:])
-				*(*[mr]float32)(d[p*mr:]) = *s
-			}
-		default:
-			clear(d)
-			for p := range kc {
-				copy(d[p*mr:p*mr+mm], a[(p0+p)*lda+row:])
 			}
 		}
 	}
@@ -288,26 +316,54 @@ func packA(dst, a []float32, lda int, transA bool, i0, mc, p0, kc int) {
 // packB copies opB[p0:p0+kc, j0:j0+nc] into dst as nc/nr micro-panels, each
 // (kc, nr): dst[jr*kc + p*nr + j] = opB[p0+p][j0+jr+j]. Columns past nc are zero.
 func packB(dst, b []float32, ldb int, transB bool, p0, kc, j0, nc int) {
+	if !transB {
+		// Rows in groups of packRows, as in packA.
+		full := nc / nr * nr
+		for pb := 0; pb < kc; pb += packRows {
+			rows := min(packRows, kc-pb)
+			for jr := 0; jr < full; jr += nr {
+				d := dst[jr*kc+pb*nr : jr*kc+(pb+rows)*nr]
+				src := b[(p0+pb)*ldb+j0+jr:]
+				_ = src[(rows-1)*ldb+nr-1] // the rows x 16 block is in bounds
+				if useAsm {
+					packB16AVX2(&d[0], &src[0], ldb, rows)
+					continue
+				}
+				for p := range rows {
+					*(*[nr]float32)(d[p*nr:]) = *(*[nr]float32)(src[p*ldb:])
+				}
+			}
+		}
+		if full < nc {
+			d := dst[full*kc : full*kc+kc*nr]
+			clear(d)
+			for p := range kc {
+				copy(d[p*nr:p*nr+nc-full], b[(p0+p)*ldb+j0+full:])
+			}
+		}
+		return
+	}
 	for jr := 0; jr < nc; jr += nr {
 		nn := min(nr, nc-jr)
 		d := dst[jr*kc : jr*kc+kc*nr]
 		col := j0 + jr
 		switch {
-		case !transB && nn == nr:
-			for p := range kc {
-				*(*[nr]float32)(d[p*nr:]) = *(*[nr]float32)(b[(p0+p)*ldb+col:])
+		case nn == nr:
+			// opB[p][j] = b[j*ldb+p]: a 16 x kc -> kc x 16 transpose.
+			_ = b[(col+nr-1)*ldb+p0+kc-1] // all 16 source rows are in bounds
+			p := 0
+			if useAsm && kc >= 8 {
+				p = kc &^ 7
+				packB16TAVX2(&d[0], &b[col*ldb+p0], ldb, p/8)
 			}
-		case !transB:
-			for p := range kc {
-				q := d[p*nr : p*nr+nr]
-				copy(q, b[(p0+p)*ldb+col:][:nn])
-				clear(q[nn:])
+			for j := 0; j < nr; j++ {
+				s := b[(col+j)*ldb+p0:][:kc]
+				for q := p; q < kc; q++ {
+					d[q*nr+j] = s[q]
+				}
 			}
 		default:
-			// opB[p][j] = b[j*ldb+p]: a transpose, nn source rows of kc floats.
-			if nn < nr {
-				clear(d)
-			}
+			clear(d)
 			for j := 0; j < nn; j++ {
 				s := b[(col+j)*ldb+p0:][:kc]
 				for p, v := range s {

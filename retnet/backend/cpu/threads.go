@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // threadSetting is the SetThreads value; 0 means runtime.GOMAXPROCS(0).
@@ -43,7 +44,7 @@ func Threads() int {
 
 // minFlopsPerThread is the work (2*m*n*k) below which adding a goroutine costs
 // more than it saves: waking a parked worker takes a few microseconds.
-const minFlopsPerThread = 2 * 64 * 64 * 64
+const minFlopsPerThread = 2 * 16 * 16 * 16
 
 // splitGrid chooses how to cut C (m x n) into tm x tn tiles for at most t
 // goroutines, and the tile sizes bm x bn (multiples of the register tile).
@@ -89,6 +90,7 @@ func (g *gemm) parallel(t int) {
 	call := callPool.Get().(*parCall)
 	call.g = *g
 	call.wg.Add(tm*tn - 1)
+	call.remaining.Store(int32(tm*tn - 1))
 	startWorkers(tm*tn - 1)
 	for ti := 0; ti < tm; ti++ {
 		for tj := 0; tj < tn; tj++ {
@@ -101,6 +103,10 @@ func (g *gemm) parallel(t int) {
 	ws := getWorkspace()
 	g.tile(ws, 0, min(g.m, bm), 0, min(g.n, bn))
 	putWorkspace(ws)
+	t0 := time.Now()
+	for call.remaining.Load() > 0 && time.Since(t0) < spinWait {
+		runtime.Gosched()
+	}
 	call.wg.Wait()
 	call.g = gemm{} // drop references to the caller's slices
 	callPool.Put(call)
@@ -109,8 +115,9 @@ func (g *gemm) parallel(t int) {
 // parCall is one parallel Sgemm call shared by its jobs; pooled so a call
 // does not allocate.
 type parCall struct {
-	g  gemm
-	wg sync.WaitGroup
+	g         gemm
+	wg        sync.WaitGroup
+	remaining atomic.Int32
 }
 
 var callPool = sync.Pool{New: func() any { return new(parCall) }}
@@ -141,11 +148,40 @@ func startWorkers(n int) {
 
 func worker() {
 	var ws *workspace
-	for j := range jobs {
+	for {
+		j := nextJob()
 		if ws == nil || len(ws.a) != mcBlock*kcBlock || len(ws.b) != kcBlock*ncBlock {
 			ws = getWorkspace()
 		}
 		j.call.g.tile(ws, j.i0, j.i1, j.j0, j.j1)
+		j.call.remaining.Add(-1)
 		j.call.wg.Done()
 	}
+}
+
+// spinWait is how long a worker polls for the next job, and a caller for its
+// workers, before parking. Parking costs ~30-130 us on these VMs: the woken
+// thread must be rescheduled, often first onto the waker's CPU. A sequence of
+// products (a forward pass) keeps the workers hot; an idle pool stops
+// spinning after spinWait.
+var spinWait = 200 * time.Microsecond
+
+func nextJob() job {
+	select {
+	case j := <-jobs:
+		return j
+	default:
+	}
+	t0 := time.Now()
+	for time.Since(t0) < spinWait {
+		for range 16 {
+			select {
+			case j := <-jobs:
+				return j
+			default:
+			}
+		}
+		runtime.Gosched()
+	}
+	return <-jobs
 }
