@@ -212,32 +212,48 @@ func microKernel(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
 }
 
 // kernelGo is the portable microkernel (and the plain loop the assembly
-// replaces): a (kc, mr) packed A panel times a (kc, nr) packed B panel.
+// replaces): a (kc, mr) packed A panel times a (kc, nr) packed B panel,
+//
+//	acc[i][j] = sum_p a[p*mr+i] * b[p*nr+j]
+//	C[i][j] = alpha*acc[i][j] + beta*C[i][j] // beta == 0: alpha*acc[i][j]
+//
+// computed as twelve 2x4 blocks so each block's eight sums stay in registers
+// (a whole 6x16 tile would spill to the stack every step).
 func kernelGo(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
-	var acc [mr][nr]float32
 	a = a[:kc*mr]
 	b = b[:kc*nr]
-	for p := 0; p < kc; p++ {
-		bp := (*[nr]float32)(b[p*nr:])
-		ap := (*[mr]float32)(a[p*mr:])
-		for i := range mr {
-			ai := ap[i]
-			row := &acc[i]
-			for j := range nr {
-				row[j] += ai * bp[j]
+	for i := 0; i < mr; i += 2 {
+		for j := 0; j < nr; j += 4 {
+			var s00, s01, s02, s03, s10, s11, s12, s13 float32
+			for p := 0; p < kc; p++ {
+				ap := a[p*mr+i : p*mr+i+2]
+				bp := b[p*nr+j : p*nr+j+4]
+				a0, a1 := ap[0], ap[1]
+				b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
+				s00 += a0 * b0
+				s01 += a0 * b1
+				s02 += a0 * b2
+				s03 += a0 * b3
+				s10 += a1 * b0
+				s11 += a1 * b1
+				s12 += a1 * b2
+				s13 += a1 * b3
 			}
-		}
-	}
-	for i := range mr {
-		crow := (*[nr]float32)(c[i*ldc:])
-		if beta == 0 {
-			for j := range nr {
-				crow[j] = alpha * acc[i][j]
+			c0 := c[i*ldc+j : i*ldc+j+4]
+			c1 := c[(i+1)*ldc+j : (i+1)*ldc+j+4]
+			if beta == 0 {
+				c0[0], c0[1], c0[2], c0[3] = alpha*s00, alpha*s01, alpha*s02, alpha*s03
+				c1[0], c1[1], c1[2], c1[3] = alpha*s10, alpha*s11, alpha*s12, alpha*s13
+				continue
 			}
-			continue
-		}
-		for j := range nr {
-			crow[j] = alpha*acc[i][j] + beta*crow[j]
+			c0[0] = alpha*s00 + beta*c0[0]
+			c0[1] = alpha*s01 + beta*c0[1]
+			c0[2] = alpha*s02 + beta*c0[2]
+			c0[3] = alpha*s03 + beta*c0[3]
+			c1[0] = alpha*s10 + beta*c1[0]
+			c1[1] = alpha*s11 + beta*c1[1]
+			c1[2] = alpha*s12 + beta*c1[2]
+			c1[3] = alpha*s13 + beta*c1[3]
 		}
 	}
 }

@@ -44,7 +44,7 @@ func Threads() int {
 
 // minFlopsPerThread is the work (2*m*n*k) below which adding a goroutine costs
 // more than it saves: waking a parked worker takes a few microseconds.
-const minFlopsPerThread = 2 * 16 * 16 * 16
+const minFlopsPerThread = 2 * 64 * 64 * 64
 
 // splitGrid chooses how to cut C (m x n) into tm x tn tiles for at most t
 // goroutines, and the tile sizes bm x bn (multiples of the register tile).
