@@ -51,19 +51,23 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	}
 	g := gemm{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
 		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc}
-	if g.gemv() {
+	if kind := g.gemvKind(); kind != notGemv {
+		g.parallelGemv(kind, Threads())
 		return
 	}
-	if m*n*k <= smallProduct {
+	if m <= smallDim && n <= smallDim && k <= smallDim && m*n*k <= smallProduct {
 		g.small()
 		return
 	}
 	g.parallel(Threads())
 }
 
-// smallProduct is the m*n*k up to which packing costs more than it saves and
-// Sgemm runs a plain loop.
-const smallProduct = 8 * 8 * 8
+// smallProduct is the m*n*k (with no dimension over smallDim) up to which
+// packing costs more than it saves and Sgemm runs a plain loop.
+const (
+	smallProduct = 8 * 8 * 8
+	smallDim     = 64
+)
 
 // gemm holds one Sgemm call's arguments.
 type gemm struct {
@@ -433,42 +437,62 @@ func (g *gemm) bt(p, j int) float32 {
 	return g.b[p*g.ldb+j]
 }
 
-// gemv handles a single row or column of C with Dot and Axpy when the operand
-// it streams is contiguous, and reports whether it did.
-func (g *gemm) gemv() bool {
+// Kinds of single-row / single-column products that skip packing and run
+// on Dot and Axpy because the operand they stream is contiguous.
+const (
+	notGemv     = iota
+	gemvRowAxpy // m == 1, B not transposed: c = beta*c + sum_p alpha*a[p]*B[p,:]
+	gemvRowDot  // m == 1, B transposed, A's row contiguous: c[j] = alpha*a.B[j,:] + beta*c[j]
+	gemvColDot  // n == 1, A not transposed, b contiguous: c[i] = alpha*A[i,:].b + beta*c[i]
+)
+
+// gemvKind says whether (and how) the product is a matrix-vector one.
+func (g *gemm) gemvKind() int {
 	switch {
 	case g.m == 1 && !g.transB:
-		// c = beta*c + alpha * sum_p a[p] * B[p,:]
-		crow := g.c[:g.n]
-		scaleMatrix(1, g.n, g.beta, crow, g.n)
-		for p := 0; p < g.k; p++ {
-			if av := g.alpha * g.at(0, p); av != 0 {
-				Axpy(av, g.b[p*g.ldb:p*g.ldb+g.n], crow)
+		return gemvRowAxpy
+	case g.m == 1 && (!g.transA || g.lda == 1):
+		return gemvRowDot
+	case g.n == 1 && !g.transA && (g.transB || g.ldb == 1):
+		return gemvColDot
+	}
+	return notGemv
+}
+
+// gemvChunk is how many columns of C gemvRowAxpy updates per sweep over A, so
+// that the slice of C stays in L1.
+const gemvChunk = 2048
+
+// gemvRange computes outputs [lo, hi) of a matrix-vector product: columns of
+// C's single row, or rows of C's single column (gemvColDot).
+func (g *gemm) gemvRange(kind, lo, hi int) {
+	switch kind {
+	case gemvRowAxpy:
+		for j0 := lo; j0 < hi; j0 += gemvChunk {
+			j1 := min(hi, j0+gemvChunk)
+			crow := g.c[j0:j1]
+			scaleMatrix(1, j1-j0, g.beta, crow, 0)
+			for p := 0; p < g.k; p++ {
+				Axpy(g.alpha*g.at(0, p), g.b[p*g.ldb+j0:p*g.ldb+j1], crow)
 			}
 		}
-		return true
-	case g.m == 1 && g.transB && (!g.transA || g.lda == 1):
-		// c[j] = alpha * a . B[j,:] + beta*c[j]; A's row is contiguous.
+	case gemvRowDot:
 		arow := g.a[:g.k]
-		for j := 0; j < g.n; j++ {
+		for j := lo; j < hi; j++ {
 			s := g.alpha * Dot(arow, g.b[j*g.ldb:j*g.ldb+g.k])
 			if g.beta != 0 {
 				s += g.beta * g.c[j]
 			}
 			g.c[j] = s
 		}
-		return true
-	case g.n == 1 && !g.transA && (g.transB || g.ldb == 1):
-		// c[i] = alpha * A[i,:] . b + beta*c[i]; b is contiguous.
+	case gemvColDot:
 		bcol := g.b[:g.k]
-		for i := 0; i < g.m; i++ {
+		for i := lo; i < hi; i++ {
 			s := g.alpha * Dot(g.a[i*g.lda:i*g.lda+g.k], bcol)
 			if g.beta != 0 {
 				s += g.beta * g.c[i*g.ldc]
 			}
 			g.c[i*g.ldc] = s
 		}
-		return true
 	}
-	return false
 }

@@ -172,6 +172,9 @@ func TestSgemmSweepDefaultBlocks(t *testing.T) {
 func TestSgemmBlockEdges(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 3))
 	cases := []gemmCase{
+		{m: 1, n: 1003, k: 300, pad: 1, alpha: 0.5, beta: 1},                  // gemv paths, split
+		{m: 1, n: 1003, k: 300, pad: 1, alpha: 0.5, beta: 0, transB: true},    // among goroutines
+		{m: 1003, n: 1, k: 300, pad: 1, alpha: 0.5, beta: -0.7, transB: true}, //
 		{m: mcBlock + 1, n: 2*nr + 1, k: kcBlock + 1, alpha: 1, beta: 0},
 		{m: mcBlock - 1, n: nr - 1, k: kcBlock - 1, pad: 3, alpha: -0.7, beta: 1, transA: true},
 		{m: 2*mcBlock + mr + 1, n: 33, k: 2*kcBlock + 3, alpha: 1, beta: -0.7, transB: true},
@@ -186,7 +189,7 @@ func TestSgemmBlockEdges(t *testing.T) {
 		{m: 1, n: 1, k: 1000, alpha: 1, beta: 0},
 	}
 	if testing.Short() {
-		cases = cases[:6]
+		cases = cases[:9]
 	}
 	for _, asm := range []bool{true, false} {
 		withAsm(t, asm)
@@ -203,7 +206,7 @@ func TestSgemmBlockEdges(t *testing.T) {
 // goroutines does not change a single bit of the result.
 func TestSgemmThreadsBitwise(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 4))
-	for _, sh := range [][3]int{{301, 187, 300}, {13, 900, 70}, {700, 20, 33}} {
+	for _, sh := range [][3]int{{301, 187, 300}, {13, 900, 70}, {700, 20, 33}, {1, 3000, 100}, {3000, 1, 100}} {
 		m, n, k := sh[0], sh[1], sh[2]
 		a, b := randSlice(rng, m*k), randSlice(rng, n*k)
 		var first []float32

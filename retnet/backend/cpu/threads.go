@@ -51,8 +51,8 @@ const minFlopsPerThread = 2 * 64 * 64 * 64
 // It minimises the largest tile's cost: its multiply-adds plus the redundant
 // packing each tile does of its own rows of A and columns of B.
 func splitGrid(m, n, k, t int) (tm, tn, bm, bn int) {
-	if work := 2 * m * n * k / minFlopsPerThread; work < t {
-		t = max(1, work)
+	if work := 2 * float64(m) * float64(n) * float64(k) / minFlopsPerThread; work < float64(t) {
+		t = max(1, int(work))
 	}
 	tm, tn, bm, bn = 1, 1, m, n
 	if t == 1 {
@@ -87,11 +87,7 @@ func (g *gemm) parallel(t int) {
 		putWorkspace(ws)
 		return
 	}
-	call := callPool.Get().(*parCall)
-	call.g = *g
-	call.wg.Add(tm*tn - 1)
-	call.remaining.Store(int32(tm*tn - 1))
-	startWorkers(tm*tn - 1)
+	call := g.startCall(tm*tn - 1)
 	for ti := 0; ti < tm; ti++ {
 		for tj := 0; tj < tn; tj++ {
 			if ti == 0 && tj == 0 {
@@ -103,6 +99,51 @@ func (g *gemm) parallel(t int) {
 	ws := getWorkspace()
 	g.tile(ws, 0, min(g.m, bm), 0, min(g.n, bn))
 	putWorkspace(ws)
+	finishCall(call)
+}
+
+// minGemvFlopsPerThread is the same for matrix-vector products, which are
+// bound by reading the matrix: 2*64K flops stream 256 KiB (~10 us).
+const minGemvFlopsPerThread = 2 * 64 * 1024
+
+// parallelGemv runs a matrix-vector product (see gemvKind) on up to t
+// goroutines, each taking a range of the outputs (a multiple of nr long).
+func (g *gemm) parallelGemv(kind, t int) {
+	total := g.n
+	if kind == gemvColDot {
+		total = g.m
+	}
+	if work := 2 * float64(g.m) * float64(g.n) * float64(g.k) / minGemvFlopsPerThread; work < float64(t) {
+		t = max(1, int(work))
+	}
+	size := roundUp(ceilDiv(total, t), nr)
+	parts := ceilDiv(total, size)
+	if parts <= 1 {
+		g.gemvRange(kind, 0, total)
+		return
+	}
+	call := g.startCall(parts - 1)
+	for i := 1; i < parts; i++ {
+		jobs <- job{call: call, kind: kind, i0: i * size, i1: min(total, (i+1)*size)}
+	}
+	g.gemvRange(kind, 0, size)
+	finishCall(call)
+}
+
+// startCall takes a pooled parCall for a copy of g awaiting n jobs, making
+// sure n workers exist.
+func (g *gemm) startCall(n int) *parCall {
+	call := callPool.Get().(*parCall)
+	call.g = *g
+	call.wg.Add(n)
+	call.remaining.Store(int32(n))
+	startWorkers(n)
+	return call
+}
+
+// finishCall waits for a call's jobs, polling for spinWait before blocking,
+// and returns the parCall to its pool.
+func finishCall(call *parCall) {
 	t0 := time.Now()
 	for call.remaining.Load() > 0 && time.Since(t0) < spinWait {
 		runtime.Gosched()
@@ -122,9 +163,11 @@ type parCall struct {
 
 var callPool = sync.Pool{New: func() any { return new(parCall) }}
 
-// job is one tile C[i0:i1, j0:j1] of a parallel call.
+// job is one tile C[i0:i1, j0:j1] of a parallel call, or with kind !=
+// notGemv the outputs [i0, i1) of a matrix-vector product.
 type job struct {
 	call           *parCall
+	kind           int
 	i0, i1, j0, j1 int
 }
 
@@ -153,7 +196,11 @@ func worker() {
 		if ws == nil || len(ws.a) != mcBlock*kcBlock || len(ws.b) != kcBlock*ncBlock {
 			ws = getWorkspace()
 		}
-		j.call.g.tile(ws, j.i0, j.i1, j.j0, j.j1)
+		if j.kind != notGemv {
+			j.call.g.gemvRange(j.kind, j.i0, j.i1)
+		} else {
+			j.call.g.tile(ws, j.i0, j.i1, j.j0, j.j1)
+		}
 		j.call.remaining.Add(-1)
 		j.call.wg.Done()
 	}
