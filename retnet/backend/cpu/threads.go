@@ -141,12 +141,28 @@ func (g *gemm) startCall(n int) *parCall {
 	return call
 }
 
-// finishCall waits for a call's jobs, polling for spinWait before blocking,
-// and returns the parCall to its pool.
+// finishCall waits for a call's jobs and returns the parCall to its pool.
+// While jobs are left it runs queued ones itself (a worker whose thread the
+// OS has not scheduled yet would otherwise leave this core idle; the job may
+// belong to another call, which is just as useful), then polls for spinWait
+// before blocking.
 func finishCall(call *parCall) {
+	var ws *workspace
 	t0 := time.Now()
 	for call.remaining.Load() > 0 && time.Since(t0) < spinWait {
-		runtime.Gosched()
+		select {
+		case j := <-jobs:
+			if ws == nil {
+				ws = getWorkspace()
+			}
+			j.run(ws)
+			t0 = time.Now()
+		default:
+			runtime.Gosched()
+		}
+	}
+	if ws != nil {
+		putWorkspace(ws)
 	}
 	call.wg.Wait()
 	call.g = gemm{} // drop references to the caller's slices
@@ -196,14 +212,19 @@ func worker() {
 		if ws == nil || len(ws.a) != mcBlock*kcBlock || len(ws.b) != kcBlock*ncBlock {
 			ws = getWorkspace()
 		}
-		if j.kind != notGemv {
-			j.call.g.gemvRange(j.kind, j.i0, j.i1)
-		} else {
-			j.call.g.tile(ws, j.i0, j.i1, j.j0, j.j1)
-		}
-		j.call.remaining.Add(-1)
-		j.call.wg.Done()
+		j.run(ws)
 	}
+}
+
+// run computes the job with workspace ws and signals its call.
+func (j job) run(ws *workspace) {
+	if j.kind != notGemv {
+		j.call.g.gemvRange(j.kind, j.i0, j.i1)
+	} else {
+		j.call.g.tile(ws, j.i0, j.i1, j.j0, j.j1)
+	}
+	j.call.remaining.Add(-1)
+	j.call.wg.Done()
 }
 
 // spinWait is how long a worker polls for the next job, and a caller for its
