@@ -12,9 +12,13 @@ The machines are shared and noisy, so --go interleaves: each round runs the
 Go benchmark once (go test -bench, GOMAXPROCS and RETLAB_THREADS = --threads)
 and then numpy once, and the best of --rounds is kept for each side.
 
+With --retention the shapes are those of BenchmarkSgemmRetention (the
+products the retention forms make, transposes included: numpy passes a
+transposed view to sgemm as a transpose flag, without copying).
+
 Usage (from the repository root; `make bench-sgemm` runs the second form):
   scripts/bench_sgemm.py [--threads 2] [--sizes 256,512,1024,2048]
-  scripts/bench_sgemm.py --go [--rounds 3]
+  scripts/bench_sgemm.py --go [--rounds 3] [--retention]
 """
 import argparse
 import os
@@ -35,13 +39,29 @@ def loaded_blas():
     return sorted(libs)
 
 
-def numpy_round(np, sizes, reps, rng):
-    """Best-of-reps GFLOP/s of np.matmul per size (after one warm-up)."""
+# BenchmarkSgemmRetention's cases: name -> (transA, transB, m, n, k).
+RETENTION = {
+    "qkT/T=512": (False, True, 512, 512, 128),
+    "qkT/T=2048": (False, True, 2048, 2048, 128),
+    "Sv/T=512": (False, False, 512, 256, 512),
+    "Sv/T=2048": (False, False, 2048, 256, 2048),
+    "xWT/BT=64": (False, True, 64, 512, 512),
+    "xWT/BT=2048": (False, True, 2048, 512, 512),
+    "xWT/BT=8192": (False, True, 8192, 512, 512),
+    "dW=dyTx/BT=2048": (True, False, 512, 512, 2048),
+    "kTv/chunk=512": (True, False, 128, 256, 512),
+}
+
+
+def numpy_round(np, shapes, reps, rng):
+    """Best-of-reps GFLOP/s of np.matmul per shape (after one warm-up);
+    shapes maps a name to (transA, transB, m, n, k)."""
     out = {}
-    for n in sizes:
-        a = rng.standard_normal((n, n), dtype=np.float32)
-        b = rng.standard_normal((n, n), dtype=np.float32)
-        c = np.empty((n, n), np.float32)
+    for name, (ta, tb, m, n, k) in shapes.items():
+        a = rng.standard_normal((k, m) if ta else (m, k), dtype=np.float32)
+        b = rng.standard_normal((n, k) if tb else (k, n), dtype=np.float32)
+        a, b = (a.T if ta else a), (b.T if tb else b)
+        c = np.empty((m, n), np.float32)
         np.matmul(a, b, out=c)
         t0 = time.perf_counter()
         np.matmul(a, b, out=c)
@@ -53,17 +73,17 @@ def numpy_round(np, sizes, reps, rng):
             for _ in range(inner):
                 np.matmul(a, b, out=c)
             best = min(best, (time.perf_counter() - t0) / inner)
-        out[n] = 2 * n**3 / best / 1e9
+        out[name] = 2 * m * n * k / best / 1e9
     return out
 
 
-GO_LINE = re.compile(r"^BenchmarkSgemm/(\d+)-\d+\s.*?([\d.]+) GFLOP/s")
+GO_LINE = re.compile(r"^Benchmark\w+/(\S+)-\d+\s.*?([\d.]+) GFLOP/s")
 
 
-def go_round(threads, benchtime):
-    """GFLOP/s per size from one run of the Go BenchmarkSgemm."""
+def go_round(bench, threads, benchtime):
+    """GFLOP/s per case name from one run of a Go benchmark."""
     env = dict(os.environ, RETLAB_THREADS=str(threads))
-    cmd = ["go", "test", "-run", "^$", "-bench", "^BenchmarkSgemm$", f"-benchtime={benchtime}",
+    cmd = ["go", "test", "-run", "^$", "-bench", f"^{bench}$", f"-benchtime={benchtime}",
            f"-cpu={threads}", "-count=1", "./retnet/backend/cpu"]
     res = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if res.returncode != 0:
@@ -72,7 +92,7 @@ def go_round(threads, benchtime):
     for line in res.stdout.splitlines():
         m = GO_LINE.match(line)
         if m:
-            out[int(m.group(1))] = float(m.group(2))
+            out[m.group(1)] = float(m.group(2))
     return out
 
 
@@ -84,9 +104,15 @@ def main():
     ap.add_argument("--go", action="store_true", help="also run the Go BenchmarkSgemm, interleaved")
     ap.add_argument("--rounds", type=int, default=3, help="with --go: rounds of (Go, numpy)")
     ap.add_argument("--benchtime", default="1s", help="with --go: go test -benchtime")
+    ap.add_argument("--retention", action="store_true",
+                    help="the shapes of BenchmarkSgemmRetention instead of squares")
     ap.add_argument("--any-blas", action="store_true", help="report even if numpy is not on OpenBLAS")
     args = ap.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
+    if args.retention:
+        shapes, bench = RETENTION, "BenchmarkSgemmRetention"
+    else:
+        shapes = {s: (False, False, int(s), int(s), int(s)) for s in args.sizes.split(",")}
+        bench = "BenchmarkSgemm"
 
     # The thread count must be set before numpy loads the BLAS.
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -103,22 +129,24 @@ def main():
         sys.exit(2)
 
     if not args.go:
-        for n, gf in numpy_round(np, sizes, args.reps, rng).items():
-            print(f"numpy-sgemm n={n} {gf:.1f} GFLOP/s")
+        for name, gf in numpy_round(np, shapes, args.reps, rng).items():
+            print(f"numpy-sgemm {name} {gf:.1f} GFLOP/s")
         return
 
     best_np, best_go = {}, {}
     for r in range(args.rounds):
-        for n, gf in go_round(args.threads, args.benchtime).items():
-            best_go[n] = max(best_go.get(n, 0), gf)
-        for n, gf in numpy_round(np, sizes, args.reps, rng).items():
-            best_np[n] = max(best_np.get(n, 0), gf)
+        for name, gf in go_round(bench, args.threads, args.benchtime).items():
+            best_go[name] = max(best_go.get(name, 0), gf)
+        for name, gf in numpy_round(np, shapes, args.reps, rng).items():
+            best_np[name] = max(best_np.get(name, 0), gf)
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
-    print(f"best of {args.rounds} interleaved rounds, {args.threads} threads, GFLOP/s")
-    print(f"{'n':>6} {'OpenBLAS':>9} {'Go Sgemm':>9} {'Go/OpenBLAS':>12}")
-    for n in sizes:
-        g, o = best_go.get(n, float("nan")), best_np[n]
-        print(f"{n:>6} {o:>9.1f} {g:>9.1f} {g / o:>11.0%}")
+    print(f"best of {args.rounds} interleaved rounds, {args.threads} threads, GFLOP/s "
+          f"(load average now {os.getloadavg()[0]:.1f})")
+    w = max(len(n) for n in shapes)
+    print(f"{'shape':>{w}} {'OpenBLAS':>9} {'Go Sgemm':>9} {'Go/OpenBLAS':>12}")
+    for name in shapes:
+        g, o = best_go.get(name, float("nan")), best_np[name]
+        print(f"{name:>{w}} {o:>9.1f} {g:>9.1f} {g / o:>11.0%}")
 
 
 if __name__ == "__main__":
