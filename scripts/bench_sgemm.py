@@ -8,9 +8,10 @@ BLAS (~3 GFLOP/s, a meaningless baseline). The script reads /proc/self/maps
 after a product to name the loaded BLAS and refuses (exit 2) to report a
 non-OpenBLAS number unless --any-blas is given.
 
-The machines are shared and noisy, so --go interleaves: each round runs the
-Go benchmark once (go test -bench, GOMAXPROCS and RETLAB_THREADS = --threads)
-and then numpy once, and the best of --rounds is kept for each side.
+The machines are shared and noisy, so --go interleaves: each round times
+every shape with the Go benchmark (go test -bench for that case alone,
+GOMAXPROCS and RETLAB_THREADS = --threads) and then with numpy, and the best
+of --rounds is kept for each side.
 
 With --retention the shapes are those of BenchmarkSgemmRetention (the
 products the retention forms make, transposes included: numpy passes a
@@ -80,10 +81,12 @@ def numpy_round(np, shapes, reps, rng):
 GO_LINE = re.compile(r"^Benchmark\w+/(\S+)-\d+\s.*?([\d.]+) GFLOP/s")
 
 
-def go_round(bench, threads, benchtime):
-    """GFLOP/s per case name from one run of a Go benchmark."""
+def go_case(bench, name, threads, benchtime):
+    """GFLOP/s per case name from one run of a Go benchmark, limited to the
+    case name (go test matches each /-separated level separately)."""
     env = dict(os.environ, RETLAB_THREADS=str(threads))
-    cmd = ["go", "test", "-run", "^$", "-bench", f"^{bench}$", f"-benchtime={benchtime}",
+    pattern = "/".join(f"^{re.escape(part)}$" for part in [bench] + name.split("/"))
+    cmd = ["go", "test", "-run", "^$", "-bench", pattern, f"-benchtime={benchtime}",
            f"-cpu={threads}", "-count=1", "./retnet/backend/cpu"]
     res = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if res.returncode != 0:
@@ -133,12 +136,15 @@ def main():
             print(f"numpy-sgemm {name} {gf:.1f} GFLOP/s")
         return
 
+    # Each round times every shape with Go and then numpy back to back, so a
+    # burst of load from elsewhere hits both sides of a pair alike.
     best_np, best_go = {}, {}
     for r in range(args.rounds):
-        for name, gf in go_round(bench, args.threads, args.benchtime).items():
-            best_go[name] = max(best_go.get(name, 0), gf)
-        for name, gf in numpy_round(np, shapes, args.reps, rng).items():
-            best_np[name] = max(best_np.get(name, 0), gf)
+        for name, shape in shapes.items():
+            for got, gf in go_case(bench, name, args.threads, args.benchtime).items():
+                best_go[got] = max(best_go.get(got, 0), gf)
+            for got, gf in numpy_round(np, {name: shape}, args.reps, rng).items():
+                best_np[got] = max(best_np.get(got, 0), gf)
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
     print(f"best of {args.rounds} interleaved rounds, {args.threads} threads, GFLOP/s "
           f"(load average now {os.getloadavg()[0]:.1f})")
