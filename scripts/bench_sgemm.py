@@ -22,6 +22,7 @@ Usage (from the repository root; `make bench-sgemm` runs the second form):
   scripts/bench_sgemm.py --go [--rounds 3] [--retention]
 """
 import argparse
+import ctypes
 import os
 import re
 import subprocess
@@ -126,7 +127,16 @@ def main():
     rng = np.random.default_rng(1)
     np.ones((8, 8), np.float32) @ np.ones((8, 8), np.float32)
     libs = loaded_blas()
-    print(f"numpy {np.__version__}, BLAS: {', '.join(libs) or 'none found'}, threads {args.threads}")
+    core = ""
+    for path in libs:
+        if "libopenblas" in path:
+            try:
+                lib = ctypes.CDLL(path)
+                lib.openblas_get_corename.restype = ctypes.c_char_p
+                core = f" (kernels: {lib.openblas_get_corename().decode()})"
+            except (OSError, AttributeError):
+                pass
+    print(f"numpy {np.__version__}, BLAS: {', '.join(libs) or 'none found'}{core}, threads {args.threads}")
     if not any("openblas" in p for p in libs) and not args.any_blas:
         print("numpy is not using OpenBLAS: apt-get install libopenblas0-pthread (see deps/apt.txt)",
               file=sys.stderr)
