@@ -59,8 +59,10 @@
 // BenchmarkSgemmRetention (the retention forms' shapes) against numpy on
 // OpenBLAS, interleaved, 2 threads each, and prints the ratios. On the
 // project machine (2-core AMD EPYC Zen 4, where OpenBLAS 0.3.21 runs its
-// AVX-512 Cooperlake kernels) the microkernel alone runs at 114 GFLOP/s per core from L1,
-// Sgemm at 1024^3 at ~107 GFLOP/s on one thread and ~205 on two, level with
-// OpenBLAS (~190-205 at 512-2048 on two threads). The machine is shared, so
-// single timings swing by 2x: compare only numbers from one run.
+// AVX-512 Cooperlake kernels) the microkernel alone runs at 114 GFLOP/s per
+// core from L1 and Sgemm at 1024^3 at ~107 GFLOP/s on one thread. One quiet
+// side-by-side run, 2 threads, GFLOP/s (Go / OpenBLAS): 256^3 201/182,
+// 512^3 169/199, 1024^3 202/166, 2048^3 183/194; x W^T with 64 rows and
+// D=512 185/169, q k^T at T=2048 192/136. The machine is shared, so timings
+// swing by 2x between runs: compare only numbers from one run.
 package cpu
