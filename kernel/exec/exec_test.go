@@ -72,7 +72,7 @@ func TestErrorsKeepState(t *testing.T) {
 	for code, name := range map[string]string{
 		"errKeep + undefinedName":         "CompileError",
 		"panic(\"boom\")":                 "Panic",
-		"var errS []int\n_ = errS[3]":      "Panic",
+		"var errS []int\n_ = errS[3]":     "Panic",
 		"errKeep +":                       "SyntaxError",
 		`import "slices"`:                 "ImportError",
 		`import "example.com/not/linked"`: "ImportError",
@@ -283,7 +283,7 @@ func TestDisplayFunctionAndMagics(t *testing.T) {
 type sinkFunc func(display.Bundle)
 
 func (f sinkFunc) Display(b display.Bundle, id string, update bool) { f(b) }
-func (f sinkFunc) Clear(bool)                                     {}
-func (f sinkFunc) Progress(display.ProgressState)                 {}
+func (f sinkFunc) Clear(bool)                                       {}
+func (f sinkFunc) Progress(display.ProgressState)                   {}
 
 var _ = errors.New
