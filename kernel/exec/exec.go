@@ -60,6 +60,7 @@ type Interp struct {
 	render   []renderIface
 	stringer xr.Type
 	docs     *docCache
+	input    atomic.Pointer[func(prompt string, password bool) (string, error)]
 }
 
 type renderIface struct {
@@ -100,7 +101,27 @@ func New(logw io.Writer) (*Interp, error) {
 		in.stringer = f["fmt"].Types["Stringer"]
 	}
 	ir.DeclFunc("Display", func(v any) string { return display.Show(v) })
+	ir.DeclFunc("Input", func(prompt string) string { return in.readInput(prompt, false) })
+	ir.DeclFunc("Password", func(prompt string) string { return in.readInput(prompt, true) })
 	return in, nil
+}
+
+// SetInput installs how Input and Password in cells read a line: the
+// kernel sends an input_request to the front end. Without it they panic.
+func (in *Interp) SetInput(f func(prompt string, password bool) (string, error)) {
+	in.input.Store(&f)
+}
+
+func (in *Interp) readInput(prompt string, password bool) string {
+	f := in.input.Load()
+	if f == nil {
+		panic(errors.New("Input: no front end to read from"))
+	}
+	s, err := (*f)(prompt, password)
+	if err != nil {
+		panic(err)
+	}
+	return s
 }
 
 // Result is what a cell gave back.
