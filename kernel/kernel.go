@@ -95,4 +95,3 @@ func historyFile() string {
 func errorf(format string, args ...any) error {
 	return fmt.Errorf("kernel: "+format, args...)
 }
-
