@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"runtime"
 
+	"github.com/retlab/retlab/kernel/bindings"
 	"github.com/retlab/retlab/kernel/dispatch"
 	"github.com/retlab/retlab/kernel/wire"
 )
@@ -42,6 +43,7 @@ func Run(connectionFile string) error {
 		HistoryFile:   historyFile(),
 		CaptureStdio:  true,
 		HandleSignals: true,
+		Warm:          append([]string{"fmt", "strings", "math", "time", "os", "strconv", "sort"}, bindings.Paths()...),
 	})
 	if err != nil {
 		return err

@@ -61,6 +61,9 @@ type Config struct {
 	HandleSignals bool
 	// Log receives the kernel's own log (nil: stderr, before capture).
 	Log io.Writer
+	// Warm lists packages whose type information is loaded in the
+	// background at start (see exec.Interp.Warm).
+	Warm []string
 }
 
 // Kernel is a running kernel.
@@ -182,6 +185,9 @@ func Start(cfg Config) (*Kernel, error) {
 	go k.shellWorker(shellQ)
 	if cfg.HandleSignals {
 		go k.signals()
+	}
+	if len(cfg.Warm) > 0 {
+		go k.interp.Warm(cfg.Warm)
 	}
 	k.log.Printf("started (session %s, %s)", k.session, c.Endpoint(c.ShellPort))
 	return k, nil

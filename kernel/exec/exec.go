@@ -149,6 +149,21 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Name + ": " + e.Value }
 
+// Warm imports packages without declaring them (import _), so that their
+// type information is loaded before a cell needs it: the first import of a
+// standard package otherwise asks the go command (50-100 ms each). The
+// kernel calls it in the background at start; a cell waits for it.
+func (in *Interp) Warm(paths []string) {
+	for _, p := range paths {
+		in.mu.Lock()
+		func() {
+			defer func() { recover() }()
+			in.ir.ImportPackagesOrError(map[string]fast.PackageName{p: "_"})
+		}()
+		in.mu.Unlock()
+	}
+}
+
 // Interrupt stops the running cell: interpreted loops stop at their next
 // iteration with an Interrupted error; compiled code (retnet training and
 // benchmarks) sees display.Interrupted() and returns display.ErrInterrupted.
@@ -219,12 +234,14 @@ func (in *Interp) Eval(code string) (res Result) {
 	return res
 }
 
-// printNames are functions whose (n, err) results are noise in a notebook.
+// printNames are functions whose results are noise in a notebook: the
+// (n, err) of print and write calls, the display id Show returns.
 var printNames = map[string]bool{"Print": true, "Println": true, "Printf": true, "Fprint": true, "Fprintln": true,
-	"Fprintf": true, "Write": true, "WriteString": true, "WriteByte": true, "WriteRune": true, "Encode": true}
+	"Fprintf": true, "Write": true, "WriteString": true, "WriteByte": true, "WriteRune": true, "Encode": true,
+	"Show": true, "Display": true}
 
 // endsInPrint reports whether the cell's last statement is a call of a
-// print or write function, whose results the notebook does not show.
+// print, write or show function, whose results the notebook does not show.
 func endsInPrint(nodes []ast.Node) bool {
 	if len(nodes) == 0 {
 		return false
