@@ -27,8 +27,9 @@ type histEntry struct {
 	Output  string `json:"output,omitempty"`
 }
 
-// maxHistoryEntries bounds what is loaded from the file.
-const maxHistoryEntries = 20000
+// maxHistoryEntries bounds the entries kept in memory (the file keeps
+// them all); requests see the most recent ones.
+const maxHistoryEntries = 1000
 
 // newHistory loads file ("" keeps history in memory only) and starts a new
 // session numbered one past the last one found.
@@ -65,6 +66,11 @@ func (h *history) add(line int, input, output string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	e := histEntry{Session: h.session, Line: line, Input: input, Output: output}
+	if len(h.entries) >= maxHistoryEntries {
+		n := copy(h.entries, h.entries[len(h.entries)-maxHistoryEntries/2:])
+		clear(h.entries[n:])
+		h.entries = h.entries[:n]
+	}
 	h.entries = append(h.entries, e)
 	if h.file == "" {
 		return

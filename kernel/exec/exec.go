@@ -36,6 +36,7 @@ import (
 	"github.com/cosmos72/gomacro/base/output"
 	basereflect "github.com/cosmos72/gomacro/base/reflect"
 	"github.com/cosmos72/gomacro/fast"
+	"github.com/cosmos72/gomacro/go/etoken"
 	"github.com/cosmos72/gomacro/go/scanner"
 	"github.com/cosmos72/gomacro/imports"
 	xr "github.com/cosmos72/gomacro/xreflect"
@@ -208,6 +209,7 @@ func (in *Interp) Eval(code string) (res Result) {
 		}()
 		c := in.ir.Comp
 		c.Line = 0
+		freshFileset(c)
 		nodes := c.ParseBytes([]byte(code))
 		if err := checkImports(nodes); err != nil {
 			panic(err)
@@ -261,6 +263,19 @@ func endsInPrint(nodes []ast.Node) bool {
 		return printNames[f.Sel.Name]
 	}
 	return false
+}
+
+// freshFileset gives each cell its own file set: gomacro adds every parsed
+// cell to one ever-growing set (~300 bytes a cell). The new set starts past
+// the old positions, so a position from an earlier cell resolves to nothing
+// rather than to a wrong line.
+func freshFileset(c *fast.Comp) {
+	old := c.Globals.Fileset
+	fs := etoken.NewFileSet()
+	if old != nil {
+		fs.AddFile("", old.Base(), 0, 0)
+	}
+	c.Globals.Fileset = fs
 }
 
 // importError is an import of a package the kernel does not have.
