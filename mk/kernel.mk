@@ -11,7 +11,7 @@ TEST_STEPS += bindings-check
 # installed it) into .venv, then start JupyterLab from .venv on notebooks/.
 run: setup build kernel-install
 	cd notebooks && VIRTUAL_ENV=$(VENV) PATH="$(VENV)/bin:$$PATH" \
-	  $(VENV)/bin/jupyter lab --ServerApp.root_dir="$(ROOT)/notebooks" $(JUPYTER_ARGS)
+	  $(VENV)/bin/jupyter lab --ServerApp.root_dir="$(ROOT)/notebooks" $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(JUPYTER_ARGS)
 
 kernel-install: build setup-py
 	VIRTUAL_ENV=$(VENV) $(BIN)/retlab kernel install --sys-prefix --name $(KERNEL_NAME)

@@ -1,6 +1,7 @@
 """Execute a notebook end to end with nbclient and check each code cell's
 metadata.retlab_expect: {"text": substring of a text/plain result,
-"mime": a MIME type some output carries, "stream": substring of stdout}.
+"mime": a MIME type some output carries, "stream": substring of stdout,
+"ename": the error a cell tagged raises-exception gives}.
 
     python run_notebook.py NOTEBOOK [OUT.ipynb]
 """
@@ -36,6 +37,8 @@ def main():
             failures.append(f"cell {i}: no {exp['mime']} output (have {[m for m, _ in got]})")
         if "stream" in exp and not any(m == "stream" and exp["stream"] in t for m, t in got):
             failures.append(f"cell {i}: no stream containing {exp['stream']!r}")
+        if "ename" in exp and not any(o.output_type == "error" and o.ename == exp["ename"] for o in cell.outputs):
+            failures.append(f"cell {i}: no {exp['ename']} error")
     if len(sys.argv) > 2:
         nbformat.write(nb, sys.argv[2])
     for f in failures:
