@@ -22,7 +22,7 @@ import (
 
 type env struct {
 	root, py, bin, data string
-	vars              []string
+	vars                []string
 }
 
 func setup(t *testing.T) *env {
