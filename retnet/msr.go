@@ -1,0 +1,265 @@
+package retnet
+
+import (
+	"fmt"
+	"math"
+)
+
+// MSR is one multi-scale retention layer (torchscale MultiScaleRetention):
+//
+//	q = x Wq^T, k = (x Wk^T) dk^-1/2, v = x Wv^T, g = x Wg^T; rotate q, k
+//	o_h = retention(q_h, k_h, v_h) per head, in any Form
+//	MSR(x) = (silu(g) (.) groupnorm(o)) Wo^T
+//
+// Weights are views (usually into Params); LogGamma and Angle are the
+// retnet_rel_pos buffers.
+type MSR struct {
+	D, DV, H     int
+	Wq, Wk       []float32 // (D,D)
+	Wv, Wg       []float32 // (DV,D)
+	Wo           []float32 // (D,DV)
+	LogGamma     []float32 // (H)
+	Angle        []float32 // (dk)
+	GroupNormEps float64
+}
+
+// MSRActs are the activations of one MSR forward at a fixed (B,T), kept for
+// the backward pass and reused across calls (allocated on first use).
+type MSRActs struct {
+	B, T   int
+	Q, K   []float32 // (B,T,D) rotated; K scaled by dk^-1/2
+	V, G   []float32 // (B,T,DV)
+	O      []float32 // (B,T,DV) retention output, before the group norm
+	GNRstd []float32 // (B,T,H)
+	Y      []float32 // (B,T,DV) group-normed
+	Gated  []float32 // (B,T,DV) silu(G) (.) Y, the input of Wo
+
+	Denom []float32    // (B,H,T) parallel form: row clamp values
+	Chunk []ChunkSaved // (B*H) chunkwise form: saved states (when KeepChunkStates)
+
+	KeepChunkStates bool // save chunk states for a backward pass
+
+	rot    RotationTable
+	decay  []DecayTable // (H) for length T (parallel) or the chunk (chunkwise)
+	decayN int
+	work   [][]float32 // per worker scratch
+}
+
+func (a *MSRActs) alloc(r *MSR, B, T int) {
+	if a.B == B && a.T == T && a.Q != nil {
+		return
+	}
+	if a.Q != nil {
+		panic(fmt.Sprintf("retnet: MSRActs sized for B=%d T=%d, called with B=%d T=%d (use a new MSRActs)", a.B, a.T, B, T))
+	}
+	a.B, a.T = B, T
+	n := B * T
+	a.Q, a.K = make([]float32, n*r.D), make([]float32, n*r.D)
+	a.V, a.G, a.O = make([]float32, n*r.DV), make([]float32, n*r.DV), make([]float32, n*r.DV)
+	a.Y, a.Gated = make([]float32, n*r.DV), make([]float32, n*r.DV)
+	a.GNRstd = make([]float32, n*r.H)
+	a.rot.Reset(r.Angle, 0, T)
+}
+
+func (a *MSRActs) scratch(n, size int) [][]float32 {
+	if len(a.work) < n {
+		a.work = append(a.work, make([][]float32, n-len(a.work))...)
+	}
+	for i := 0; i < n; i++ {
+		if len(a.work[i]) < size {
+			a.work[i] = make([]float32, size)
+		}
+	}
+	return a.work
+}
+
+func (a *MSRActs) decayTables(r *MSR, N int) []DecayTable {
+	if a.decayN != N || len(a.decay) != r.H {
+		a.decay = make([]DecayTable, r.H)
+		for h := range a.decay {
+			a.decay[h] = NewDecayTable(r.LogGamma[h], N)
+		}
+		a.decayN = N
+	}
+	return a.decay
+}
+
+// Check panics unless the weights have the sizes D, DV, H imply.
+func (r *MSR) Check() {
+	dk := r.D / r.H
+	if r.H < 1 || r.D%r.H != 0 || r.DV%r.H != 0 || len(r.Wq) != r.D*r.D || len(r.Wk) != r.D*r.D ||
+		len(r.Wv) != r.DV*r.D || len(r.Wg) != r.DV*r.D || len(r.Wo) != r.D*r.DV || len(r.LogGamma) != r.H || len(r.Angle) != dk {
+		panic(fmt.Sprintf("retnet: MSR weights do not match D=%d DV=%d H=%d", r.D, r.DV, r.H))
+	}
+}
+
+// head returns the view of head h of batch row b in the activations.
+func (r *MSR) head(a *MSRActs, b, h int) Head {
+	dk, dv := r.D/r.H, r.DV/r.H
+	T := a.T
+	return Head{
+		Q: a.Q[b*T*r.D+h*dk:], K: a.K[b*T*r.D+h*dk:], LdQK: r.D,
+		V: a.V[b*T*r.DV+h*dv:], LdV: r.DV,
+		O: a.O[b*T*r.DV+h*dv:], LdO: r.DV,
+		T: T, Dk: dk, Dv: dv, LogGamma: r.LogGamma[h],
+	}
+}
+
+// Forward computes out = MSR(x) for a batch of B sequences of length T in
+// the given form (chunk is the chunk size of the chunkwise form; <= 0 means
+// DefaultChunk, capped at T). It fills acts.
+//
+// st, if not nil, is the layer's recurrent state: the Recurrent form starts
+// from it (positions continue at st.Pos) and updates it; the Parallel and
+// Chunkwise forms need an empty state (Pos 0) and leave in it the state after
+// the T tokens (a prefill). It panics on size mismatches or a non-empty state
+// with a non-recurrent form.
+func (r *MSR) Forward(out []float32 /* (B,T,D) */, x []float32 /* (B,T,D) */, B, T int, form Form, chunk int, acts *MSRActs, st *LayerState) {
+	r.Check()
+	if st != nil {
+		st.check(r, B)
+		if form != Recurrent && st.Pos != 0 {
+			panic(fmt.Sprintf("retnet: MSR.Forward %s form from a state at position %d (only Recurrent continues a state)", form, st.Pos))
+		}
+	}
+	if len(x) < B*T*r.D || len(out) < B*T*r.D {
+		panic(fmt.Sprintf("retnet: MSR.Forward x/out have %d/%d floats, need B*T*D = %d", len(x), len(out), B*T*r.D))
+	}
+	acts.alloc(r, B, T)
+	if st != nil && acts.rot.Pos0 != st.Pos {
+		acts.rot.Reset(r.Angle, st.Pos, T)
+	} else if st == nil && acts.rot.Pos0 != 0 {
+		acts.rot.Reset(r.Angle, 0, T)
+	}
+	N, D, DV, H := B*T, r.D, r.DV, r.H
+	dk, dv := D/H, DV/H
+	LinearForward(acts.Q, x, r.Wq, N, D, D)
+	LinearForward(acts.K, x, r.Wk, N, D, D)
+	LinearForward(acts.V, x, r.Wv, N, D, DV)
+	LinearForward(acts.G, x, r.Wg, N, D, DV)
+	scaleSlice(acts.K[:N*D], float32(1/math.Sqrt(float64(dk))))
+	RotateForward(acts.Q, &acts.rot, N, H)
+	RotateForward(acts.K, &acts.rot, N, H)
+	r.retention(acts, form, chunk, st)
+	GroupNormGateForward(acts.Gated, acts.Y, acts.GNRstd, acts.O, acts.G, N, H, dv, r.GroupNormEps)
+	LinearForward(out, acts.Gated, r.Wo, N, DV, D)
+}
+
+// retention runs the chosen form over every (batch row, head), continuing or
+// filling st when given.
+func (r *MSR) retention(a *MSRActs, form Form, chunk int, st *LayerState) {
+	B, T, H := a.B, a.T, r.H
+	dv := r.DV / H
+	switch form {
+	case Parallel:
+		dts := a.decayTables(r, T)
+		if len(a.Denom) != B*H*T {
+			a.Denom = make([]float32, B*H*T)
+		}
+		tiles := (T + ParallelTile - 1) / ParallelTile
+		n := B * H * tiles
+		work := a.scratch(workers(n), ParallelWorkSize(T))
+		parallelFor(n, func(w, i int) {
+			// Largest tiles first: tile index runs backwards.
+			tile := tiles - 1 - i%tiles
+			bh := i / tiles
+			b, h := bh/H, bh%H
+			r0 := tile * ParallelTile
+			parallelRows(r.head(a, b, h), dts[h], r0, min(T, r0+ParallelTile), a.Denom[bh*T:(bh+1)*T], work[w])
+		})
+	case Chunkwise:
+		if chunk <= 0 {
+			chunk = DefaultChunk
+		}
+		chunk = min(chunk, T)
+		if a.KeepChunkStates {
+			a.allocChunkSaved(r, chunk)
+		}
+		work := a.scratch(workers(B*H), ChunkwiseWorkSize(chunk, dv))
+		parallelFor(B*H, func(w, bh int) {
+			var saved *ChunkSaved
+			if a.KeepChunkStates {
+				saved = &a.Chunk[bh]
+			}
+			ChunkwiseRetention(r.head(a, bh/H, bh%H), chunk, saved, work[w])
+		})
+	case Recurrent:
+		dk := r.D / H
+		work := a.scratch(workers(B*H), dk*dv)
+		scales := make([]float32, B*H)
+		parallelFor(B*H, func(w, bh int) {
+			S := work[w][:dk*dv]
+			if st != nil {
+				S = st.S[bh*dk*dv : (bh+1)*dk*dv]
+				scales[bh] = st.Scale[bh%H]
+			} else {
+				clear(S)
+			}
+			RecurrentRetention(r.head(a, bh/H, bh%H), S, &scales[bh])
+		})
+		if st != nil {
+			copy(st.Scale, scales[:H]) // c_n is the same for every batch row
+			st.Pos += T
+		}
+		return
+	default:
+		panic(fmt.Sprintf("retnet: unknown form %q", form))
+	}
+	if st != nil {
+		r.fillState(a, st)
+	}
+}
+
+// fillState sets st (empty on entry) to the recurrent state after the T
+// tokens in a: per head, with c = sum_{d<T} gamma^d,
+//
+//	S = sum_m gamma^(T-1-m) v_m^T k_m / sqrt(c)     (dv, dk)
+//
+// which is exactly what T recurrent steps accumulate. c is formed by the
+// same float32 recurrence the steps use.
+func (r *MSR) fillState(a *MSRActs, st *LayerState) {
+	B, T, H := a.B, a.T, r.H
+	dk, dv := r.D/H, r.DV/H
+	for h := 0; h < H; h++ {
+		gamma := float32(math.Exp(float64(r.LogGamma[h])))
+		var c float32
+		for t := 0; t < T; t++ {
+			c = c*gamma + 1
+		}
+		st.Scale[h] = c
+	}
+	work := a.scratch(workers(B*H), T*dv)
+	parallelFor(B*H, func(w, bh int) {
+		hd := r.head(a, bh/H, bh%H)
+		vw := work[w][:T*dv] // (T, dv) v_m gamma^(T-1-m)
+		for m := 0; m < T; m++ {
+			p := float32(math.Exp(float64(T-1-m) * float64(hd.LogGamma)))
+			src := hd.V[m*hd.LdV : m*hd.LdV+dv]
+			for j, x := range src {
+				vw[m*dv+j] = x * p
+			}
+		}
+		S := st.S[bh*dk*dv : (bh+1)*dk*dv]
+		inv := float32(1 / math.Sqrt(float64(st.Scale[bh%H])))
+		gemm(true, false, dv, dk, T, inv, vw, dv, hd.K, hd.LdQK, 0, S, dk)
+	})
+	st.Pos = T
+}
+
+func (a *MSRActs) allocChunkSaved(r *MSR, chunk int) {
+	dk, dv := r.D/r.H, r.DV/r.H
+	nChunks := (a.T + chunk - 1) / chunk
+	if len(a.Chunk) == a.B*r.H && len(a.Chunk[0].R) == nChunks*dk*dv {
+		return
+	}
+	a.Chunk = make([]ChunkSaved, a.B*r.H)
+	for i := range a.Chunk {
+		a.Chunk[i] = ChunkSaved{R: make([]float32, nChunks*dk*dv), RNorm: make([]float32, nChunks), A: make([]float32, a.T)}
+	}
+}
+
+func scaleSlice(x []float32, s float32) {
+	for i := range x {
+		x[i] *= s
+	}
+}

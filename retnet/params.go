@@ -1,0 +1,123 @@
+package retnet
+
+import (
+	"strconv"
+)
+
+// Params holds every trainable parameter of a RetNet LM as named views over
+// one flat slice (llm.c style): gradients and AdamW moments mirror it, so the
+// optimizer is one flat loop and a checkpoint one write. Names in comments
+// are torchscale's state_dict keys.
+type Params struct {
+	Flat      []float32     // all parameters, in Tensors() order
+	Embed     []float32     // (V,D) embed_tokens.weight
+	Layers    []LayerParams // L blocks
+	FinalNorm []float32     // (D) layer_norm.weight
+	Out       []float32     // (V,D) output_projection.weight
+}
+
+// LayerParams are the views of one decoder block.
+type LayerParams struct {
+	RetNorm []float32 // (D) layers.l.retention_layer_norm.weight
+	Wq      []float32 // (D,D) layers.l.retention.q_proj.weight
+	Wk      []float32 // (D,D) layers.l.retention.k_proj.weight
+	Wv      []float32 // (DV,D) layers.l.retention.v_proj.weight
+	Wg      []float32 // (DV,D) layers.l.retention.g_proj.weight
+	Wo      []float32 // (D,DV) layers.l.retention.out_proj.weight
+	FFNNorm []float32 // (D) layers.l.final_layer_norm.weight
+	Fc1     []float32 // (F,D) layers.l.ffn.fc1.weight
+	Gate    []float32 // (F,D) layers.l.ffn.gate.weight
+	Fc2     []float32 // (D,F) layers.l.ffn.fc2.weight
+}
+
+// Tensor is a named, shaped view of parameter (or buffer) data.
+type Tensor struct {
+	Name  string
+	Shape []int
+	Data  []float32
+}
+
+// paramSlot is one entry of the parameter layout: a name, a shape and the
+// view field to point at the flat storage.
+type paramSlot struct {
+	name  string
+	shape []int
+	view  *[]float32
+}
+
+// slots lists the parameter layout of p for config c, in storage order.
+func (p *Params) slots(c Config) []paramSlot {
+	D, DV, F, V := c.Dim, c.ValueDim, c.FFNDim, c.Vocab
+	s := []paramSlot{{"embed_tokens.weight", []int{V, D}, &p.Embed}}
+	for l := range p.Layers {
+		lp := &p.Layers[l]
+		pre := "layers." + strconv.Itoa(l) + "."
+		s = append(s,
+			paramSlot{pre + "retention_layer_norm.weight", []int{D}, &lp.RetNorm},
+			paramSlot{pre + "retention.q_proj.weight", []int{D, D}, &lp.Wq},
+			paramSlot{pre + "retention.k_proj.weight", []int{D, D}, &lp.Wk},
+			paramSlot{pre + "retention.v_proj.weight", []int{DV, D}, &lp.Wv},
+			paramSlot{pre + "retention.g_proj.weight", []int{DV, D}, &lp.Wg},
+			paramSlot{pre + "retention.out_proj.weight", []int{D, DV}, &lp.Wo},
+			paramSlot{pre + "final_layer_norm.weight", []int{D}, &lp.FFNNorm},
+			paramSlot{pre + "ffn.fc1.weight", []int{F, D}, &lp.Fc1},
+			paramSlot{pre + "ffn.gate.weight", []int{F, D}, &lp.Gate},
+			paramSlot{pre + "ffn.fc2.weight", []int{D, F}, &lp.Fc2},
+		)
+	}
+	return append(s,
+		paramSlot{"layer_norm.weight", []int{D}, &p.FinalNorm},
+		paramSlot{"output_projection.weight", []int{V, D}, &p.Out},
+	)
+}
+
+// NewParams allocates zeroed parameters for c (use it for gradients too).
+// It panics if c is invalid.
+func NewParams(c Config) *Params {
+	if err := c.Validate(); err != nil {
+		panic(err)
+	}
+	p := &Params{Layers: make([]LayerParams, c.Layers)}
+	slots := p.slots(c)
+	n := 0
+	for _, s := range slots {
+		n += numel(s.shape)
+	}
+	p.Flat = make([]float32, n)
+	off := 0
+	for _, s := range slots {
+		k := numel(s.shape)
+		*s.view = p.Flat[off : off+k : off+k]
+		off += k
+	}
+	return p
+}
+
+// Tensors returns the named views of p in storage order (torchscale names).
+func (p *Params) Tensors(c Config) []Tensor {
+	slots := p.slots(c)
+	out := make([]Tensor, len(slots))
+	for i, s := range slots {
+		out[i] = Tensor{Name: s.name, Shape: s.shape, Data: *s.view}
+	}
+	return out
+}
+
+func numel(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+func shapeString(s []int) string {
+	out := "["
+	for i, d := range s {
+		if i > 0 {
+			out += ","
+		}
+		out += strconv.Itoa(d)
+	}
+	return out + "]"
+}
