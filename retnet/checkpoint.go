@@ -81,30 +81,44 @@ func LoadFrom(f *TensorFile, opt LoadOptions) (*Model, error) {
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("retnet: %s: %w", f.Path, err)
 	}
+	// Check names and shapes before allocating: a config claiming a huge
+	// model fails at its first missing tensor, having allocated nothing.
+	var layoutErr error
+	want := map[string]bool{angleName: true, decayName: true}
+	check := func(name string, shape []int) bool {
+		if !f.Has(name) {
+			layoutErr = fmt.Errorf("retnet: %s: missing tensor %q (shape %s) for %s", f.Path, name, shapeString(shape), c)
+			return false
+		}
+		if got, _, _ := f.Shape(name); !equalInts(got, shape) {
+			layoutErr = fmt.Errorf("retnet: %s: tensor %q has shape %s, want %s for %s", f.Path, name, shapeString(got), shapeString(shape), c)
+			return false
+		}
+		want[name] = true
+		return true
+	}
+	eachSlot(c, nil, func(s paramSlot) bool { return check(s.name, s.shape) })
+	if layoutErr == nil && check(angleName, []int{c.KeyHeadDim()}) {
+		check(decayName, []int{c.Heads})
+	}
+	if layoutErr != nil {
+		return nil, layoutErr
+	}
+	for _, n := range f.Names() {
+		if !want[n] && !hasAnyPrefix(n, opt.AllowExtra) {
+			return nil, fmt.Errorf("retnet: %s: unexpected tensor %q (not part of %s)", f.Path, n, c)
+		}
+	}
 	m, err := New(c)
 	if err != nil {
 		return nil, err
 	}
-	want := map[string]bool{}
 	for _, t := range m.Tensors() {
-		want[t.Name] = true
-		if !f.Has(t.Name) {
-			return nil, fmt.Errorf("retnet: %s: missing tensor %q (shape %s) for %s", f.Path, t.Name, shapeString(t.Shape), c)
-		}
-		data, shape, err := f.Float32(t.Name)
+		data, _, err := f.Float32(t.Name)
 		if err != nil {
 			return nil, err
 		}
-		if !equalInts(shape, t.Shape) {
-			return nil, fmt.Errorf("retnet: %s: tensor %q has shape %s, want %s for %s", f.Path, t.Name, shapeString(shape), shapeString(t.Shape), c)
-		}
 		copy(t.Data, data)
-	}
-	for _, n := range f.Names() {
-		if want[n] || hasAnyPrefix(n, opt.AllowExtra) {
-			continue
-		}
-		return nil, fmt.Errorf("retnet: %s: unexpected tensor %q (not part of %s)", f.Path, n, c)
 	}
 	return m, nil
 }

@@ -45,30 +45,61 @@ type paramSlot struct {
 	view  *[]float32
 }
 
+// eachSlot calls fn for each entry of the parameter layout of config c, in
+// storage order, stopping when fn returns false. With p == nil the views are
+// nil: the layout can be walked without allocating anything.
+func eachSlot(c Config, p *Params, fn func(paramSlot) bool) {
+	D, DV, F, V := c.Dim, c.ValueDim, c.FFNDim, c.Vocab
+	views := p != nil
+	if !views {
+		p = &Params{}
+	}
+	view := func(v *[]float32) *[]float32 {
+		if !views {
+			return nil
+		}
+		return v
+	}
+	var none LayerParams
+	lp := func(l int) *LayerParams {
+		if !views {
+			return &none
+		}
+		return &p.Layers[l]
+	}
+	if !fn(paramSlot{"embed_tokens.weight", []int{V, D}, view(&p.Embed)}) {
+		return
+	}
+	for l := 0; l < c.Layers; l++ {
+		L := lp(l)
+		pre := "layers." + strconv.Itoa(l) + "."
+		for _, s := range []paramSlot{
+			{pre + "retention_layer_norm.weight", []int{D}, view(&L.RetNorm)},
+			{pre + "retention.q_proj.weight", []int{D, D}, view(&L.Wq)},
+			{pre + "retention.k_proj.weight", []int{D, D}, view(&L.Wk)},
+			{pre + "retention.v_proj.weight", []int{DV, D}, view(&L.Wv)},
+			{pre + "retention.g_proj.weight", []int{DV, D}, view(&L.Wg)},
+			{pre + "retention.out_proj.weight", []int{D, DV}, view(&L.Wo)},
+			{pre + "final_layer_norm.weight", []int{D}, view(&L.FFNNorm)},
+			{pre + "ffn.fc1.weight", []int{F, D}, view(&L.Fc1)},
+			{pre + "ffn.gate.weight", []int{F, D}, view(&L.Gate)},
+			{pre + "ffn.fc2.weight", []int{D, F}, view(&L.Fc2)},
+		} {
+			if !fn(s) {
+				return
+			}
+		}
+	}
+	if fn(paramSlot{"layer_norm.weight", []int{D}, view(&p.FinalNorm)}) {
+		fn(paramSlot{"output_projection.weight", []int{V, D}, view(&p.Out)})
+	}
+}
+
 // slots lists the parameter layout of p for config c, in storage order.
 func (p *Params) slots(c Config) []paramSlot {
-	D, DV, F, V := c.Dim, c.ValueDim, c.FFNDim, c.Vocab
-	s := []paramSlot{{"embed_tokens.weight", []int{V, D}, &p.Embed}}
-	for l := range p.Layers {
-		lp := &p.Layers[l]
-		pre := "layers." + strconv.Itoa(l) + "."
-		s = append(s,
-			paramSlot{pre + "retention_layer_norm.weight", []int{D}, &lp.RetNorm},
-			paramSlot{pre + "retention.q_proj.weight", []int{D, D}, &lp.Wq},
-			paramSlot{pre + "retention.k_proj.weight", []int{D, D}, &lp.Wk},
-			paramSlot{pre + "retention.v_proj.weight", []int{DV, D}, &lp.Wv},
-			paramSlot{pre + "retention.g_proj.weight", []int{DV, D}, &lp.Wg},
-			paramSlot{pre + "retention.out_proj.weight", []int{D, DV}, &lp.Wo},
-			paramSlot{pre + "final_layer_norm.weight", []int{D}, &lp.FFNNorm},
-			paramSlot{pre + "ffn.fc1.weight", []int{F, D}, &lp.Fc1},
-			paramSlot{pre + "ffn.gate.weight", []int{F, D}, &lp.Gate},
-			paramSlot{pre + "ffn.fc2.weight", []int{D, F}, &lp.Fc2},
-		)
-	}
-	return append(s,
-		paramSlot{"layer_norm.weight", []int{D}, &p.FinalNorm},
-		paramSlot{"output_projection.weight", []int{V, D}, &p.Out},
-	)
+	var s []paramSlot
+	eachSlot(c, p, func(ps paramSlot) bool { s = append(s, ps); return true })
+	return s
 }
 
 // NewParams allocates zeroed parameters for c (use it for gradients too).
