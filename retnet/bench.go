@@ -81,7 +81,7 @@ func BenchRetention(cfg RetentionBenchConfig) ([]RetentionBench, error) {
 	var out []RetentionBench
 	for _, T := range cfg.T {
 		for _, form := range cfg.Forms {
-			run, steps, err := r.benchRun(cfg, form, T)
+			run, steps, err := benchRun(r, cfg, form, T)
 			if err != nil {
 				return nil, err
 			}
@@ -106,7 +106,7 @@ func BenchRetention(cfg RetentionBenchConfig) ([]RetentionBench, error) {
 }
 
 // newBenchLayer builds an MSR layer of cfg's shape with random weights.
-func newBenchLayer(cfg RetentionBenchConfig) (*MSR, error) {
+func newBenchLayer(cfg RetentionBenchConfig) (*MSR[float32], error) {
 	D, DV, H := cfg.Dim, cfg.Value, cfg.Heads
 	if D%H != 0 || DV%H != 0 || (D/H)%2 != 0 {
 		return nil, fmt.Errorf("retnet: bench dims D=%d DV=%d H=%d: heads must divide both and D/H be even", D, DV, H)
@@ -119,13 +119,13 @@ func newBenchLayer(cfg RetentionBenchConfig) (*MSR, error) {
 		}
 		return x
 	}
-	return &MSR{D: D, DV: DV, H: H, Wq: randn(D * D), Wk: randn(D * D), Wv: randn(DV * D), Wg: randn(DV * D),
+	return &MSR[float32]{D: D, DV: DV, H: H, Wq: randn(D * D), Wk: randn(D * D), Wv: randn(DV * D), Wg: randn(DV * D),
 		Wo: randn(D * DV), LogGamma: LogGammas(ScheduleTorchscale, H), Angle: Angles(D / H), GroupNormEps: 1e-6}, nil
 }
 
 // benchRun returns a function running one timed unit of form at length T
 // and how many tokens it covers (the recurrent form decodes a prefix).
-func (r *MSR) benchRun(cfg RetentionBenchConfig, form Form, T int) (run func(), steps int, err error) {
+func benchRun(r *MSR[float32], cfg RetentionBenchConfig, form Form, T int) (run func(), steps int, err error) {
 	B, D := cfg.Batch, r.D
 	rng := rand.New(rand.NewPCG(2, uint64(T)))
 	x := make([]float32, B*T*D)
@@ -133,13 +133,13 @@ func (r *MSR) benchRun(cfg RetentionBenchConfig, form Form, T int) (run func(), 
 		x[i] = float32(rng.NormFloat64())
 	}
 	y := make([]float32, B*T*D)
-	acts := &MSRActs{}
+	acts := &MSRActs[float32]{}
 	switch form {
 	case Parallel, Chunkwise:
 		return func() { r.Forward(y, x, B, T, form, cfg.Chunk, acts, nil) }, T, nil
 	case Recurrent:
 		steps = min(T, cfg.MaxRecurrentTokens)
-		st := &LayerState{S: make([]float32, B*r.H*(D/r.H)*(r.DV/r.H)), Scale: make([]float32, r.H)}
+		st := &LayerState[float32]{S: make([]float32, B*r.H*(D/r.H)*(r.DV/r.H)), Scale: make([]float32, r.H)}
 		xt := make([]float32, B*D)
 		return func() {
 			clear(st.S)

@@ -15,7 +15,7 @@ func BenchmarkRetention(b *testing.B) {
 				cfg := RetentionBenchConfig{MaxRecurrentTokens: 64}
 				cfg.defaults()
 				r, _ := newBenchLayer(cfg)
-				run, steps, err := r.benchRun(cfg, form, T)
+				run, steps, err := benchRun(r, cfg, form, T)
 				if err != nil {
 					b.Fatal(err)
 				}

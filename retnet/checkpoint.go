@@ -25,23 +25,40 @@ const (
 
 // Tensors returns every tensor a checkpoint of m holds: parameters, then the
 // angle and decay buffers (views, not copies).
-func (m *Model) Tensors() []Tensor {
+func (m *ModelOf[T]) Tensors() []TensorOf[T] {
 	ts := m.Params.Tensors(m.Config)
 	return append(ts,
-		Tensor{Name: angleName, Shape: []int{len(m.Angle)}, Data: m.Angle},
-		Tensor{Name: decayName, Shape: []int{len(m.LogGamma)}, Data: m.LogGamma},
+		TensorOf[T]{Name: angleName, Shape: []int{len(m.Angle)}, Data: m.Angle},
+		TensorOf[T]{Name: decayName, Shape: []int{len(m.LogGamma)}, Data: m.LogGamma},
 	)
 }
 
 // Save writes m to path as a safetensors checkpoint, atomically (temp file,
 // fsync, rename). extra tensors (e.g. optimizer state) and metadata are
 // added; their names must not clash with the model's.
-func (m *Model) Save(path string, extra []Tensor, metadata map[string]string) error {
+func (m *ModelOf[T]) Save(path string, extra []Tensor, metadata map[string]string) error {
 	md := m.Config.MarshalMetadata()
 	for k, v := range metadata {
 		md[k] = v
 	}
-	return WriteSafetensors(path, append(m.Tensors(), extra...), md)
+	return WriteSafetensors(path, append(float32Tensors(m.Tensors()), extra...), md)
+}
+
+// float32Tensors returns ts as float32 tensors: the same views for float32,
+// converted copies otherwise.
+func float32Tensors[T Float](ts []TensorOf[T]) []Tensor {
+	if t32, ok := any(ts).([]Tensor); ok {
+		return t32
+	}
+	out := make([]Tensor, len(ts))
+	for i, t := range ts {
+		d := make([]float32, len(t.Data))
+		for j, v := range t.Data {
+			d[j] = float32(v)
+		}
+		out[i] = Tensor{Name: t.Name, Shape: t.Shape, Data: d}
+	}
+	return out
 }
 
 // LoadOptions override parts of a checkpoint's config: fields left at their
@@ -97,7 +114,7 @@ func LoadFrom(f *TensorFile, opt LoadOptions) (*Model, error) {
 		want[name] = true
 		return true
 	}
-	eachSlot(c, nil, func(s paramSlot) bool { return check(s.name, s.shape) })
+	eachSlot(c, nil, func(s paramSlot[float32]) bool { return check(s.name, s.shape) })
 	if layoutErr == nil && check(angleName, []int{c.KeyHeadDim()}) {
 		check(decayName, []int{c.Heads})
 	}

@@ -8,7 +8,7 @@ package retnet
 //	gated = silu(g) (.) y
 //
 // rstd (N,H) keeps 1/sqrt(mean(o^2)+eps) for the backward pass.
-func GroupNormGateForward(gated, y []float32 /* (N,H*dv) */, rstd []float32 /* (N,H) */, o, g []float32 /* (N,H*dv) */, N, H, dv int, eps float64) {
+func GroupNormGateForward[T Float](gated, y []T /* (N,H*dv) */, rstd []T /* (N,H) */, o, g []T /* (N,H*dv) */, N, H, dv int, eps float64) {
 	RMSNormForward(y, rstd, o, nil, N*H, dv, eps)
 	for i, gv := range g[:N*H*dv] {
 		gated[i] = silu(gv) * y[i]
@@ -17,7 +17,7 @@ func GroupNormGateForward(gated, y []float32 /* (N,H*dv) */, rstd []float32 /* (
 
 // GroupNormGateBackward adds the gradients of GroupNormGateForward into
 // do_ and dg given dgated; dy is scratch (N,H*dv).
-func GroupNormGateBackward(do_, dg, dy []float32 /* (N,H*dv) */, dgated, o, g, y []float32 /* (N,H*dv) */, rstd []float32 /* (N,H) */, N, H, dv int) {
+func GroupNormGateBackward[T Float](do_, dg, dy []T /* (N,H*dv) */, dgated, o, g, y []T /* (N,H*dv) */, rstd []T /* (N,H) */, N, H, dv int) {
 	for i, gv := range g[:N*H*dv] {
 		dg[i] += dgated[i] * y[i] * siluGrad(gv)
 		dy[i] = dgated[i] * silu(gv)

@@ -13,25 +13,40 @@ import (
 //	h   = alpha x + MSR(RMSNorm_a(x))            (alpha = 1, or (2L)^(1/4) with DeepNorm)
 //	x'  = alpha h + FFN(RMSNorm_b(h)),  FFN(z) = (act(z Fc1^T) (.) z Gate^T) Fc2^T
 //	logits = RMSNorm(x_L) Out^T
-type Model struct {
+type Model = ModelOf[float32]
+
+// ModelOf is Model with element type T; the float64 instantiation is the
+// path the gradient checks use.
+type ModelOf[T Float] struct {
 	Config   Config
-	Params   *Params
-	LogGamma []float32 // (H) retnet_rel_pos.decay = log(gamma_h)
-	Angle    []float32 // (dk) retnet_rel_pos.angle
+	Params   *ParamsOf[T]
+	LogGamma []T // (H) retnet_rel_pos.decay = log(gamma_h)
+	Angle    []T // (dk) retnet_rel_pos.angle
 }
 
 // New returns a model with zeroed parameters and the decay/angle buffers of
 // c's schedule. Call InitWeights, or load a checkpoint.
-func New(c Config) (*Model, error) {
+func New(c Config) (*Model, error) { return newModel[float32](c) }
+
+func newModel[T Float](c Config) (*ModelOf[T], error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	return &Model{
+	return &ModelOf[T]{
 		Config:   c,
-		Params:   NewParams(c),
-		LogGamma: LogGammas(c.Schedule, c.Heads),
-		Angle:    Angles(c.KeyHeadDim()),
+		Params:   newParams[T](c),
+		LogGamma: convert[T](LogGammas(c.Schedule, c.Heads)),
+		Angle:    convert[T](Angles(c.KeyHeadDim())),
 	}, nil
+}
+
+// convert copies a float32 slice into element type T.
+func convert[T Float](x []float32) []T {
+	out := make([]T, len(x))
+	for i, v := range x {
+		out[i] = T(v)
+	}
+	return out
 }
 
 // InitWeights fills the parameters as torchscale initialises them,
@@ -39,28 +54,28 @@ func New(c Config) (*Model, error) {
 // out_proj gain 2^-1, GLU linears torch's default uniform(+-1/sqrt(fan_in)),
 // embedding and output projection normal(0, D^-1/2), norms 1. With DeepNorm,
 // fc1/fc2/out_proj/v_proj are further divided by (8L)^(1/4).
-func (m *Model) InitWeights(seed uint64) {
+func (m *ModelOf[T]) InitWeights(seed uint64) {
 	c := m.Config
 	rng := rand.New(rand.NewPCG(seed, 0x5265744c6162)) // "RetLab"
 	D, DV, F := float64(c.Dim), float64(c.ValueDim), float64(c.FFNDim)
-	xavier := func(w []float32, fanOut, fanIn, gain float64) {
+	xavier := func(w []T, fanOut, fanIn, gain float64) {
 		b := gain * math.Sqrt(6/(fanIn+fanOut))
 		for i := range w {
-			w[i] = float32((rng.Float64()*2 - 1) * b)
+			w[i] = T(float32((rng.Float64()*2 - 1) * b))
 		}
 	}
-	uniform := func(w []float32, fanIn float64) {
+	uniform := func(w []T, fanIn float64) {
 		b := 1 / math.Sqrt(fanIn)
 		for i := range w {
-			w[i] = float32((rng.Float64()*2 - 1) * b)
+			w[i] = T(float32((rng.Float64()*2 - 1) * b))
 		}
 	}
-	normal := func(w []float32, std float64) {
+	normal := func(w []T, std float64) {
 		for i := range w {
-			w[i] = float32(rng.NormFloat64() * std)
+			w[i] = T(float32(rng.NormFloat64() * std))
 		}
 	}
-	ones := func(w []float32) {
+	ones := func(w []T) {
 		for i := range w {
 			w[i] = 1
 		}
@@ -85,8 +100,8 @@ func (m *Model) InitWeights(seed uint64) {
 		uniform(lp.Gate, D)
 		uniform(lp.Fc2, F)
 		if c.DeepNorm {
-			scaleSlice(lp.Fc1, float32(dn))
-			scaleSlice(lp.Fc2, float32(dn))
+			scale(T(dn), lp.Fc1)
+			scale(T(dn), lp.Fc2)
 		}
 	}
 	ones(p.FinalNorm)
@@ -94,58 +109,63 @@ func (m *Model) InitWeights(seed uint64) {
 }
 
 // residualAlpha is the residual scale of DeepNorm, 1 otherwise.
-func (c Config) residualAlpha() float32 {
+func (c Config) residualAlpha() float64 {
 	if c.DeepNorm {
-		return float32(math.Pow(2*float64(c.Layers), 0.25))
+		return math.Pow(2*float64(c.Layers), 0.25)
 	}
 	return 1
 }
 
 // msr returns layer l's multi-scale retention as an MSR view.
-func (m *Model) msr(l int) *MSR {
+func (m *ModelOf[T]) msr(l int) *MSR[T] {
 	c, lp := m.Config, &m.Params.Layers[l]
-	return &MSR{D: c.Dim, DV: c.ValueDim, H: c.Heads, Wq: lp.Wq, Wk: lp.Wk, Wv: lp.Wv, Wg: lp.Wg, Wo: lp.Wo,
+	return &MSR[T]{D: c.Dim, DV: c.ValueDim, H: c.Heads, Wq: lp.Wq, Wk: lp.Wk, Wv: lp.Wv, Wg: lp.Wg, Wo: lp.Wo,
 		LogGamma: m.LogGamma, Angle: m.Angle, GroupNormEps: c.GroupNormEps}
 }
 
 // Activations hold everything one forward pass at a fixed (B,T) computes,
 // kept for the backward pass. Allocate with NewActivations; a changed B or T
 // needs new Activations (sizes are planned up front, never resized).
-type Activations struct {
+type Activations = ActivationsOf[float32]
+
+// ActivationsOf is Activations with element type T.
+type ActivationsOf[T Float] struct {
 	B, T      int
 	Tokens    []int32 // (B,T)
-	Layers    []LayerActs
-	XL        []float32 // (B,T,D) output of the last block
-	FinalN    []float32 // (B,T,D) RMSNorm(XL)
-	FinalRstd []float32 // (B,T)
-	Logits    []float32 // (B,T,V)
+	Layers    []LayerActs[T]
+	XL        []T // (B,T,D) output of the last block
+	FinalN    []T // (B,T,D) RMSNorm(XL)
+	FinalRstd []T // (B,T)
+	Logits    []T // (B,T,V)
 }
 
 // LayerActs are one block's activations.
-type LayerActs struct {
-	X       []float32 // (B,T,D) block input
-	XN      []float32 // (B,T,D) retention_layer_norm(X)
-	XNRstd  []float32 // (B,T)
-	MSR     MSRActs
-	H       []float32 // (B,T,D) alpha X + MSR(XN)
-	HN      []float32 // (B,T,D) final_layer_norm(H)
-	HNRstd  []float32 // (B,T)
-	FC1     []float32 // (B,T,F) HN Fc1^T, before the activation
-	GateOut []float32 // (B,T,F) HN Gate^T
-	Act     []float32 // (B,T,F) act(FC1) (.) GateOut, the input of Fc2
+type LayerActs[T Float] struct {
+	X       []T // (B,T,D) block input
+	XN      []T // (B,T,D) retention_layer_norm(X)
+	XNRstd  []T // (B,T)
+	MSR     MSRActs[T]
+	H       []T // (B,T,D) alpha X + MSR(XN)
+	HN      []T // (B,T,D) final_layer_norm(H)
+	HNRstd  []T // (B,T)
+	FC1     []T // (B,T,F) HN Fc1^T, before the activation
+	GateOut []T // (B,T,F) HN Gate^T
+	Act     []T // (B,T,F) act(FC1) (.) GateOut, the input of Fc2
 }
 
 // NewActivations plans the activation memory of a (B,T) forward pass.
-func NewActivations(c Config, B, T int) *Activations {
-	n := B * T
-	a := &Activations{B: B, T: T, Tokens: make([]int32, n), Layers: make([]LayerActs, c.Layers),
-		XL: make([]float32, n*c.Dim), FinalN: make([]float32, n*c.Dim), FinalRstd: make([]float32, n),
-		Logits: make([]float32, n*c.Vocab)}
+func NewActivations(c Config, B, T int) *Activations { return newActivations[float32](c, B, T) }
+
+func newActivations[T Float](c Config, B, nT int) *ActivationsOf[T] {
+	n := B * nT
+	a := &ActivationsOf[T]{B: B, T: nT, Tokens: make([]int32, n), Layers: make([]LayerActs[T], c.Layers),
+		XL: make([]T, n*c.Dim), FinalN: make([]T, n*c.Dim), FinalRstd: make([]T, n),
+		Logits: make([]T, n*c.Vocab)}
 	for l := range a.Layers {
 		la := &a.Layers[l]
-		la.X, la.XN, la.XNRstd = make([]float32, n*c.Dim), make([]float32, n*c.Dim), make([]float32, n)
-		la.H, la.HN, la.HNRstd = make([]float32, n*c.Dim), make([]float32, n*c.Dim), make([]float32, n)
-		la.FC1, la.GateOut, la.Act = make([]float32, n*c.FFNDim), make([]float32, n*c.FFNDim), make([]float32, n*c.FFNDim)
+		la.X, la.XN, la.XNRstd = make([]T, n*c.Dim), make([]T, n*c.Dim), make([]T, n)
+		la.H, la.HN, la.HNRstd = make([]T, n*c.Dim), make([]T, n*c.Dim), make([]T, n)
+		la.FC1, la.GateOut, la.Act = make([]T, n*c.FFNDim), make([]T, n*c.FFNDim), make([]T, n*c.FFNDim)
 	}
 	return a
 }
@@ -164,16 +184,16 @@ func (c Config) CheckTokens(tokens []int32) error {
 // form (chunk: chunk size for Chunkwise; <= 0 means DefaultChunk capped at T)
 // and leaves the logits in acts.Logits. It panics on an out-of-range token
 // (check with CheckTokens first).
-func (m *Model) Forward(acts *Activations, form Form, chunk int) {
+func (m *ModelOf[T]) Forward(acts *ActivationsOf[T], form Form, chunk int) {
 	m.forward(acts, form, chunk, nil)
 }
 
 // forward is Forward continuing (Recurrent) or filling (Parallel,
 // Chunkwise from an empty state) the recurrent state st when not nil.
-func (m *Model) forward(acts *Activations, form Form, chunk int, st *State) {
+func (m *ModelOf[T]) forward(acts *ActivationsOf[T], form Form, chunk int, st *StateOf[T]) {
 	c := m.Config
-	B, T, D := acts.B, acts.T, c.Dim
-	N := B * T
+	B, nT, D := acts.B, acts.T, c.Dim
+	N := B * nT
 	if len(acts.Layers) != c.Layers {
 		panic("retnet: Activations were planned for another config")
 	}
@@ -181,20 +201,20 @@ func (m *Model) forward(acts *Activations, form Form, chunk int, st *State) {
 		panic(err)
 	}
 	p := m.Params
-	scale := float32(math.Sqrt(float64(D)))
+	embScale := T(float32(math.Sqrt(float64(D))))
 	if c.NoEmbedScale {
-		scale = 1
+		embScale = 1
 	}
 	x0 := acts.Layers[0].X
 	for i, t := range acts.Tokens {
 		e := p.Embed[int(t)*D : (int(t)+1)*D]
 		dst := x0[i*D : (i+1)*D]
 		for j, v := range e {
-			dst[j] = scale * v
+			dst[j] = embScale * v
 		}
 	}
-	alpha := c.residualAlpha()
-	actFn, _ := activation(c.Activation)
+	alpha := T(c.residualAlpha())
+	actFn, _ := activation[T](c.Activation)
 	for l := range acts.Layers {
 		la, lp := &acts.Layers[l], &p.Layers[l]
 		next := acts.XL
@@ -202,11 +222,11 @@ func (m *Model) forward(acts *Activations, form Form, chunk int, st *State) {
 			next = acts.Layers[l+1].X
 		}
 		RMSNormForward(la.XN, la.XNRstd, la.X, lp.RetNorm, N, D, c.NormEps)
-		var ls *LayerState
+		var ls *LayerState[T]
 		if st != nil {
 			ls = &st.Layers[l]
 		}
-		m.msr(l).Forward(la.H, la.XN, B, T, form, chunk, &la.MSR, ls)
+		m.msr(l).Forward(la.H, la.XN, B, nT, form, chunk, &la.MSR, ls)
 		addScaled(la.H, la.X, alpha)
 		RMSNormForward(la.HN, la.HNRstd, la.H, lp.FFNNorm, N, D, c.NormEps)
 		F := c.FFNDim
@@ -222,16 +242,9 @@ func (m *Model) forward(acts *Activations, form Form, chunk int, st *State) {
 	LinearForward(acts.Logits, acts.FinalN, p.Out, N, D, c.Vocab)
 }
 
-// addScaled does dst += alpha * src.
-func addScaled(dst, src []float32, alpha float32) {
-	for i, v := range src[:len(dst)] {
-		dst[i] += alpha * v
-	}
-}
-
 // Logits runs the model on B equal-length sequences and returns the logits
 // (B,T,V) flattened. Errors name the bad sequence or token.
-func (m *Model) Logits(tokens [][]int, form Form, chunk int) ([]float32, error) {
+func (m *ModelOf[T]) Logits(tokens [][]int, form Form, chunk int) ([]T, error) {
 	acts, err := m.activationsFor(tokens)
 	if err != nil {
 		return nil, err
@@ -240,21 +253,21 @@ func (m *Model) Logits(tokens [][]int, form Form, chunk int) ([]float32, error) 
 	return acts.Logits, nil
 }
 
-func (m *Model) activationsFor(tokens [][]int) (*Activations, error) {
+func (m *ModelOf[T]) activationsFor(tokens [][]int) (*ActivationsOf[T], error) {
 	if len(tokens) == 0 || len(tokens[0]) == 0 {
 		return nil, fmt.Errorf("retnet: no tokens")
 	}
-	T := len(tokens[0])
-	acts := NewActivations(m.Config, len(tokens), T)
+	nT := len(tokens[0])
+	acts := newActivations[T](m.Config, len(tokens), nT)
 	for b, seq := range tokens {
-		if len(seq) != T {
-			return nil, fmt.Errorf("retnet: sequence %d has %d tokens, sequence 0 has %d (a batch needs equal lengths)", b, len(seq), T)
+		if len(seq) != nT {
+			return nil, fmt.Errorf("retnet: sequence %d has %d tokens, sequence 0 has %d (a batch needs equal lengths)", b, len(seq), nT)
 		}
 		for t, v := range seq {
 			if v < 0 || v >= m.Config.Vocab {
 				return nil, fmt.Errorf("retnet: sequence %d position %d: token %d is outside the vocabulary [0,%d)", b, t, v, m.Config.Vocab)
 			}
-			acts.Tokens[b*T+t] = int32(v)
+			acts.Tokens[b*nT+t] = int32(v)
 		}
 	}
 	return acts, nil
@@ -262,7 +275,7 @@ func (m *Model) activationsFor(tokens [][]int) (*Activations, error) {
 
 // NLL returns the per-position negative log-likelihood (natural log) of
 // targets under logits (N,V): -log softmax(logits[i])[targets[i]].
-func NLL(logits []float32 /* (N,V) */, targets []int32 /* (N) */, V int) []float64 {
+func NLL[T Float](logits []T /* (N,V) */, targets []int32 /* (N) */, V int) []float64 {
 	out := make([]float64, len(targets))
 	for i, t := range targets {
 		row := logits[i*V : (i+1)*V]

@@ -13,71 +13,71 @@ import (
 //
 // Weights are views (usually into Params); LogGamma and Angle are the
 // retnet_rel_pos buffers.
-type MSR struct {
+type MSR[T Float] struct {
 	D, DV, H     int
-	Wq, Wk       []float32 // (D,D)
-	Wv, Wg       []float32 // (DV,D)
-	Wo           []float32 // (D,DV)
-	LogGamma     []float32 // (H)
-	Angle        []float32 // (dk)
+	Wq, Wk       []T // (D,D)
+	Wv, Wg       []T // (DV,D)
+	Wo           []T // (D,DV)
+	LogGamma     []T // (H)
+	Angle        []T // (dk)
 	GroupNormEps float64
 }
 
 // MSRActs are the activations of one MSR forward at a fixed (B,T), kept for
 // the backward pass and reused across calls (allocated on first use).
-type MSRActs struct {
+type MSRActs[T Float] struct {
 	B, T   int
-	Q, K   []float32 // (B,T,D) rotated; K scaled by dk^-1/2
-	V, G   []float32 // (B,T,DV)
-	O      []float32 // (B,T,DV) retention output, before the group norm
-	GNRstd []float32 // (B,T,H)
-	Y      []float32 // (B,T,DV) group-normed
-	Gated  []float32 // (B,T,DV) silu(G) (.) Y, the input of Wo
+	Q, K   []T // (B,T,D) rotated; K scaled by dk^-1/2
+	V, G   []T // (B,T,DV)
+	O      []T // (B,T,DV) retention output, before the group norm
+	GNRstd []T // (B,T,H)
+	Y      []T // (B,T,DV) group-normed
+	Gated  []T // (B,T,DV) silu(G) (.) Y, the input of Wo
 
-	Denom []float32    // (B,H,T) parallel form: row clamp values
-	Chunk []ChunkSaved // (B*H) chunkwise form: saved states (when KeepChunkStates)
+	Denom []T             // (B,H,T) parallel form: row clamp values
+	Chunk []ChunkSaved[T] // (B*H) chunkwise form: saved states (when KeepChunkStates)
 
 	KeepChunkStates bool // save chunk states for a backward pass
 
-	rot    RotationTable
-	decay  []DecayTable // (H) for length T (parallel) or the chunk (chunkwise)
+	rot    RotationTable[T]
+	decay  []DecayTable[T] // (H) for length T (parallel) or the chunk (chunkwise)
 	decayN int
-	work   [][]float32 // per worker scratch
+	work   [][]T // per worker scratch
 }
 
-func (a *MSRActs) alloc(r *MSR, B, T int) {
-	if a.B == B && a.T == T && a.Q != nil {
+func (a *MSRActs[T]) alloc(r *MSR[T], B, n int) {
+	if a.B == B && a.T == n && a.Q != nil {
 		return
 	}
 	if a.Q != nil {
-		panic(fmt.Sprintf("retnet: MSRActs sized for B=%d T=%d, called with B=%d T=%d (use a new MSRActs)", a.B, a.T, B, T))
+		panic(fmt.Sprintf("retnet: MSRActs sized for B=%d T=%d, called with B=%d T=%d (use a new MSRActs)", a.B, a.T, B, n))
 	}
-	a.B, a.T = B, T
-	n := B * T
-	a.Q, a.K = make([]float32, n*r.D), make([]float32, n*r.D)
-	a.V, a.G, a.O = make([]float32, n*r.DV), make([]float32, n*r.DV), make([]float32, n*r.DV)
-	a.Y, a.Gated = make([]float32, n*r.DV), make([]float32, n*r.DV)
-	a.GNRstd = make([]float32, n*r.H)
-	a.rot.Reset(r.Angle, 0, T)
+	a.B, a.T = B, n
+	N := B * n
+	a.Q, a.K = make([]T, N*r.D), make([]T, N*r.D)
+	a.V, a.G, a.O = make([]T, N*r.DV), make([]T, N*r.DV), make([]T, N*r.DV)
+	a.Y, a.Gated = make([]T, N*r.DV), make([]T, N*r.DV)
+	a.GNRstd = make([]T, N*r.H)
+	a.rot.Reset(r.Angle, 0, n)
 }
 
-func (a *MSRActs) scratch(n, size int) [][]float32 {
+func (a *MSRActs[T]) scratch(n, size int) [][]T {
 	if len(a.work) < n {
-		a.work = append(a.work, make([][]float32, n-len(a.work))...)
+		a.work = append(a.work, make([][]T, n-len(a.work))...)
 	}
 	for i := 0; i < n; i++ {
 		if len(a.work[i]) < size {
-			a.work[i] = make([]float32, size)
+			a.work[i] = make([]T, size)
 		}
 	}
 	return a.work
 }
 
-func (a *MSRActs) decayTables(r *MSR, N int) []DecayTable {
+func (a *MSRActs[T]) decayTables(r *MSR[T], N int) []DecayTable[T] {
 	if a.decayN != N || len(a.decay) != r.H {
-		a.decay = make([]DecayTable, r.H)
+		a.decay = make([]DecayTable[T], r.H)
 		for h := range a.decay {
-			a.decay[h] = NewDecayTable(r.LogGamma[h], N)
+			a.decay[h] = NewDecayTable[T](r.LogGamma[h], N)
 		}
 		a.decayN = N
 	}
@@ -85,7 +85,7 @@ func (a *MSRActs) decayTables(r *MSR, N int) []DecayTable {
 }
 
 // Check panics unless the weights have the sizes D, DV, H imply.
-func (r *MSR) Check() {
+func (r *MSR[T]) Check() {
 	dk := r.D / r.H
 	if r.H < 1 || r.D%r.H != 0 || r.DV%r.H != 0 || len(r.Wq) != r.D*r.D || len(r.Wk) != r.D*r.D ||
 		len(r.Wv) != r.DV*r.D || len(r.Wg) != r.DV*r.D || len(r.Wo) != r.D*r.DV || len(r.LogGamma) != r.H || len(r.Angle) != dk {
@@ -94,14 +94,14 @@ func (r *MSR) Check() {
 }
 
 // head returns the view of head h of batch row b in the activations.
-func (r *MSR) head(a *MSRActs, b, h int) Head {
+func (r *MSR[T]) head(a *MSRActs[T], b, h int) Head[T] {
 	dk, dv := r.D/r.H, r.DV/r.H
-	T := a.T
-	return Head{
-		Q: a.Q[b*T*r.D+h*dk:], K: a.K[b*T*r.D+h*dk:], LdQK: r.D,
-		V: a.V[b*T*r.DV+h*dv:], LdV: r.DV,
-		O: a.O[b*T*r.DV+h*dv:], LdO: r.DV,
-		T: T, Dk: dk, Dv: dv, LogGamma: r.LogGamma[h],
+	n := a.T
+	return Head[T]{
+		Q: a.Q[b*n*r.D+h*dk:], K: a.K[b*n*r.D+h*dk:], LdQK: r.D,
+		V: a.V[b*n*r.DV+h*dv:], LdV: r.DV,
+		O: a.O[b*n*r.DV+h*dv:], LdO: r.DV,
+		T: n, Dk: dk, Dv: dv, LogGamma: r.LogGamma[h],
 	}
 }
 
@@ -114,7 +114,7 @@ func (r *MSR) head(a *MSRActs, b, h int) Head {
 // Chunkwise forms need an empty state (Pos 0) and leave in it the state after
 // the T tokens (a prefill). It panics on size mismatches or a non-empty state
 // with a non-recurrent form.
-func (r *MSR) Forward(out []float32 /* (B,T,D) */, x []float32 /* (B,T,D) */, B, T int, form Form, chunk int, acts *MSRActs, st *LayerState) {
+func (r *MSR[T]) Forward(out []T /* (B,T,D) */, x []T /* (B,T,D) */, B, n int, form Form, chunk int, acts *MSRActs[T], st *LayerState[T]) {
 	r.Check()
 	if st != nil {
 		st.check(r, B)
@@ -122,22 +122,22 @@ func (r *MSR) Forward(out []float32 /* (B,T,D) */, x []float32 /* (B,T,D) */, B,
 			panic(fmt.Sprintf("retnet: MSR.Forward %s form from a state at position %d (only Recurrent continues a state)", form, st.Pos))
 		}
 	}
-	if len(x) < B*T*r.D || len(out) < B*T*r.D {
-		panic(fmt.Sprintf("retnet: MSR.Forward x/out have %d/%d floats, need B*T*D = %d", len(x), len(out), B*T*r.D))
+	if len(x) < B*n*r.D || len(out) < B*n*r.D {
+		panic(fmt.Sprintf("retnet: MSR.Forward x/out have %d/%d floats, need B*T*D = %d", len(x), len(out), B*n*r.D))
 	}
-	acts.alloc(r, B, T)
+	acts.alloc(r, B, n)
 	if st != nil && acts.rot.Pos0 != st.Pos {
-		acts.rot.Reset(r.Angle, st.Pos, T)
+		acts.rot.Reset(r.Angle, st.Pos, n)
 	} else if st == nil && acts.rot.Pos0 != 0 {
-		acts.rot.Reset(r.Angle, 0, T)
+		acts.rot.Reset(r.Angle, 0, n)
 	}
-	N, D, DV, H := B*T, r.D, r.DV, r.H
+	N, D, DV, H := B*n, r.D, r.DV, r.H
 	dk, dv := D/H, DV/H
 	LinearForward(acts.Q, x, r.Wq, N, D, D)
 	LinearForward(acts.K, x, r.Wk, N, D, D)
 	LinearForward(acts.V, x, r.Wv, N, D, DV)
 	LinearForward(acts.G, x, r.Wg, N, D, DV)
-	scaleSlice(acts.K[:N*D], float32(1/math.Sqrt(float64(dk))))
+	scale(T(1/math.Sqrt(float64(dk))), acts.K[:N*D])
 	RotateForward(acts.Q, &acts.rot, N, H)
 	RotateForward(acts.K, &acts.rot, N, H)
 	r.retention(acts, form, chunk, st)
@@ -147,37 +147,37 @@ func (r *MSR) Forward(out []float32 /* (B,T,D) */, x []float32 /* (B,T,D) */, B,
 
 // retention runs the chosen form over every (batch row, head), continuing or
 // filling st when given.
-func (r *MSR) retention(a *MSRActs, form Form, chunk int, st *LayerState) {
-	B, T, H := a.B, a.T, r.H
+func (r *MSR[T]) retention(a *MSRActs[T], form Form, chunk int, st *LayerState[T]) {
+	B, n, H := a.B, a.T, r.H
 	dv := r.DV / H
 	switch form {
 	case Parallel:
-		dts := a.decayTables(r, T)
-		if len(a.Denom) != B*H*T {
-			a.Denom = make([]float32, B*H*T)
+		dts := a.decayTables(r, n)
+		if len(a.Denom) != B*H*n {
+			a.Denom = make([]T, B*H*n)
 		}
-		tiles := (T + ParallelTile - 1) / ParallelTile
-		n := B * H * tiles
-		work := a.scratch(workers(n), ParallelWorkSize(T))
-		parallelFor(n, func(w, i int) {
+		tiles := (n + ParallelTile - 1) / ParallelTile
+		items := B * H * tiles
+		work := a.scratch(workers(items), ParallelWorkSize(n))
+		parallelFor(items, func(w, i int) {
 			// Largest tiles first: tile index runs backwards.
 			tile := tiles - 1 - i%tiles
 			bh := i / tiles
 			b, h := bh/H, bh%H
 			r0 := tile * ParallelTile
-			parallelRows(r.head(a, b, h), dts[h], r0, min(T, r0+ParallelTile), a.Denom[bh*T:(bh+1)*T], work[w])
+			parallelRows(r.head(a, b, h), dts[h], r0, min(n, r0+ParallelTile), a.Denom[bh*n:(bh+1)*n], work[w])
 		})
 	case Chunkwise:
 		if chunk <= 0 {
 			chunk = DefaultChunk
 		}
-		chunk = min(chunk, T)
+		chunk = min(chunk, n)
 		if a.KeepChunkStates {
 			a.allocChunkSaved(r, chunk)
 		}
 		work := a.scratch(workers(B*H), ChunkwiseWorkSize(chunk, dv))
 		parallelFor(B*H, func(w, bh int) {
-			var saved *ChunkSaved
+			var saved *ChunkSaved[T]
 			if a.KeepChunkStates {
 				saved = &a.Chunk[bh]
 			}
@@ -186,7 +186,7 @@ func (r *MSR) retention(a *MSRActs, form Form, chunk int, st *LayerState) {
 	case Recurrent:
 		dk := r.D / H
 		work := a.scratch(workers(B*H), dk*dv)
-		scales := make([]float32, B*H)
+		scales := make([]T, B*H)
 		parallelFor(B*H, func(w, bh int) {
 			S := work[w][:dk*dv]
 			if st != nil {
@@ -199,7 +199,7 @@ func (r *MSR) retention(a *MSRActs, form Form, chunk int, st *LayerState) {
 		})
 		if st != nil {
 			copy(st.Scale, scales[:H]) // c_n is the same for every batch row
-			st.Pos += T
+			st.Pos += n
 		}
 		return
 	default:
@@ -217,49 +217,43 @@ func (r *MSR) retention(a *MSRActs, form Form, chunk int, st *LayerState) {
 //
 // which is exactly what T recurrent steps accumulate. c is formed by the
 // same float32 recurrence the steps use.
-func (r *MSR) fillState(a *MSRActs, st *LayerState) {
-	B, T, H := a.B, a.T, r.H
+func (r *MSR[T]) fillState(a *MSRActs[T], st *LayerState[T]) {
+	B, n, H := a.B, a.T, r.H
 	dk, dv := r.D/H, r.DV/H
 	for h := 0; h < H; h++ {
-		gamma := float32(math.Exp(float64(r.LogGamma[h])))
-		var c float32
-		for t := 0; t < T; t++ {
+		gamma := T(float32(math.Exp(float64(r.LogGamma[h]))))
+		var c T
+		for t := 0; t < n; t++ {
 			c = c*gamma + 1
 		}
 		st.Scale[h] = c
 	}
-	work := a.scratch(workers(B*H), T*dv)
+	work := a.scratch(workers(B*H), n*dv)
 	parallelFor(B*H, func(w, bh int) {
 		hd := r.head(a, bh/H, bh%H)
-		vw := work[w][:T*dv] // (T, dv) v_m gamma^(T-1-m)
-		for m := 0; m < T; m++ {
-			p := float32(math.Exp(float64(T-1-m) * float64(hd.LogGamma)))
+		vw := work[w][:n*dv] // (T, dv) v_m gamma^(T-1-m)
+		for m := 0; m < n; m++ {
+			p := T(float32(math.Exp(float64(n-1-m) * float64(hd.LogGamma))))
 			src := hd.V[m*hd.LdV : m*hd.LdV+dv]
 			for j, x := range src {
 				vw[m*dv+j] = x * p
 			}
 		}
 		S := st.S[bh*dk*dv : (bh+1)*dk*dv]
-		inv := float32(1 / math.Sqrt(float64(st.Scale[bh%H])))
-		gemm(true, false, dv, dk, T, inv, vw, dv, hd.K, hd.LdQK, 0, S, dk)
+		inv := T(1 / math.Sqrt(float64(st.Scale[bh%H])))
+		matmul(false, true, false, dv, dk, n, inv, vw, dv, hd.K, hd.LdQK, 0, S, dk)
 	})
-	st.Pos = T
+	st.Pos = n
 }
 
-func (a *MSRActs) allocChunkSaved(r *MSR, chunk int) {
+func (a *MSRActs[T]) allocChunkSaved(r *MSR[T], chunk int) {
 	dk, dv := r.D/r.H, r.DV/r.H
 	nChunks := (a.T + chunk - 1) / chunk
 	if len(a.Chunk) == a.B*r.H && len(a.Chunk[0].R) == nChunks*dk*dv {
 		return
 	}
-	a.Chunk = make([]ChunkSaved, a.B*r.H)
+	a.Chunk = make([]ChunkSaved[T], a.B*r.H)
 	for i := range a.Chunk {
-		a.Chunk[i] = ChunkSaved{R: make([]float32, nChunks*dk*dv), RNorm: make([]float32, nChunks), A: make([]float32, a.T)}
-	}
-}
-
-func scaleSlice(x []float32, s float32) {
-	for i := range x {
-		x[i] *= s
+		a.Chunk[i] = ChunkSaved[T]{R: make([]T, nChunks*dk*dv), RNorm: make([]T, nChunks), A: make([]T, a.T)}
 	}
 }

@@ -8,72 +8,78 @@ import (
 // one flat slice (llm.c style): gradients and AdamW moments mirror it, so the
 // optimizer is one flat loop and a checkpoint one write. Names in comments
 // are torchscale's state_dict keys.
-type Params struct {
-	Flat      []float32     // all parameters, in Tensors() order
-	Embed     []float32     // (V,D) embed_tokens.weight
-	Layers    []LayerParams // L blocks
-	FinalNorm []float32     // (D) layer_norm.weight
-	Out       []float32     // (V,D) output_projection.weight
+type Params = ParamsOf[float32]
+
+// ParamsOf is Params with element type T (float64 for gradient checks).
+type ParamsOf[T Float] struct {
+	Flat      []T              // all parameters, in Tensors() order
+	Embed     []T              // (V,D) embed_tokens.weight
+	Layers    []LayerParams[T] // L blocks
+	FinalNorm []T              // (D) layer_norm.weight
+	Out       []T              // (V,D) output_projection.weight
 }
 
 // LayerParams are the views of one decoder block.
-type LayerParams struct {
-	RetNorm []float32 // (D) layers.l.retention_layer_norm.weight
-	Wq      []float32 // (D,D) layers.l.retention.q_proj.weight
-	Wk      []float32 // (D,D) layers.l.retention.k_proj.weight
-	Wv      []float32 // (DV,D) layers.l.retention.v_proj.weight
-	Wg      []float32 // (DV,D) layers.l.retention.g_proj.weight
-	Wo      []float32 // (D,DV) layers.l.retention.out_proj.weight
-	FFNNorm []float32 // (D) layers.l.final_layer_norm.weight
-	Fc1     []float32 // (F,D) layers.l.ffn.fc1.weight
-	Gate    []float32 // (F,D) layers.l.ffn.gate.weight
-	Fc2     []float32 // (D,F) layers.l.ffn.fc2.weight
+type LayerParams[T Float] struct {
+	RetNorm []T // (D) layers.l.retention_layer_norm.weight
+	Wq      []T // (D,D) layers.l.retention.q_proj.weight
+	Wk      []T // (D,D) layers.l.retention.k_proj.weight
+	Wv      []T // (DV,D) layers.l.retention.v_proj.weight
+	Wg      []T // (DV,D) layers.l.retention.g_proj.weight
+	Wo      []T // (D,DV) layers.l.retention.out_proj.weight
+	FFNNorm []T // (D) layers.l.final_layer_norm.weight
+	Fc1     []T // (F,D) layers.l.ffn.fc1.weight
+	Gate    []T // (F,D) layers.l.ffn.gate.weight
+	Fc2     []T // (D,F) layers.l.ffn.fc2.weight
 }
 
 // Tensor is a named, shaped view of parameter (or buffer) data.
-type Tensor struct {
+type Tensor = TensorOf[float32]
+
+// TensorOf is Tensor with element type T.
+type TensorOf[T Float] struct {
 	Name  string
 	Shape []int
-	Data  []float32
+	Data  []T
 }
 
 // paramSlot is one entry of the parameter layout: a name, a shape and the
 // view field to point at the flat storage.
-type paramSlot struct {
+type paramSlot[T Float] struct {
 	name  string
 	shape []int
-	view  *[]float32
+	view  *[]T
 }
 
 // eachSlot calls fn for each entry of the parameter layout of config c, in
 // storage order, stopping when fn returns false. With p == nil the views are
 // nil: the layout can be walked without allocating anything.
-func eachSlot(c Config, p *Params, fn func(paramSlot) bool) {
+func eachSlot[T Float](c Config, p *ParamsOf[T], fn func(paramSlot[T]) bool) {
 	D, DV, F, V := c.Dim, c.ValueDim, c.FFNDim, c.Vocab
 	views := p != nil
 	if !views {
-		p = &Params{}
+		p = &ParamsOf[T]{}
 	}
-	view := func(v *[]float32) *[]float32 {
+	view := func(v *[]T) *[]T {
 		if !views {
 			return nil
 		}
 		return v
 	}
-	var none LayerParams
-	lp := func(l int) *LayerParams {
+	var none LayerParams[T]
+	lp := func(l int) *LayerParams[T] {
 		if !views {
 			return &none
 		}
 		return &p.Layers[l]
 	}
-	if !fn(paramSlot{"embed_tokens.weight", []int{V, D}, view(&p.Embed)}) {
+	if !fn(paramSlot[T]{"embed_tokens.weight", []int{V, D}, view(&p.Embed)}) {
 		return
 	}
 	for l := 0; l < c.Layers; l++ {
 		L := lp(l)
 		pre := "layers." + strconv.Itoa(l) + "."
-		for _, s := range []paramSlot{
+		for _, s := range []paramSlot[T]{
 			{pre + "retention_layer_norm.weight", []int{D}, view(&L.RetNorm)},
 			{pre + "retention.q_proj.weight", []int{D, D}, view(&L.Wq)},
 			{pre + "retention.k_proj.weight", []int{D, D}, view(&L.Wk)},
@@ -90,31 +96,33 @@ func eachSlot(c Config, p *Params, fn func(paramSlot) bool) {
 			}
 		}
 	}
-	if fn(paramSlot{"layer_norm.weight", []int{D}, view(&p.FinalNorm)}) {
-		fn(paramSlot{"output_projection.weight", []int{V, D}, view(&p.Out)})
+	if fn(paramSlot[T]{"layer_norm.weight", []int{D}, view(&p.FinalNorm)}) {
+		fn(paramSlot[T]{"output_projection.weight", []int{V, D}, view(&p.Out)})
 	}
 }
 
 // slots lists the parameter layout of p for config c, in storage order.
-func (p *Params) slots(c Config) []paramSlot {
-	var s []paramSlot
-	eachSlot(c, p, func(ps paramSlot) bool { s = append(s, ps); return true })
+func (p *ParamsOf[T]) slots(c Config) []paramSlot[T] {
+	var s []paramSlot[T]
+	eachSlot(c, p, func(ps paramSlot[T]) bool { s = append(s, ps); return true })
 	return s
 }
 
 // NewParams allocates zeroed parameters for c (use it for gradients too).
 // It panics if c is invalid.
-func NewParams(c Config) *Params {
+func NewParams(c Config) *Params { return newParams[float32](c) }
+
+func newParams[T Float](c Config) *ParamsOf[T] {
 	if err := c.Validate(); err != nil {
 		panic(err)
 	}
-	p := &Params{Layers: make([]LayerParams, c.Layers)}
+	p := &ParamsOf[T]{Layers: make([]LayerParams[T], c.Layers)}
 	slots := p.slots(c)
 	n := 0
 	for _, s := range slots {
 		n += numel(s.shape)
 	}
-	p.Flat = make([]float32, n)
+	p.Flat = make([]T, n)
 	off := 0
 	for _, s := range slots {
 		k := numel(s.shape)
@@ -125,11 +133,11 @@ func NewParams(c Config) *Params {
 }
 
 // Tensors returns the named views of p in storage order (torchscale names).
-func (p *Params) Tensors(c Config) []Tensor {
+func (p *ParamsOf[T]) Tensors(c Config) []TensorOf[T] {
 	slots := p.slots(c)
-	out := make([]Tensor, len(slots))
+	out := make([]TensorOf[T], len(slots))
 	for i, s := range slots {
-		out[i] = Tensor{Name: s.name, Shape: s.shape, Data: *s.view}
+		out[i] = TensorOf[T]{Name: s.name, Shape: s.shape, Data: *s.view}
 	}
 	return out
 }

@@ -9,7 +9,7 @@ import (
 // out = x / sqrt(mean(x^2) + eps) (.) w. It stores 1/sqrt(mean(x^2)+eps) per
 // row in rstd for the backward pass. w == nil means no affine weight (the
 // group norm). It panics if a slice is too short.
-func RMSNormForward(out []float32 /* (N,C) */, rstd []float32 /* (N) */, x []float32 /* (N,C) */, w []float32 /* (C) or nil */, N, C int, eps float64) {
+func RMSNormForward[T Float](out []T /* (N,C) */, rstd []T /* (N) */, x []T /* (N,C) */, w []T /* (C) or nil */, N, C int, eps float64) {
 	if len(out) < N*C || len(x) < N*C || len(rstd) < N || (w != nil && len(w) < C) {
 		panic(fmt.Sprintf("retnet: RMSNormForward slices too short for N=%d C=%d", N, C))
 	}
@@ -20,7 +20,7 @@ func RMSNormForward(out []float32 /* (N,C) */, rstd []float32 /* (N) */, x []flo
 		for _, v := range xi {
 			ss += float64(v) * float64(v)
 		}
-		r := float32(1 / math.Sqrt(ss/float64(C)+eps))
+		r := T(1 / math.Sqrt(ss/float64(C)+eps))
 		rstd[i] = r
 		if w == nil {
 			for j, v := range xi {
@@ -37,7 +37,7 @@ func RMSNormForward(out []float32 /* (N,C) */, rstd []float32 /* (N) */, x []flo
 // RMSNormBackward adds the gradients of RMSNormForward: with xh = x*rstd,
 // out = xh (.) w, it adds dx += rstd * (dout(.)w - xh * mean(dout(.)w(.)xh))
 // and dw += sum_rows dout (.) xh (dw ignored when w is nil).
-func RMSNormBackward(dx []float32 /* (N,C) */, dw []float32 /* (C) */, dout []float32 /* (N,C) */, x []float32 /* (N,C) */, w []float32 /* (C) or nil */, rstd []float32 /* (N) */, N, C int) {
+func RMSNormBackward[T Float](dx []T /* (N,C) */, dw []T /* (C) */, dout []T /* (N,C) */, x []T /* (N,C) */, w []T /* (C) or nil */, rstd []T /* (N) */, N, C int) {
 	for i := 0; i < N; i++ {
 		xi := x[i*C : (i+1)*C]
 		gi := dout[i*C : (i+1)*C]
@@ -52,7 +52,7 @@ func RMSNormBackward(dx []float32 /* (N,C) */, dw []float32 /* (C) */, dout []fl
 			}
 			dot += float64(g) * float64(v*r)
 		}
-		m := float32(dot / float64(C))
+		m := T(dot / float64(C))
 		for j, v := range xi {
 			g := gi[j]
 			if w != nil {
