@@ -141,16 +141,14 @@ type ActivationsOf[T Float] struct {
 
 // LayerActs are one block's activations.
 type LayerActs[T Float] struct {
-	X       []T // (B,T,D) block input
-	XN      []T // (B,T,D) retention_layer_norm(X)
-	XNRstd  []T // (B,T)
-	MSR     MSRActs[T]
-	H       []T // (B,T,D) alpha X + MSR(XN)
-	HN      []T // (B,T,D) final_layer_norm(H)
-	HNRstd  []T // (B,T)
-	FC1     []T // (B,T,F) HN Fc1^T, before the activation
-	GateOut []T // (B,T,F) HN Gate^T
-	Act     []T // (B,T,F) act(FC1) (.) GateOut, the input of Fc2
+	X      []T // (B,T,D) block input
+	XN     []T // (B,T,D) retention_layer_norm(X)
+	XNRstd []T // (B,T)
+	MSR    MSRActs[T]
+	H      []T // (B,T,D) alpha X + MSR(XN)
+	HN     []T // (B,T,D) final_layer_norm(H)
+	HNRstd []T // (B,T)
+	FFN    GLUActs[T]
 }
 
 // NewActivations plans the activation memory of a (B,T) forward pass.
@@ -165,7 +163,7 @@ func newActivations[T Float](c Config, B, nT int) *ActivationsOf[T] {
 		la := &a.Layers[l]
 		la.X, la.XN, la.XNRstd = make([]T, n*c.Dim), make([]T, n*c.Dim), make([]T, n)
 		la.H, la.HN, la.HNRstd = make([]T, n*c.Dim), make([]T, n*c.Dim), make([]T, n)
-		la.FC1, la.GateOut, la.Act = make([]T, n*c.FFNDim), make([]T, n*c.FFNDim), make([]T, n*c.FFNDim)
+		la.FFN = newGLUActs[T](n, c.FFNDim)
 	}
 	return a
 }
@@ -206,15 +204,8 @@ func (m *ModelOf[T]) forward(acts *ActivationsOf[T], form Form, chunk int, st *S
 		embScale = 1
 	}
 	x0 := acts.Layers[0].X
-	for i, t := range acts.Tokens {
-		e := p.Embed[int(t)*D : (int(t)+1)*D]
-		dst := x0[i*D : (i+1)*D]
-		for j, v := range e {
-			dst[j] = embScale * v
-		}
-	}
+	EmbeddingForward(x0, acts.Tokens, p.Embed, D, embScale)
 	alpha := T(c.residualAlpha())
-	actFn, _ := activation[T](c.Activation)
 	for l := range acts.Layers {
 		la, lp := &acts.Layers[l], &p.Layers[l]
 		next := acts.XL
@@ -229,13 +220,7 @@ func (m *ModelOf[T]) forward(acts *ActivationsOf[T], form Form, chunk int, st *S
 		m.msr(l).Forward(la.H, la.XN, B, nT, form, chunk, &la.MSR, ls)
 		addScaled(la.H, la.X, alpha)
 		RMSNormForward(la.HN, la.HNRstd, la.H, lp.FFNNorm, N, D, c.NormEps)
-		F := c.FFNDim
-		LinearForward(la.FC1, la.HN, lp.Fc1, N, D, F)
-		LinearForward(la.GateOut, la.HN, lp.Gate, N, D, F)
-		for i, v := range la.FC1 {
-			la.Act[i] = actFn(v) * la.GateOut[i]
-		}
-		LinearForward(next, la.Act, lp.Fc2, N, F, D)
+		GLUForward(next, la.HN, lp.Fc1, lp.Gate, lp.Fc2, &la.FFN, N, D, c.FFNDim, c.Activation)
 		addScaled(next, la.H, alpha)
 	}
 	RMSNormForward(acts.FinalN, acts.FinalRstd, acts.XL, p.FinalNorm, N, D, c.NormEps)

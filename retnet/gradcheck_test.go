@@ -1,0 +1,154 @@
+package retnet
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// Gradient checks run the layer kernels in float64 (the same generic code
+// the float32 models use) and compare each backward pass with central finite
+// differences of a random linear functional of the output:
+// loss = sum_i w_i out_i, so dout = w.
+
+// gradCheck compares analytic dL/dx with (L(x+h e_i) - L(x-h e_i)) / 2h on up
+// to maxProbe coordinates of x, failing when the relative error
+// |a-n| / max(|a|+|n|, 1e-6) exceeds 1e-6.
+func gradCheck(t *testing.T, name string, x, analytic []float64, loss func() float64) {
+	t.Helper()
+	const h, maxProbe, tol = 1e-5, 40, 1e-6
+	rng := rand.New(rand.NewPCG(uint64(len(x)), 7))
+	idx := rng.Perm(len(x))
+	if len(idx) > maxProbe {
+		idx = idx[:maxProbe]
+	}
+	worst := 0.0
+	for _, i := range idx {
+		old := x[i]
+		x[i] = old + h
+		lp := loss()
+		x[i] = old - h
+		lm := loss()
+		x[i] = old
+		num := (lp - lm) / (2 * h)
+		rel := math.Abs(analytic[i]-num) / math.Max(math.Abs(analytic[i])+math.Abs(num), 1e-6)
+		if rel > worst {
+			worst = rel
+		}
+		if rel > tol {
+			t.Errorf("%s: d/dx[%d] analytic %.10g numeric %.10g (rel %.2g)", name, i, analytic[i], num, rel)
+			return
+		}
+	}
+	t.Logf("%s: %d coordinates, worst relative error %.2g", name, len(idx), worst)
+}
+
+func randVec(rng *rand.Rand, n int, std float64) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = rng.NormFloat64() * std
+	}
+	return v
+}
+
+func dotF(a, b []float64) float64 {
+	var s float64
+	for i := range a {
+		s += a[i] * b[i]
+	}
+	return s
+}
+
+func TestGradLinear(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	N, IC, OC := 5, 7, 3
+	x, w, ow := randVec(rng, N*IC, 1), randVec(rng, OC*IC, 1), randVec(rng, N*OC, 1)
+	out := make([]float64, N*OC)
+	loss := func() float64 { LinearForward(out, x, w, N, IC, OC); return dotF(out, ow) }
+	dx, dw := make([]float64, N*IC), make([]float64, OC*IC)
+	LinearBackward(dx, dw, ow, x, w, N, IC, OC)
+	gradCheck(t, "linear dx", x, dx, loss)
+	gradCheck(t, "linear dw", w, dw, loss)
+}
+
+func TestGradRMSNorm(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	N, C := 4, 6
+	x, w, ow := randVec(rng, N*C, 1), randVec(rng, C, 1), randVec(rng, N*C, 1)
+	out, rstd := make([]float64, N*C), make([]float64, N)
+	for _, weight := range [][]float64{w, nil} {
+		loss := func() float64 { RMSNormForward(out, rstd, x, weight, N, C, 1e-6); return dotF(out, ow) }
+		loss()
+		dx, dw := make([]float64, N*C), make([]float64, C)
+		RMSNormBackward(dx, dw, ow, x, weight, rstd, N, C)
+		gradCheck(t, "rmsnorm dx", x, dx, loss)
+		if weight != nil {
+			gradCheck(t, "rmsnorm dw", w, dw, loss)
+		}
+	}
+}
+
+func TestGradGroupNormGate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 3))
+	N, H, dv := 3, 2, 4
+	o, g, ow := randVec(rng, N*H*dv, 1), randVec(rng, N*H*dv, 1), randVec(rng, N*H*dv, 1)
+	gated, y, rstd := make([]float64, N*H*dv), make([]float64, N*H*dv), make([]float64, N*H)
+	loss := func() float64 { GroupNormGateForward(gated, y, rstd, o, g, N, H, dv, 1e-6); return dotF(gated, ow) }
+	loss()
+	do, dg, dy := make([]float64, N*H*dv), make([]float64, N*H*dv), make([]float64, N*H*dv)
+	GroupNormGateBackward(do, dg, dy, ow, o, g, y, rstd, N, H, dv)
+	gradCheck(t, "groupnorm+gate do", o, do, loss)
+	gradCheck(t, "groupnorm+gate dg", g, dg, loss)
+}
+
+func TestGradGLU(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 4))
+	N, C, F := 3, 5, 7
+	for _, act := range []string{"swish", "gelu"} {
+		z, fc1, gate, fc2, ow := randVec(rng, N*C, 1), randVec(rng, F*C, 0.5), randVec(rng, F*C, 0.5), randVec(rng, C*F, 0.5), randVec(rng, N*C, 1)
+		a := newGLUActs[float64](N, F)
+		out := make([]float64, N*C)
+		loss := func() float64 { GLUForward(out, z, fc1, gate, fc2, &a, N, C, F, act); return dotF(out, ow) }
+		loss()
+		dz, d1, dg, d2 := make([]float64, N*C), make([]float64, F*C), make([]float64, F*C), make([]float64, C*F)
+		GLUBackward(dz, d1, dg, d2, ow, z, fc1, gate, fc2, &a, make([]float64, 2*N*F), N, C, F, act)
+		gradCheck(t, act+" glu dz", z, dz, loss)
+		gradCheck(t, act+" glu dfc1", fc1, d1, loss)
+		gradCheck(t, act+" glu dgate", gate, dg, loss)
+		gradCheck(t, act+" glu dfc2", fc2, d2, loss)
+	}
+}
+
+func TestGradRotation(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 5))
+	B, T, H, dk := 2, 5, 2, 6
+	rt := NewRotationTable(convert[float64](Angles(dk)), 3, T)
+	x, ow := randVec(rng, B*T*H*dk, 1), randVec(rng, B*T*H*dk, 1)
+	y := make([]float64, len(x))
+	loss := func() float64 { copy(y, x); RotateForward(y, rt, B*T, H); return dotF(y, ow) }
+	dx := append([]float64(nil), ow...)
+	RotateBackward(dx, rt, B*T, H)
+	gradCheck(t, "rotation dx", x, dx, loss)
+}
+
+func TestGradEmbeddingAndCrossEntropy(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 6))
+	N, V, C := 6, 5, 3
+	E := randVec(rng, V*C, 1)
+	tokens := []int32{0, 3, 3, 1, 4, 2}
+	targets := []int32{1, 2, -1, 0, 4, 4}
+	W := randVec(rng, V*C, 1) // logits = emb W^T
+	emb, logits, probs, losses := make([]float64, N*C), make([]float64, N*V), make([]float64, N*V), make([]float64, N)
+	loss := func() float64 {
+		EmbeddingForward(emb, tokens, E, C, 1.5)
+		LinearForward(logits, emb, W, N, C, V)
+		return CrossEntropyForward(probs, losses, logits, targets, V)
+	}
+	loss()
+	dlogits, demb, dE, dW := make([]float64, N*V), make([]float64, N*C), make([]float64, V*C), make([]float64, V*C)
+	CrossEntropyBackward(dlogits, probs, targets, V)
+	LinearBackward(demb, dW, dlogits, emb, W, N, C, V)
+	EmbeddingBackward(dE, demb, tokens, C, 1.5)
+	gradCheck(t, "cross-entropy dW", W, dW, loss)
+	gradCheck(t, "embedding dE", E, dE, loss)
+}
