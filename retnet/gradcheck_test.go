@@ -1,6 +1,7 @@
 package retnet
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -151,4 +152,84 @@ func TestGradEmbeddingAndCrossEntropy(t *testing.T) {
 	EmbeddingBackward(dE, demb, tokens, C, 1.5)
 	gradCheck(t, "cross-entropy dW", W, dW, loss)
 	gradCheck(t, "embedding dE", E, dE, loss)
+}
+
+// Retention forms: the normalisers are detached (constants), as in torchscale,
+// so the check freezes them at the unperturbed values: the forward under
+// test recomputes them, which changes the function only where a clamp is
+// active. The inputs are scaled so some rows clamp and some do not; the
+// finite differences use the saved normalisers via a wrapper.
+func TestGradParallelRetention(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 1))
+	T, dk, dv := 9, 4, 3
+	for _, qscale := range []float64{0.05, 1.5} { // unclamped / clamped rows
+		q, k, v := randVec(rng, T*dk, qscale), randVec(rng, T*dk, 1), randVec(rng, T*dv, 1)
+		ow := randVec(rng, T*dv, 1)
+		o := make([]float64, T*dv)
+		head := func() Head[float64] {
+			return Head[float64]{Q: q, K: k, V: v, O: o, LdQK: dk, LdV: dv, LdO: dv, T: T, Dk: dk, Dv: dv, LogGamma: math.Log(0.8)}
+		}
+		denom := make([]float64, T)
+		ParallelRetention(head(), denom, make([]float64, ParallelWorkSize(T)))
+		frozen := append([]float64(nil), denom...)
+		loss := func() float64 {
+			ParallelRetention(head(), denom, make([]float64, ParallelWorkSize(T)))
+			// Undo the recomputed normaliser, apply the frozen one.
+			for n := 0; n < T; n++ {
+				for x := 0; x < dv; x++ {
+					o[n*dv+x] *= denom[n] / frozen[n]
+				}
+			}
+			return dotF(o, ow)
+		}
+		g := HeadGrad[float64]{DQ: make([]float64, T*dk), DK: make([]float64, T*dk), DV: make([]float64, T*dv), DO: ow}
+		ParallelRetentionBackward(head(), g, frozen, make([]float64, ParallelBackwardWorkSize(T)))
+		clamped := 0
+		for _, d := range frozen {
+			if d > 1 {
+				clamped++
+			}
+		}
+		t.Logf("q scale %g: %d of %d rows clamped", qscale, clamped, T)
+		gradCheck(t, "parallel dq", q, g.DQ, loss)
+		gradCheck(t, "parallel dk", k, g.DK, loss)
+		gradCheck(t, "parallel dv", v, g.DV, loss)
+	}
+}
+
+func TestGradChunkwiseRetention(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	T, dk, dv := 11, 4, 3
+	for _, c := range []struct {
+		chunk  int
+		qscale float64
+	}{{4, 0.05}, {4, 2}, {3, 1}, {11, 1}, {1, 1}} {
+		q, k, v := randVec(rng, T*dk, c.qscale), randVec(rng, T*dk, 1), randVec(rng, T*dv, 1)
+		ow := randVec(rng, T*dv, 1)
+		o := make([]float64, T*dv)
+		head := Head[float64]{Q: q, K: k, V: v, O: o, LdQK: dk, LdV: dv, LdO: dv, T: T, Dk: dk, Dv: dv, LogGamma: math.Log(0.7)}
+		nc := (T + c.chunk - 1) / c.chunk
+		newSaved := func() *ChunkSaved[float64] {
+			return &ChunkSaved[float64]{R: make([]float64, nc*dk*dv), RNorm: make([]float64, nc), A: make([]float64, T)}
+		}
+		saved := newSaved()
+		ChunkwiseRetention(head, c.chunk, saved, make([]float64, ChunkwiseWorkSize(c.chunk, dv)))
+		cur := newSaved()
+		loss := func() float64 {
+			ChunkwiseRetention(head, c.chunk, cur, make([]float64, ChunkwiseWorkSize(c.chunk, dv)))
+			for i := 0; i < T; i++ { // swap the recomputed normaliser for the frozen one
+				f := max(cur.A[i], cur.RNorm[i/c.chunk]) / max(saved.A[i], saved.RNorm[i/c.chunk])
+				for x := 0; x < dv; x++ {
+					o[i*dv+x] *= f
+				}
+			}
+			return dotF(o, ow)
+		}
+		g := HeadGrad[float64]{DQ: make([]float64, T*dk), DK: make([]float64, T*dk), DV: make([]float64, T*dv), DO: ow}
+		ChunkwiseRetentionBackward(head, g, c.chunk, saved, make([]float64, ChunkwiseBackwardWorkSize(c.chunk, dk, dv)))
+		name := fmt.Sprintf("chunkwise(C=%d, q x%g)", c.chunk, c.qscale)
+		gradCheck(t, name+" dq", q, g.DQ, loss)
+		gradCheck(t, name+" dk", k, g.DK, loss)
+		gradCheck(t, name+" dv", v, g.DV, loss)
+	}
 }
