@@ -13,8 +13,9 @@ import (
 // loss = sum_i w_i out_i, so dout = w.
 
 // gradCheck compares analytic dL/dx with (L(x+h e_i) - L(x-h e_i)) / 2h on up
-// to maxProbe coordinates of x, failing when the relative error
-// |a-n| / max(|a|+|n|, 1e-6) exceeds 1e-6.
+// to maxProbe coordinates of x, failing when |a-n| > 1e-6 (|a|+|n|) + 1e-9:
+// relative 1e-6, with an absolute floor at the finite differences' own
+// rounding noise (~eps*|L|/h for an O(1) loss).
 func gradCheck(t *testing.T, name string, x, analytic []float64, loss func() float64) {
 	t.Helper()
 	const h, maxProbe, tol = 1e-5, 40, 1e-6
@@ -32,11 +33,12 @@ func gradCheck(t *testing.T, name string, x, analytic []float64, loss func() flo
 		lm := loss()
 		x[i] = old
 		num := (lp - lm) / (2 * h)
-		rel := math.Abs(analytic[i]-num) / math.Max(math.Abs(analytic[i])+math.Abs(num), 1e-6)
-		if rel > worst {
+		diff := math.Abs(analytic[i] - num)
+		rel := diff / math.Max(math.Abs(analytic[i])+math.Abs(num), 1e-300)
+		if rel > worst && diff > 1e-9 {
 			worst = rel
 		}
-		if rel > tol {
+		if diff > tol*(math.Abs(analytic[i])+math.Abs(num))+1e-9 {
 			t.Errorf("%s: d/dx[%d] analytic %.10g numeric %.10g (rel %.2g)", name, i, analytic[i], num, rel)
 			return
 		}
@@ -232,4 +234,76 @@ func TestGradChunkwiseRetention(t *testing.T) {
 		gradCheck(t, name+" dk", k, g.DK, loss)
 		gradCheck(t, name+" dv", v, g.DV, loss)
 	}
+}
+
+// toFloat64 copies a float32 model into the float64 path.
+func toFloat64(m *Model) *ModelOf[float64] {
+	m64, err := newModel[float64](m.Config)
+	if err != nil {
+		panic(err)
+	}
+	for i, v := range m.Params.Flat {
+		m64.Params.Flat[i] = float64(v)
+	}
+	m64.LogGamma, m64.Angle = convert[float64](m.LogGamma), convert[float64](m.Angle)
+	return m64
+}
+
+// The whole RetNet LM, both training forms, swish and gelu, deepnorm: the
+// gradient of the mean cross-entropy w.r.t. every parameter tensor.
+func TestGradRetNetModel(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		form  Form
+		chunk int
+		mod   func(*Config)
+	}{
+		{"parallel", Parallel, 0, func(*Config) {}},
+		{"chunkwise", Chunkwise, 3, func(*Config) {}},
+		{"gelu, no scale, deepnorm", Parallel, 0, func(c *Config) { c.Activation, c.NoEmbedScale, c.DeepNorm = "gelu", true, true }},
+	} {
+		cfg := Config{Vocab: 13, Dim: 8, ValueDim: 12, FFNDim: 10, Layers: 2, Heads: 2}.WithDefaults()
+		c.mod(&cfg)
+		m32, _ := New(cfg)
+		m32.InitWeights(5)
+		m := toFloat64(m32)
+		m.TrainForm, m.TrainChunk = c.form, c.chunk
+		const B, T = 2, 7
+		rng := rand.New(rand.NewPCG(9, 9))
+		in, tg := make([]int32, B*T), make([]int32, B*T)
+		for i := range in {
+			in[i], tg[i] = int32(rng.IntN(cfg.Vocab)), int32(rng.IntN(cfg.Vocab))
+		}
+		tg[3] = -1 // an ignored position
+		m.ZeroGrad()
+		loss := m.ForwardBackward(in, tg, B, T)
+		if l2 := m.Loss(in, tg, B, T); math.Abs(l2-loss) > 1e-12 {
+			t.Fatalf("%s: Loss %v != ForwardBackward loss %v", c.name, l2, loss)
+		}
+		// The detached normalisers are all 1 at this init, so the function
+		// the finite differences see is the one the backward differentiates.
+		for l := range m.train.acts.Layers {
+			a := &m.train.acts.Layers[l].MSR
+			for _, d := range a.Denom {
+				if d != 1 && c.form == Parallel {
+					t.Fatalf("%s: a clamp is active (denominator %g)", c.name, d)
+				}
+			}
+		}
+		grads := m.Gradients()
+		for _, pt := range m.Params.Tensors(cfg) {
+			off := offsetIn(m.Params.Flat, pt.Data)
+			gradCheck(t, c.name+" "+pt.Name, pt.Data, grads[off:off+len(pt.Data)], func() float64 { return m.Loss(in, tg, B, T) })
+		}
+	}
+}
+
+// offsetIn returns where sub starts inside flat (sub is a view of flat).
+func offsetIn(flat, sub []float64) int {
+	for i := range flat {
+		if &flat[i] == &sub[0] {
+			return i
+		}
+	}
+	panic("not a view")
 }
