@@ -61,6 +61,13 @@ func runLogits(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	all := make([]int32, len(ids))
+	for i, v := range ids {
+		all[i] = int32(min(v, 1<<30))
+	}
+	if err := m.Config.CheckTokens(all); err != nil {
+		return err
+	}
 	in := ids[:len(ids)-1]
 	logits, err := m.Logits([][]int{in}, form, *chunk)
 	if err != nil {
