@@ -61,6 +61,9 @@ func runLogits(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	for _, w := range m.Config.Warnings() {
+		fmt.Fprintf(stderr, "retlab logits: warning: %s\n", w)
+	}
 	all := make([]int32, len(ids))
 	for i, v := range ids {
 		all[i] = int32(min(v, 1<<30))
