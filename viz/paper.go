@@ -89,14 +89,14 @@ func PaperTable4() []PaperTrainingCost {
 // PaperInferenceClaims are Figures 1 and 6: decoding a 6.7B model with 8k
 // context on an A100, RetNet against Transformer.
 type PaperInferenceClaims struct {
-	Size                string
-	Context             int
-	Hardware            string
-	ThroughputX         float64 // RetNet decoding throughput / Transformer's
-	MemoryX             float64 // Transformer memory / RetNet's (Figure 1 label)
-	MemoryReductionPct  float64 // Figure 6 text: 70% less memory
-	LatencyX            float64 // Transformer latency / RetNet's (Figure 1 label)
-	LatencyFlatOverBatch string // RetNet latency stays flat over batch sizes
+	Size                 string
+	Context              int
+	Hardware             string
+	ThroughputX          float64 // RetNet decoding throughput / Transformer's
+	MemoryX              float64 // Transformer memory / RetNet's (Figure 1 label)
+	MemoryReductionPct   float64 // Figure 6 text: 70% less memory
+	LatencyX             float64 // Transformer latency / RetNet's (Figure 1 label)
+	LatencyFlatOverBatch string  // RetNet latency stays flat over batch sizes
 }
 
 // PaperInference returns the Figure 1/6 claims.

@@ -52,7 +52,7 @@ func xyFigure(kind string, st Style, title, sub string, panels []xyPanel, cols, 
 		panelTop = 0
 	}
 	top0 := header + panelTop + 24 // + y axis name
-	bottomPad := 48 + legendH       // x axis name + legend
+	bottomPad := 48 + legendH      // x axis name + legend
 	pw := (w - left - right - (cols-1)*gapX) / cols
 	ph := (h - top0 - bottomPad - (rows-1)*gapY) / rows
 	pw, ph = max(pw, 60), max(ph, 60)
