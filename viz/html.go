@@ -43,7 +43,11 @@ const chartScript = `<script type="text/javascript">
 (function () {
   var id = %s, key = %s, renderer = %s, option = %s, tries = 0;
   function draw() {
-    var el = document.getElementById(id);
+    // The first element with this id not drawn yet: a copied cell or a
+    // notebook saved with one output twice repeats ids.
+    var els = document.querySelectorAll('[id="' + id + '"]'), el = null;
+    for (var e = 0; e < els.length; e++) { if (!els[e].hasAttribute("data-retlab-drawn")) { el = els[e]; break; } }
+    if (els.length && !el) { return; }
     if (!el || !window.echarts || !el.clientWidth) {
       if (++tries < 600) { setTimeout(draw, 50); }
       else if (el && !window.echarts) { el.textContent = "ECharts did not load (see the browser console)."; }
