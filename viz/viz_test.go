@@ -486,11 +486,13 @@ func TestStyleOverrides(t *testing.T) {
 
 func TestPanics(t *testing.T) {
 	for name, fn := range map[string]func(){
-		"no heads":      func() { viz.DecayMatrices(nil, 4, viz.DecayOptions{}) },
-		"bad gamma":     func() { viz.DecayProfiles([]float64{1.5}, viz.ProfileOptions{}) },
-		"ragged scores": func() { viz.RetentionScores([]retnet.RetentionScores{{Scores: [][]float32{{1, 2}, {1}}}}, viz.ScoresOptions{}) },
-		"bad X":         func() { viz.InferenceCost([]retnet.InferenceBench{{}}, viz.InferenceOptions{X: "tokens"}) },
-		"bad Y":         func() { viz.TrainingCurves(nil, viz.TrainingOptions{Y: "acc"}) },
+		"no heads":  func() { viz.DecayMatrices(nil, 4, viz.DecayOptions{}) },
+		"bad gamma": func() { viz.DecayProfiles([]float64{1.5}, viz.ProfileOptions{}) },
+		"ragged scores": func() {
+			viz.RetentionScores([]retnet.RetentionScores{{Scores: [][]float32{{1, 2}, {1}}}}, viz.ScoresOptions{})
+		},
+		"bad X": func() { viz.InferenceCost([]retnet.InferenceBench{{}}, viz.InferenceOptions{X: "tokens"}) },
+		"bad Y": func() { viz.TrainingCurves(nil, viz.TrainingOptions{Y: "acc"}) },
 	} {
 		func() {
 			defer func() {
