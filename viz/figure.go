@@ -133,22 +133,28 @@ func newFigure(kind string, c chartJSON, w, h int, animate bool) *Figure {
 	return &Figure{Option: m, Width: w, Height: h, Kind: kind}
 }
 
-// rect is one panel's grid, in pixels from the top left of the figure.
-type rect struct{ left, top, width, height int }
+// rect is one panel's grid, in pixels from the top left of a figure fw
+// pixels wide. Horizontal positions are written as percentages of the
+// figure's width, so that a notebook cell narrower than the figure (width
+// 100%) scales the panels instead of clipping the last ones; vertical ones
+// stay in pixels (the height is fixed).
+type rect struct{ left, top, width, height, fw int }
 
 func (r rect) grid() opts.Grid {
 	return opts.Grid{
-		Left: px(r.left), Top: px(r.top), Width: px(r.width), Height: px(r.height),
+		Left: pct(r.left, r.fw), Top: px(r.top), Width: pct(r.width, r.fw), Height: px(r.height),
 	}
 }
 
 func px(v int) string { return fmt.Sprintf("%dpx", v) }
 
+func pct(v, of int) string { return fmt.Sprintf("%.3f%%", 100*float64(v)/float64(of)) }
+
 // panelTitle is a small centred title above a panel.
 func panelTitle(text string, r rect) opts.Title {
 	return opts.Title{
 		Title:      text,
-		Left:       px(r.left + r.width/2),
+		Left:       pct(r.left+r.width/2, r.fw),
 		Top:        px(r.top - 24),
 		TextAlign:  "center",
 		TitleStyle: &opts.TextStyle{FontSize: 13, FontWeight: "normal"},

@@ -103,6 +103,7 @@ func (g heatGrid) figure(kind string) *Figure {
 			top:    header + 30 + (p/pcols)*(side+gapY),
 			width:  side,
 			height: side,
+			fw:     w,
 		}
 		grids = append(grids, r.grid())
 		titles = append(titles, panelTitle(pn.title, r))

@@ -46,7 +46,7 @@ func axisIndex(s map[string]any, key string) int {
 	return 0
 }
 
-func close(a, b, rel float64) bool {
+func near(a, b, rel float64) bool {
 	return math.Abs(a-b) <= rel*math.Max(math.Abs(b), 1e-30)
 }
 
@@ -93,10 +93,10 @@ func TestDecayMatricesValues(t *testing.T) {
 						want /= math.Sqrt(sum)
 					}
 					if logScale {
-						if !close(got, math.Log10(want), 1e-4) && math.Abs(got-math.Log10(want)) > 1e-5 {
+						if !near(got, math.Log10(want), 1e-4) && math.Abs(got-math.Log10(want)) > 1e-5 {
 							t.Fatalf("head %d (n=%d,m=%d) normalized=%v: log10 %v, want %v", h, n, m, normalized, got, math.Log10(want))
 						}
-					} else if !close(got, want, 1e-5) {
+					} else if !near(got, want, 1e-5) {
 						t.Fatalf("head %d (n=%d,m=%d) normalized=%v: %v, want %v", h, n, m, normalized, got, want)
 					}
 				}
@@ -127,7 +127,7 @@ func TestDecayMatricesPoolsLongSequences(t *testing.T) {
 				}
 			}
 		}
-		if !close(got, sum/float64(cnt), 1e-5) {
+		if !near(got, sum/float64(cnt), 1e-5) {
 			t.Fatalf("block (%d,%d) = %v, want %v", i, j, got, sum/float64(cnt))
 		}
 	}
@@ -149,7 +149,7 @@ func TestDecayProfiles(t *testing.T) {
 		for _, d := range s["data"].([]any) {
 			v := d.(map[string]any)["value"].([]any)
 			dist, y := v[0].(float64), v[1].(float64)
-			if !close(y, math.Pow(g, dist), 1e-5) {
+			if !near(y, math.Pow(g, dist), 1e-5) {
 				t.Fatalf("head %d d=%v: %v, want %v", h, dist, y, math.Pow(g, dist))
 			}
 		}
@@ -160,7 +160,7 @@ func TestDecayProfiles(t *testing.T) {
 			t.Fatalf("legend %q: want half-life %.4g and memory %.4g", name, half, mem)
 		}
 		ml := s["markLine"].(map[string]any)["data"].([]any)[0].(map[string]any)["xAxis"].(float64)
-		if !close(ml, half, 1e-5) {
+		if !near(ml, half, 1e-5) {
 			t.Fatalf("head %d half-life mark at %v, want %v", h, ml, half)
 		}
 	}
@@ -199,7 +199,7 @@ func TestRetentionScores(t *testing.T) {
 			v := d.(map[string]any)["value"].([]any)
 			j, i, got := v[0].(float64), v[1].(float64), v[2].(float64)
 			w := float64(l*100+h*10) + i - j*0.5 - 1
-			if !close(got, w, 1e-6) {
+			if !near(got, w, 1e-6) {
 				t.Fatalf("panel %d S[%v][%v] = %v, want %v", p, i, j, got, w)
 			}
 			maxAbs = math.Max(maxAbs, math.Abs(w))
@@ -241,7 +241,7 @@ func TestPerplexityVsSize(t *testing.T) {
 	if x, y := pt("RetNet", 0); x != 1 || y != 80 {
 		t.Fatalf("RetNet first point (%v, %v), want (1 M, 80): sorted by size", x, y)
 	}
-	if x, y := pt("RetNet", 1); x != 4 || !close(y, 50, 1e-6) {
+	if x, y := pt("RetNet", 1); x != 4 || !near(y, 50, 1e-6) {
 		t.Fatalf("RetNet second point (%v, %v), want (4 M, exp(val loss) = 50)", x, y)
 	}
 	// Figure 5 from the spec: 1.3B ~14.8 vs ~14.5; 2.7B 13.2 vs 13.4; 6.7B 12.8 vs 13.0.
@@ -301,7 +301,7 @@ func TestInferenceCost(t *testing.T) {
 			default:
 				want = 2
 			}
-			if !close(y, want, 1e-5) {
+			if !near(y, want, 1e-5) {
 				t.Fatalf("%s panel %d context %v: %v, want %v", s["name"], panel, ctx, y, want)
 			}
 		}
@@ -324,12 +324,12 @@ func TestTrainingCurves(t *testing.T) {
 	ema := []float64{5, 0.5*5 + 0.5*4, 0.5*(0.5*5+0.5*4) + 0.5*3.9}
 	for i, d := range ss[0]["data"].([]any) {
 		p := d.(map[string]any)["value"].([]any)
-		if p[0].(float64) != float64(100*i) || !close(p[1].(float64), math.Exp(ema[i]), 1e-5) {
+		if p[0].(float64) != float64(100*i) || !near(p[1].(float64), math.Exp(ema[i]), 1e-5) {
 			t.Fatalf("train point %d = %v, want (%d, exp(%v))", i, p, 100*i, ema[i])
 		}
 	}
 	p := ss[1]["data"].([]any)[0].(map[string]any)["value"].([]any)
-	if p[0].(float64) != 200 || !close(p[1].(float64), math.Exp(3.5), 1e-5) {
+	if p[0].(float64) != 200 || !near(p[1].(float64), math.Exp(3.5), 1e-5) {
 		t.Fatalf("val point %v, want (200, exp(3.5)), never smoothed", p)
 	}
 	if ss[1]["lineStyle"].(map[string]any)["type"] != "dashed" {
@@ -381,7 +381,7 @@ func TestFormAgreement(t *testing.T) {
 			t.Fatalf("series %d type %v, want bar", i, s["type"])
 		}
 		for l, d := range s["data"].([]any) {
-			if got := d.(map[string]any)["value"].(float64); !close(got, want[i][l], 1e-9) {
+			if got := d.(map[string]any)["value"].(float64); !near(got, want[i][l], 1e-9) {
 				t.Fatalf("series %d layer %d: %v, want %v", i, l, got, want[i][l])
 			}
 		}

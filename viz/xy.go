@@ -61,7 +61,7 @@ func xyFigure(kind string, st Style, title, sub string, panels []xyPanel, cols, 
 	var grids []opts.Grid
 	titles := []opts.Title{mainTitle(title, sub)}
 	for p, pn := range panels {
-		r := rect{left: left + (p%cols)*(pw+gapX), top: top0 + (p/cols)*(ph+gapY), width: pw, height: ph}
+		r := rect{left: left + (p%cols)*(pw+gapX), top: top0 + (p/cols)*(ph+gapY), width: pw, height: ph, fw: w}
 		grids = append(grids, r.grid())
 		if pn.title != "" {
 			t := panelTitle(pn.title, r)

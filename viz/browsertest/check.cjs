@@ -37,7 +37,12 @@ async function drawn(page) {
   return page.evaluate(() => Array.from(document.querySelectorAll('.retlab-chart')).map((el) => {
     const inst = window.echarts && window.echarts.getInstanceByDom(el);
     const r = el.getBoundingClientRect();
-    return { id: el.id, drawn: el.getAttribute('data-retlab-drawn'), instance: !!inst,
+    // Text that sticks out of the chart's box is clipped in exports.
+    const clipped = Array.from(el.querySelectorAll('svg text')).filter((t) => {
+      const b = t.getBoundingClientRect();
+      return b.width > 0 && (b.left < r.left - 1 || b.right > r.right + 1 || b.top < r.top - 1 || b.bottom > r.bottom + 1);
+    }).map((t) => t.textContent);
+    return { id: el.id, drawn: el.getAttribute('data-retlab-drawn'), instance: !!inst, clipped,
       svg: el.querySelectorAll('svg path, svg text, svg rect').length, canvas: el.querySelectorAll('canvas').length,
       width: Math.round(r.width), height: Math.round(r.height) };
   }));
