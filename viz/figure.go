@@ -170,6 +170,46 @@ func mainTitle(title, sub string) opts.Title {
 	}
 }
 
+// textWidth estimates the width in pixels of s at fontSize (Arial metrics
+// average about 0.55 em a character; non-ASCII symbols count as 1 em).
+func textWidth(s string, fontSize float64) int {
+	w := 0.0
+	for _, r := range s {
+		if r < 128 {
+			w += 0.55
+		} else {
+			w += 1
+		}
+	}
+	return int(w*fontSize) + 1
+}
+
+// wrapSubtitle breaks sub into lines that fit in w pixels at 12 px,
+// preferring breaks after "; " and ", ", then spaces.
+func wrapSubtitle(sub string, w int) string {
+	if sub == "" || textWidth(sub, 12) <= w {
+		return sub
+	}
+	var lines []string
+	for _, para := range strings.Split(sub, "\n") {
+		line := ""
+		for _, word := range strings.Fields(para) {
+			try := word
+			if line != "" {
+				try = line + " " + word
+			}
+			if line != "" && textWidth(try, 12) > w {
+				lines = append(lines, line)
+				line = word
+			} else {
+				line = try
+			}
+		}
+		lines = append(lines, line)
+	}
+	return strings.Join(lines, "\n")
+}
+
 // headerHeight is the room the main title and subtitle need.
 func headerHeight(sub string) int {
 	h := 36

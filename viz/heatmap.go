@@ -88,7 +88,15 @@ func (g heatGrid) figure(kind string) *Figure {
 	const left, gapX, gapY, legendW, labelPad = 50, 40, 56, 90, 30
 	w := left + pcols*side + (pcols-1)*gapX + legendW
 	h := header + 30 + prows*side + (prows-1)*gapY + labelPad
-	w, h = g.style.size(w, h)
+	w = max(w, textWidth(g.title, 16)+30) // a figure is never narrower than its title
+	if g.style.Width == 0 {
+		w = max(w, min(textWidth(g.subtitle, 12)+30, 620)) // wider than that, wrap
+	}
+	w, _ = g.style.size(w, h)
+	g.subtitle = wrapSubtitle(g.subtitle, w-30)
+	header = headerHeight(g.subtitle)
+	h = header + 30 + prows*side + (prows-1)*gapY + labelPad
+	_, h = g.style.size(w, h)
 	// Fit panels into the requested size.
 	side = min((w-left-legendW-(pcols-1)*gapX)/pcols, (h-header-30-labelPad-(prows-1)*gapY)/prows)
 	side = max(side, 20)

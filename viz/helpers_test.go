@@ -65,6 +65,8 @@ func sampleFigures() map[string]*viz.Figure {
 		}
 	}
 	figs["retention-scores"] = viz.RetentionScores(sc, viz.ScoresOptions{})
+	// One small panel: the long subtitle must wrap or widen, never clip.
+	figs["retention-scores-1"] = viz.RetentionScores(sc[:1], viz.ScoresOptions{LogScale: true, MaxCells: 4})
 	measured := []retnet.PerplexityPoint{
 		{Model: "retnet", NonEmbeddingParams: 2e6, Perplexity: 60}, {Model: "retnet", NonEmbeddingParams: 8e6, Perplexity: 41},
 		{Model: "transformer", NonEmbeddingParams: 2e6, Perplexity: 58}, {Model: "transformer", NonEmbeddingParams: 8e6, Perplexity: 42},

@@ -43,6 +43,7 @@ func xyFigure(kind string, st Style, title, sub string, panels []xyPanel, cols, 
 	}
 	rows := (len(panels) + cols - 1) / cols
 	w, h = st.size(w, h)
+	sub = wrapSubtitle(sub, w-30)
 	header := headerHeight(sub)
 	names := legendNames(panels)
 	legendH := legendHeight(names, w)
