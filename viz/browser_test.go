@@ -135,6 +135,19 @@ func TestBrowserStandalonePages(t *testing.T) {
 	twice := "<!DOCTYPE html><html><body>" + f.HTML() + f.HTML() + g.HTML() + "</body></html>"
 	writeFile(t, filepath.Join(dir, "twice.html"), twice)
 	pages = append(pages, map[string]any{"name": "twice", "url": "file://" + filepath.Join(dir, "twice.html"), "charts": 3})
+	// The library displayed once, then charts without it (InlineLibrary false).
+	lib, err := viz.LibraryHTML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	viz.InlineLibrary = false
+	small := f.HTML() + g.HTML()
+	viz.InlineLibrary = true
+	if len(small) > 200_000 {
+		t.Errorf("fragments without the library are %d bytes", len(small))
+	}
+	writeFile(t, filepath.Join(dir, "once.html"), "<!DOCTYPE html><html><body>"+small+lib+"</body></html>") // library after the charts: they wait
+	pages = append(pages, map[string]any{"name": "library-once", "url": "file://" + filepath.Join(dir, "once.html"), "charts": 2})
 	// Live: the first rendering, then (in the browser) the second replaces it.
 	live := viz.NewLiveTraining(viz.TrainingOptions{})
 	runs := sampleRuns(100)

@@ -55,6 +55,7 @@ func DecayMatrices(gammas []float64, N int, o DecayOptions) *Figure {
 		}
 		var pr, pc int
 		k, pr, pc, at = pool(N, N, maxCells, at)
+		at = materialise(pr, pc, at) // one (N,N) mask alive at a time
 		lab := pooledLabels(nil, N, k)
 		panels = append(panels, heatPanel{
 			title: fmt.Sprintf("head %d  γ=%s", h, fmtGamma(g)),

@@ -73,6 +73,25 @@ func pool(rows, cols, max int, at func(i, j int) (float64, bool)) (int, int, int
 	}
 }
 
+// materialise evaluates at over (rows, cols) once and returns an accessor
+// over the stored values, so the source (a full mask) can be freed.
+func materialise(rows, cols int, at func(i, j int) (float64, bool)) func(i, j int) (float64, bool) {
+	v := make([]float64, rows*cols) // (rows, cols); NaN: not drawn
+	for i := 0; i < rows; i++ {
+		for j := 0; j < cols; j++ {
+			x, ok := at(i, j)
+			if !ok {
+				x = math.NaN()
+			}
+			v[i*cols+j] = x
+		}
+	}
+	return func(i, j int) (float64, bool) {
+		x := v[i*cols+j]
+		return x, !math.IsNaN(x)
+	}
+}
+
 func (g heatGrid) figure(kind string) *Figure {
 	P := len(g.panels)
 	pcols := g.pcols

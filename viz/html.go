@@ -123,13 +123,41 @@ func (f *Figure) fragment(key string, standalone bool) string {
 		style = fmt.Sprintf("width:%dpx;height:%dpx;", f.Width, f.Height)
 	}
 	var b strings.Builder
-	b.Grow(len(lib) + 4096)
-	b.WriteString(libLoaderHead)
-	b.WriteString(strings.ReplaceAll(lib, "</script", `<\/script`))
-	b.WriteString(libLoaderTail)
+	if InlineLibrary || standalone {
+		b.Grow(len(lib) + 4096)
+		writeLoader(&b, lib)
+	}
 	fmt.Fprintf(&b, `<div id="%s" class="retlab-chart" style="%s"></div>`+"\n", id, style)
 	fmt.Fprintf(&b, chartScript, jsString(id), jsString(key), jsString(f.renderer()), f.OptionJSON())
 	return b.String()
+}
+
+func writeLoader(b *strings.Builder, lib string) {
+	b.WriteString(libLoaderHead)
+	b.WriteString(strings.ReplaceAll(lib, "</script", `<\/script`))
+	b.WriteString(libLoaderTail)
+}
+
+// InlineLibrary makes every notebook fragment carry the ECharts library
+// (about 1 MB), so each output renders on its own: in a notebook reopened
+// later, in nbviewer with scripts, after the kernel is gone. Set it false
+// when the front end already has ECharts, e.g. a kernel that displayed
+// LibraryHTML once at start; charts then wait for window.echarts. Pages
+// (Page, SaveHTML) always inline it.
+var InlineLibrary = true
+
+// LibraryHTML returns only the library loader: a script that defines
+// window.echarts once per page, safe under require.js. A kernel can display
+// it once and set InlineLibrary false to keep outputs small; a notebook
+// saved that way renders its charts only while that output is on the page.
+func LibraryHTML() (string, error) {
+	lib, err := EChartsJS()
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	writeLoader(&b, lib)
+	return b.String(), nil
 }
 
 // jsString quotes s as a JavaScript string literal safe inside <script>.
