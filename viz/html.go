@@ -219,3 +219,8 @@ func (f *Figure) MIMEBundle() map[string]any {
 	}
 	return b
 }
+
+// SimpleRender is MIMEBundle under gophernotes' method name, which the
+// display package recognises too: with it a Figure renders with its full
+// bundle whether or not MIMEBundle's plain map type matches display.Bundle.
+func (f *Figure) SimpleRender() map[string]any { return f.MIMEBundle() }

@@ -191,3 +191,7 @@ func (l *LiveTraining) MIMEBundle() map[string]any {
 		"text/plain": f.String(),
 	}
 }
+
+// SimpleRender is MIMEBundle under gophernotes' method name (see
+// Figure.SimpleRender).
+func (l *LiveTraining) SimpleRender() map[string]any { return l.MIMEBundle() }
