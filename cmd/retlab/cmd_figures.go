@@ -37,6 +37,9 @@ func runFigures(args []string, stdout, stderr io.Writer) error {
 	heads := fs.Int("heads", 8, "heads of the decay figures")
 	n := fs.Int("len", 64, "sequence length of the decay matrices")
 	schedule := fs.String("schedule", retnet.ScheduleTorchscale, "decay schedule: torchscale or paper")
+	ckpt := fs.String("checkpoint", "", "model checkpoint (safetensors): draw its retention scores and form agreement on --text (overrides those results files)")
+	text := fs.String("text", "Retentive networks remember the recent past best.", "input for --checkpoint, one token per byte")
+	chunk := fs.Int("chunk", 8, "chunk size of the chunkwise form for --checkpoint's form agreement")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: retlab figures --out DIR [--from RESULTS] [flags]")
 		fs.PrintDefaults()
@@ -81,6 +84,11 @@ func runFigures(args []string, stdout, stderr io.Writer) error {
 	figs, notes, err := buildFigures(dir, *heads, *n, *schedule)
 	if err != nil {
 		return err
+	}
+	if *ckpt != "" {
+		if err := modelFigures(figs, *ckpt, *text, *chunk); err != nil {
+			return err
+		}
 	}
 	for _, s := range notes {
 		fmt.Fprintln(stderr, "figures:", s)
@@ -199,6 +207,38 @@ func buildFigures(dir string, heads, n int, schedule string) (map[string]*viz.Fi
 		notes = append(notes, fmt.Sprintf("no training logs (train/RUN/log.jsonl or RUN.log.jsonl) in %s: skipped training curves", dir))
 	}
 	return figs, notes, nil
+}
+
+// modelFigures draws a checkpoint's retention scores and form agreement on
+// text (one token per byte).
+func modelFigures(figs map[string]*viz.Figure, path, text string, chunk int) error {
+	if text == "" || chunk < 1 {
+		return fmt.Errorf("--text must be non-empty and --chunk >= 1")
+	}
+	m, err := retnet.Load(path, retnet.LoadOptions{AllowExtra: []string{"optim."}})
+	if err != nil {
+		return err
+	}
+	if m.Config.Vocab < 256 {
+		return fmt.Errorf("--checkpoint %s has vocabulary %d < 256: --text is encoded one token per byte", path, m.Config.Vocab)
+	}
+	tokens := make([]int, len(text))
+	labels := make([]string, len(text))
+	for i := 0; i < len(text); i++ {
+		tokens[i], labels[i] = int(text[i]), fmt.Sprintf("%q", text[i:i+1])
+		labels[i] = labels[i][1 : len(labels[i])-1]
+	}
+	scores, err := m.RetentionScores(tokens, labels)
+	if err != nil {
+		return err
+	}
+	figs["retention-scores"] = viz.RetentionScores(scores, viz.ScoresOptions{})
+	fa, err := m.FormAgreement(tokens, chunk)
+	if err != nil {
+		return err
+	}
+	figs["form-agreement"] = viz.FormAgreement(fa, viz.AgreementOptions{})
+	return nil
 }
 
 func varies(b []retnet.InferenceBench, f func(retnet.InferenceBench) int) bool {

@@ -69,12 +69,27 @@ func TestFiguresFromResults(t *testing.T) {
 	os.MkdirAll(filepath.Join(res, "train", "base"), 0o755)
 	os.WriteFile(filepath.Join(res, "train", "base", "log.jsonl"), log.Bytes(), 0o644)
 
+	// A real (small, seeded) model: its scores and form agreement replace the files'.
+	c := retnet.Config{Vocab: 256, Dim: 16, ValueDim: 24, FFNDim: 20, Layers: 2, Heads: 2}.WithDefaults()
+	model, err := retnet.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model.InitWeights(3)
+	ckpt := filepath.Join(res, "tiny.safetensors")
+	if err := model.Save(ckpt, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+
 	out := t.TempDir()
 	var stdout, stderr bytes.Buffer
-	if rc := run([]string{"figures", "--out", out, "--from", res, "--formats", "svg,png,pdf,html", "--heads", "4", "--len", "16"}, &stdout, &stderr); rc != 0 {
+	if rc := run([]string{"figures", "--out", out, "--from", res, "--formats", "svg,png,pdf,html", "--heads", "4", "--len", "16", "--checkpoint", ckpt, "--text", "hello, retention"}, &stdout, &stderr); rc != 0 {
 		t.Fatalf("rc %d: %s", rc, stderr.String())
 	}
 	t.Log(strings.TrimSpace(stdout.String()))
+	if !strings.Contains(stdout.String(), "RetentionScores: 4 panels, T=16") {
+		t.Errorf("retention scores should come from the checkpoint (2 layers x 2 heads, 16 bytes):\n%s", stdout.String())
+	}
 	for _, name := range []string{"decay-matrices", "decay-matrices-raw", "decay-profiles", "perplexity-vs-size", "inference-vs-context",
 		"inference-vs-batch", "form-agreement", "retention-scores", "training-loss", "training-loss-tokens"} {
 		for _, ext := range []string{".svg", ".png", ".pdf", ".html"} {
