@@ -46,7 +46,7 @@ func ExampleRetentionScores() {
 	fmt.Println(f)
 	cells(f, 0, 3) // nothing above the diagonal: the form is causal
 	// Output:
-	// viz.RetentionScores: 1 panels, T=2 (620x392)
+	// viz.RetentionScores: 1 panels, T=2 (620x394)
 	// [0 0 1]
 	// [0 1 0.25]
 	// [1 1 -0.75]

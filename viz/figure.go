@@ -166,7 +166,7 @@ func mainTitle(title, sub string) opts.Title {
 	return opts.Title{
 		Title: title, Subtitle: sub, Left: "10px", Top: "6px",
 		TitleStyle:    &opts.TextStyle{FontSize: 16},
-		SubtitleStyle: &opts.TextStyle{FontSize: 12},
+		SubtitleStyle: &opts.TextStyle{FontSize: 12, LineHeight: 17},
 	}
 }
 
@@ -214,7 +214,7 @@ func wrapSubtitle(sub string, w int) string {
 func headerHeight(sub string) int {
 	h := 36
 	if sub != "" {
-		h += 18 * (1 + strings.Count(sub, "\n"))
+		h += 18 + 20*strings.Count(sub, "\n")
 	}
 	return h
 }
