@@ -36,6 +36,18 @@
 //     (PNG) or print (vector PDF) that same SVG, so the three formats show one
 //     drawing. See Export for why.
 //
+// # What is used of go-echarts, and what is not
+//
+// go-echarts builds each option (charts.NewHeatMap, NewLine, grids, axes,
+// series, visual maps); Figure takes it from the chart's JSON method as
+// plain data. Its templates and RenderSnippet are not used: their script
+// declares a top-level `let goecharts_<id>` (a second display of a chart
+// throws "already declared"), loads ECharts from a CDN (blank offline) and
+// only knows one title a chart; Validate overwrites x-axis 0's data and
+// WithProgressive is broken, so neither is called. Several titles come from
+// a ConfigurationVisitor; settings go-echarts has no field for (logBase,
+// containLabel, visualMap's seriesIndex) are set on the option map.
+//
 // # The JavaScript it needs
 //
 // ECharts is a pinned npm dependency of the repository (package.json,
