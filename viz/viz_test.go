@@ -338,6 +338,12 @@ func TestTrainingCurves(t *testing.T) {
 }
 
 func TestLiveTrainingUpdatesInPlace(t *testing.T) {
+	if _, err := viz.EChartsJS(); err != nil {
+		if os.Getenv("RETLAB_REQUIRE_BROWSER") == "1" {
+			t.Fatal(err)
+		}
+		t.Skipf("ECharts not installed (make setup): %v", err)
+	}
 	live := viz.NewLiveTraining(viz.TrainingOptions{})
 	var wg sync.WaitGroup
 	for g := 0; g < 4; g++ {
