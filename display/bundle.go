@@ -62,6 +62,12 @@ type Renderer interface {
 	MIMEBundle() Bundle
 }
 
+// MapRenderer is a Renderer whose method returns a plain map, for packages
+// that do not import display (viz's Figure).
+type MapRenderer interface {
+	MIMEBundle() map[string]any
+}
+
 // The single-type method sets BundleOf recognises, named as in gophernotes.
 type (
 	SimpleRenderer interface{ SimpleRender() map[string]any }
@@ -82,7 +88,7 @@ type (
 // whether v has one of the MIME methods or is an image.
 func Renders(v any) bool {
 	switch v.(type) {
-	case Renderer, SimpleRenderer, HTMLer, SVGer, PNGer, JPEGer, Markdowner, JSONer, JSONAnyer,
+	case Renderer, MapRenderer, SimpleRenderer, HTMLer, SVGer, PNGer, JPEGer, Markdowner, JSONer, JSONAnyer,
 		LaTeXer, Latexer, JavaScripter, PDFer, image.Image:
 		return true
 	}
@@ -111,6 +117,8 @@ func BundleOf(v any) (b Bundle) {
 		return withText(x, v)
 	case Renderer:
 		return withText(x.MIMEBundle(), v)
+	case MapRenderer:
+		return withText(Bundle(x.MIMEBundle()), v)
 	case SimpleRenderer:
 		return withText(Bundle(x.SimpleRender()), v)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -330,5 +331,32 @@ func TestMetricFormat(t *testing.T) {
 		if got := (display.Metric{Name: "m", Value: v}).String(); got != "m="+want {
 			t.Errorf("%g: %q, want m=%s", v, got, want)
 		}
+	}
+}
+
+type mapChart struct{}
+
+func (mapChart) MIMEBundle() map[string]any { return map[string]any{"text/html": "<div>m</div>"} }
+
+type live struct{ n int }
+
+func (l *live) DisplayID() string { return "live-1" }
+func (l *live) HTML() string      { return fmt.Sprintf("<b>%d</b>", l.n) }
+
+func TestMapRendererAndIdentified(t *testing.T) {
+	b := display.BundleOf(mapChart{})
+	if b[display.MIMEHTML] != "<div>m</div>" || b.Text() == "" || !display.Renders(mapChart{}) {
+		t.Fatalf("MapRenderer: %v", b)
+	}
+	s := &recSink{}
+	withSink(t, s)
+	l := &live{1}
+	if id := display.Show(l); id != "live-1" {
+		t.Fatalf("Show used id %q, want the value's own", id)
+	}
+	l.n = 2
+	display.Refresh(l)
+	if len(s.displays) != 2 || !s.displays[1].update || s.displays[1].id != "live-1" || s.displays[1].b[display.MIMEHTML] != "<b>2</b>" {
+		t.Fatalf("Refresh: %+v", s.displays)
 	}
 }

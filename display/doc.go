@@ -10,7 +10,8 @@
 //
 // A value renders richly when BundleOf finds, in this order:
 //
-//  1. a Bundle, or a MIMEBundle() Bundle method (Renderer): used as is;
+//  1. a Bundle, or a MIMEBundle() method returning a Bundle (Renderer) or a
+//     map[string]any (MapRenderer): used as is;
 //  2. gophernotes' SimpleRender() map[string]any;
 //  3. single-type methods, all that apply are merged: HTML() string,
 //     SVG() string, PNG() []byte, JPEG() []byte, Markdown() string,
@@ -28,6 +29,12 @@
 //	id := display.Show(display.HTML("<b>epoch 1</b>"))  // new output, returns its display id
 //	display.Update(id, display.HTML("<b>epoch 2</b>"))  // replaces it in place
 //	display.Show(img)                                    // any image.Image as PNG
+//
+// A value with a DisplayID() string method (viz's live charts) is shown
+// under its own id, and Refresh(v) updates it:
+//
+//	display.Show(live)     // shown under live.DisplayID()
+//	display.Refresh(live)  // after live.Add(...): redrawn in place
 //
 // The last expression of a notebook cell is shown automatically by the
 // kernel through the same BundleOf, so Show is only needed for output in the

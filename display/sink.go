@@ -57,13 +57,29 @@ func NewID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// Identified is a value that carries its own display id (viz's live
+// charts): Show uses it, and Refresh updates the output in place.
+type Identified interface {
+	DisplayID() string
+}
+
 // Show displays v now (BundleOf(v)) as a new output and returns its display
-// id, for Update.
+// id, for Update: v's own DisplayID() if it has a non-empty one, else a
+// fresh id.
 func Show(v any) (id string) {
-	id = NewID()
+	if x, ok := v.(Identified); ok {
+		id = x.DisplayID()
+	}
+	if id == "" {
+		id = NewID()
+	}
 	CurrentSink().Display(BundleOf(v), id, false)
 	return id
 }
+
+// Refresh redraws, in place, the output Show made of v: Update(v.DisplayID(), v).
+// It panics if v's display id is empty.
+func Refresh(v Identified) { Update(v.DisplayID(), v) }
 
 // ShowID displays v as a new output tagged with the given display id; an
 // empty id shows it untagged. Several outputs may share an id: Update

@@ -48,6 +48,7 @@ func init() {
 			"NewTextSink":    ValueOf(display.NewTextSink),
 			"PDF":            ValueOf(display.PDF),
 			"PNG":            ValueOf(display.PNG),
+			"Refresh":        ValueOf(display.Refresh),
 			"Renders":        ValueOf(display.Renders),
 			"SVG":            ValueOf(display.SVG),
 			"SetInterrupted": ValueOf(display.SetInterrupted),
@@ -61,12 +62,14 @@ func init() {
 			"Bundle":         TypeOf((*display.Bundle)(nil)).Elem(),
 			"DiscardSink":    TypeOf((*display.DiscardSink)(nil)).Elem(),
 			"HTMLer":         TypeOf((*display.HTMLer)(nil)).Elem(),
+			"Identified":     TypeOf((*display.Identified)(nil)).Elem(),
 			"JPEGer":         TypeOf((*display.JPEGer)(nil)).Elem(),
 			"JSONAnyer":      TypeOf((*display.JSONAnyer)(nil)).Elem(),
 			"JSONer":         TypeOf((*display.JSONer)(nil)).Elem(),
 			"JavaScripter":   TypeOf((*display.JavaScripter)(nil)).Elem(),
 			"LaTeXer":        TypeOf((*display.LaTeXer)(nil)).Elem(),
 			"Latexer":        TypeOf((*display.Latexer)(nil)).Elem(),
+			"MapRenderer":    TypeOf((*display.MapRenderer)(nil)).Elem(),
 			"Markdowner":     TypeOf((*display.Markdowner)(nil)).Elem(),
 			"Metric":         TypeOf((*display.Metric)(nil)).Elem(),
 			"PDFer":          TypeOf((*display.PDFer)(nil)).Elem(),
@@ -81,12 +84,14 @@ func init() {
 		},
 		Proxies: map[string]Type{
 			"HTMLer":         TypeOf((*P_display_HTMLer)(nil)).Elem(),
+			"Identified":     TypeOf((*P_display_Identified)(nil)).Elem(),
 			"JPEGer":         TypeOf((*P_display_JPEGer)(nil)).Elem(),
 			"JSONAnyer":      TypeOf((*P_display_JSONAnyer)(nil)).Elem(),
 			"JSONer":         TypeOf((*P_display_JSONer)(nil)).Elem(),
 			"JavaScripter":   TypeOf((*P_display_JavaScripter)(nil)).Elem(),
 			"LaTeXer":        TypeOf((*P_display_LaTeXer)(nil)).Elem(),
 			"Latexer":        TypeOf((*P_display_Latexer)(nil)).Elem(),
+			"MapRenderer":    TypeOf((*P_display_MapRenderer)(nil)).Elem(),
 			"Markdowner":     TypeOf((*P_display_Markdowner)(nil)).Elem(),
 			"PDFer":          TypeOf((*P_display_PDFer)(nil)).Elem(),
 			"PNGer":          TypeOf((*P_display_PNGer)(nil)).Elem(),
@@ -109,7 +114,7 @@ func init() {
 			"MIMEText":       "string:text/plain",
 		},
 	}, map[string]string{
-		"":                       "package display // import \"github.com/retlab/retlab/display\"\n\nPackage display shows rich values (HTML, SVG, images, Markdown, JSON,\nLaTeX) and progress bars, in a Jupyter notebook when running inside the\nRetLab kernel and as plain text everywhere else.\n\nIt is deliberately tiny and imports nothing outside the standard library,\nso that computing packages (retnet) and drawing packages (viz) can report\nprogress and show values without knowing whether a notebook is attached.\n\n# One MIME contract\n\nA value renders richly when BundleOf finds, in this order:\n\n 1. a Bundle, or a MIMEBundle() Bundle method (Renderer): used as is;\n 2. gophernotes' SimpleRender() map[string]any;\n 3. single-type methods, all that apply are merged: HTML() string,\n    SVG() string, PNG() []byte, JPEG() []byte, Markdown() string,\n    JSON() (map[string]any or any), LaTeX() or Latex() string,\n    JavaScript() string, PDF() []byte;\n 4. an image.Image, encoded as PNG;\n 5. otherwise fmt.Sprint(v) as text/plain.\n\nEvery bundle BundleOf returns has a text/plain entry, so consoles, logs and\nnbconvert to text always have something to print. The method names are\ngophernotes' conventions, so its users' types render unchanged.\n\n# Showing and updating\n\n\tid := display.Show(display.HTML(\"<b>epoch 1</b>\"))  // new output, returns its display id\n\tdisplay.Update(id, display.HTML(\"<b>epoch 2</b>\"))  // replaces it in place\n\tdisplay.Show(img)                                    // any image.Image as PNG\n\nThe last expression of a notebook cell is shown automatically by the\nkernel through the same BundleOf, so Show is only needed for output in the\nmiddle of a cell or from library code.\n\n# Progress\n\n\tp := display.NewProgress(steps, \"train\")\n\tdefer p.Close()\n\tfor step := 0; step < steps; step++ {\n\t\tif display.Interrupted() { // the notebook's stop button\n\t\t\treturn display.ErrInterrupted\n\t\t}\n\t\tloss := trainStep()\n\t\tp.Set(step+1, display.Metric{Name: \"loss\", Value: loss})\n\t}\n\nIn a notebook the bar is an HTML output updated in place; in a terminal it\nis one line on stderr redrawn with \\r; in a log file it is a plain line\nevery few seconds. Updates are throttled, so calling Set every step of a\nfast loop is cheap.\n\n# Sinks\n\nWhere output goes is decided by the current Sink. The default TextSink\nwrites text/plain to stdout and progress to stderr; the RetLab kernel\ninstalls its own sink at start (SetSink) that turns Show, Update, Clear and\nprogress into Jupyter display_data, update_display_data and clear_output\nmessages of the cell that is running.\n",
+		"":                       "package display // import \"github.com/retlab/retlab/display\"\n\nPackage display shows rich values (HTML, SVG, images, Markdown, JSON,\nLaTeX) and progress bars, in a Jupyter notebook when running inside the\nRetLab kernel and as plain text everywhere else.\n\nIt is deliberately tiny and imports nothing outside the standard library,\nso that computing packages (retnet) and drawing packages (viz) can report\nprogress and show values without knowing whether a notebook is attached.\n\n# One MIME contract\n\nA value renders richly when BundleOf finds, in this order:\n\n 1. a Bundle, or a MIMEBundle() method returning a Bundle (Renderer) or a\n    map[string]any (MapRenderer): used as is;\n 2. gophernotes' SimpleRender() map[string]any;\n 3. single-type methods, all that apply are merged: HTML() string,\n    SVG() string, PNG() []byte, JPEG() []byte, Markdown() string,\n    JSON() (map[string]any or any), LaTeX() or Latex() string,\n    JavaScript() string, PDF() []byte;\n 4. an image.Image, encoded as PNG;\n 5. otherwise fmt.Sprint(v) as text/plain.\n\nEvery bundle BundleOf returns has a text/plain entry, so consoles, logs and\nnbconvert to text always have something to print. The method names are\ngophernotes' conventions, so its users' types render unchanged.\n\n# Showing and updating\n\n\tid := display.Show(display.HTML(\"<b>epoch 1</b>\"))  // new output, returns its display id\n\tdisplay.Update(id, display.HTML(\"<b>epoch 2</b>\"))  // replaces it in place\n\tdisplay.Show(img)                                    // any image.Image as PNG\n\nA value with a DisplayID() string method (viz's live charts) is shown\nunder its own id, and Refresh(v) updates it:\n\n\tdisplay.Show(live)     // shown under live.DisplayID()\n\tdisplay.Refresh(live)  // after live.Add(...): redrawn in place\n\nThe last expression of a notebook cell is shown automatically by the\nkernel through the same BundleOf, so Show is only needed for output in the\nmiddle of a cell or from library code.\n\n# Progress\n\n\tp := display.NewProgress(steps, \"train\")\n\tdefer p.Close()\n\tfor step := 0; step < steps; step++ {\n\t\tif display.Interrupted() { // the notebook's stop button\n\t\t\treturn display.ErrInterrupted\n\t\t}\n\t\tloss := trainStep()\n\t\tp.Set(step+1, display.Metric{Name: \"loss\", Value: loss})\n\t}\n\nIn a notebook the bar is an HTML output updated in place; in a terminal it\nis one line on stderr redrawn with \\r; in a log file it is a plain line\nevery few seconds. Updates are throttled, so calling Set every step of a\nfast loop is cheap.\n\n# Sinks\n\nWhere output goes is decided by the current Sink. The default TextSink\nwrites text/plain to stdout and progress to stderr; the RetLab kernel\ninstalls its own sink at start (SetSink) that turns Show, Update, Clear and\nprogress into Jupyter display_data, update_display_data and clear_output\nmessages of the cell that is running.\n",
 		"Bundle":                 "type Bundle map[string]any\n\nBundle maps MIME types to the data of one output, e.g.\n{\"text/html\": \"<b>hi</b>\", \"text/plain\": \"hi\"}. Text types hold a string,\nbinary types ([]byte) are base64-encoded on the wire, application/json and\n+json types hold any JSON-encodable value. Bundles returned by this package\nalways carry text/plain.\n\nfunc (b Bundle) MIMEBundle() Bundle\nfunc (b Bundle) String() string\nfunc (b Bundle) Text() string\nfunc (b Bundle) Types() []string\nfunc BundleOf(v any) (b Bundle)\nfunc File(path string) (Bundle, error)\nfunc HTML(html string) Bundle\nfunc Image(img image.Image) Bundle\nfunc JPEG(data []byte) Bundle\nfunc JSON(v any) Bundle\nfunc JavaScript(js string) Bundle\nfunc LaTeX(tex string) Bundle\nfunc Latex(tex string) Bundle\nfunc MIME(mime string, data any, text ...string) Bundle\nfunc Markdown(md string) Bundle\nfunc Math(tex string) Bundle\nfunc PDF(data []byte) Bundle\nfunc PNG(data []byte) Bundle\nfunc SVG(svg string) Bundle\nfunc Text(s string) Bundle\n",
 		"Bundle.MIMEBundle":      "func (b Bundle) MIMEBundle() Bundle\n\nMIMEBundle returns b itself, so a Bundle is a Renderer.\n",
 		"Bundle.String":          "func (b Bundle) String() string\n\nString is Text, so printing a bundle outside a notebook prints its text.\n",
@@ -127,6 +132,7 @@ func init() {
 		"File":                   "func File(path string) (Bundle, error)\n\nFile returns the bundle of a file, its MIME type chosen by extension\n(.html .svg .png .jpg .jpeg .gif .md .json .tex .pdf .js .txt).\n",
 		"HTML":                   "func HTML(html string) Bundle\n\nHTML returns an HTML bundle (text/plain: the HTML source).\n",
 		"HTMLer":                 "type HTMLer interface{ HTML() string }\n\nThe single-type method sets BundleOf recognises, named as in gophernotes.\n",
+		"Identified":             "type Identified interface {\n\tDisplayID() string\n}\n\nIdentified is a value that carries its own display id (viz's live\ncharts): Show uses it, and Refresh updates the output in place.\n",
 		"Image":                  "func Image(img image.Image) Bundle\n\nImage returns the PNG bundle of img (text/plain: its size). It panics if\nimg cannot be encoded (zero or huge bounds).\n",
 		"Interrupted":            "func Interrupted() bool\n\nInterrupted reports whether the user asked the running computation to\nstop. Long loops (training, benchmarks) check it between steps, cheaply\n(an atomic load), and return ErrInterrupted. The kernel sets it on an\ninterrupt request and clears it before each cell.\n",
 		"JPEG":                   "func JPEG(data []byte) Bundle\n\nJPEG returns a JPEG image bundle from encoded JPEG bytes.\n",
@@ -152,6 +158,7 @@ func init() {
 		"MIMEPNG":                "const MIMEPNG = \"image/png\"\n\nMIME types the notebook front ends render.\n",
 		"MIMESVG":                "const MIMESVG = \"image/svg+xml\"\n\nMIME types the notebook front ends render.\n",
 		"MIMEText":               "const MIMEText = \"text/plain\"\n\nMIME types the notebook front ends render.\n",
+		"MapRenderer":            "type MapRenderer interface {\n\tMIMEBundle() map[string]any\n}\n\nMapRenderer is a Renderer whose method returns a plain map, for packages\nthat do not import display (viz's Figure).\n",
 		"Markdown":               "func Markdown(md string) Bundle\n\nMarkdown returns a Markdown bundle (text/plain: the Markdown source).\n",
 		"Markdowner":             "type Markdowner interface{ Markdown() string }\n\nThe single-type method sets BundleOf recognises, named as in gophernotes.\n",
 		"Math":                   "func Math(tex string) Bundle\n\nMath returns a display-math bundle: \"x^2\" renders as $$x^2$$.\n",
@@ -176,13 +183,14 @@ func init() {
 		"ProgressState.Fraction": "func (s ProgressState) Fraction() float64\n\nFraction is Done/Total clamped to [0, 1], or 0 when Total is unknown.\n",
 		"ProgressState.HTML":     "func (s ProgressState) HTML() string\n\nHTML renders s as a small HTML block with a <progress> element.\n",
 		"ProgressState.Line":     "func (s ProgressState) Line() string\n\nLine renders s as one line of text in the style of tqdm:\n\n\ttrain  42%|##########              | 420/1000 [00:12<00:17, 34.1 step/s] loss=2.31\n",
+		"Refresh":                "func Refresh(v Identified)\n\nRefresh redraws, in place, the output Show made of v: Update(v.DisplayID(), v).\nIt panics if v's display id is empty.\n",
 		"Renderer":               "type Renderer interface {\n\tMIMEBundle() Bundle\n}\n\nRenderer is a value that knows its MIME bundle. It is the first thing\nBundleOf looks for; viz charts implement it.\n",
 		"Renders":                "func Renders(v any) bool\n\nRenders reports whether BundleOf(v) would give more than text/plain, i.e.\nwhether v has one of the MIME methods or is an image.\n",
 		"SVG":                    "func SVG(svg string) Bundle\n\nSVG returns an SVG image bundle.\n",
 		"SVGer":                  "type SVGer interface{ SVG() string }\n\nThe single-type method sets BundleOf recognises, named as in gophernotes.\n",
 		"SetInterrupted":         "func SetInterrupted(on bool)\n\nSetInterrupted sets or clears the interrupt flag. The kernel calls it; so\nmay a command-line program that traps Ctrl-C to stop a run cleanly.\n",
 		"SetSink":                "func SetSink(s Sink) (previous Sink)\n\nSetSink makes s the destination of Show, Update, Clear and progress bars\nand returns the previous sink. SetSink(nil) restores a TextSink on\nos.Stdout and os.Stderr. The RetLab kernel calls it once at start.\n",
-		"Show":                   "func Show(v any) (id string)\n\nShow displays v now (BundleOf(v)) as a new output and returns its display\nid, for Update.\n",
+		"Show":                   "func Show(v any) (id string)\n\nShow displays v now (BundleOf(v)) as a new output and returns its display\nid, for Update: v's own DisplayID() if it has a non-empty one, else a\nfresh id.\n",
 		"ShowID":                 "func ShowID(id string, v any)\n\nShowID displays v as a new output tagged with the given display id; an\nempty id shows it untagged. Several outputs may share an id: Update\nreplaces them all.\n",
 		"SimpleRenderer":         "type SimpleRenderer interface{ SimpleRender() map[string]any }\n\nThe single-type method sets BundleOf recognises, named as in gophernotes.\n",
 		"Sink":                   "type Sink interface {\n\t// Display shows b as a new output. A non-empty id tags the output so\n\t// that a later Display with update=true and the same id replaces it\n\t// in place (every output tagged id, wherever it is).\n\tDisplay(b Bundle, id string, update bool)\n\t// Clear clears the output of the running cell; with wait, only when\n\t// the next output arrives (avoids flicker).\n\tClear(wait bool)\n\t// Progress reports the state of a progress bar; the package throttles\n\t// calls (see Progress.MinInterval) and always sends the first and the\n\t// final state (s.Done is set once, on Close).\n\tProgress(s ProgressState)\n}\n\nSink receives everything the package shows. Implementations must be safe\nfor concurrent use: library code may show values from several goroutines.\n\nfunc CurrentSink() Sink\nfunc SetSink(s Sink) (previous Sink)\n",
@@ -203,6 +211,16 @@ type P_display_HTMLer struct {
 
 func (P *P_display_HTMLer) HTML() string {
 	return P.HTML_(P.Object)
+}
+
+// P_display_Identified lets interpreted types implement display.Identified.
+type P_display_Identified struct {
+	Object     any
+	DisplayID_ func(any) string
+}
+
+func (P *P_display_Identified) DisplayID() string {
+	return P.DisplayID_(P.Object)
 }
 
 // P_display_JPEGer lets interpreted types implement display.JPEGer.
@@ -263,6 +281,16 @@ type P_display_Latexer struct {
 
 func (P *P_display_Latexer) Latex() string {
 	return P.Latex_(P.Object)
+}
+
+// P_display_MapRenderer lets interpreted types implement display.MapRenderer.
+type P_display_MapRenderer struct {
+	Object      any
+	MIMEBundle_ func(any) map[string]any
+}
+
+func (P *P_display_MapRenderer) MIMEBundle() map[string]any {
+	return P.MIMEBundle_(P.Object)
 }
 
 // P_display_Markdowner lets interpreted types implement display.Markdowner.

@@ -15,68 +15,303 @@ func init() {
 	register("github.com/retlab/retlab/retnet", imports.Package{
 		Name: "retnet",
 		Binds: map[string]Value{
-			"Angles":             ValueOf(retnet.Angles),
-			"DecayMask":          ValueOf(retnet.DecayMask),
-			"DecayMasks":         ValueOf(retnet.DecayMasks),
-			"DefaultVocab":       ValueOf(retnet.DefaultVocab),
-			"EffectiveMemory":    ValueOf(retnet.EffectiveMemory),
-			"Gammas":             ValueOf(retnet.Gammas),
-			"HalfLife":           ValueOf(retnet.HalfLife),
-			"LogGammas":          ValueOf(retnet.LogGammas),
-			"Preset":             ValueOf(retnet.Preset),
-			"PresetNames":        ValueOf(retnet.PresetNames),
-			"SchedulePaper":      ValueOf(retnet.SchedulePaper),
-			"ScheduleTorchscale": ValueOf(retnet.ScheduleTorchscale),
+			"Angles":                    ValueOf(retnet.Angles),
+			"BenchRetention":            ValueOf(retnet.BenchRetention),
+			"Chunkwise":                 ValueOf(retnet.Chunkwise),
+			"ChunkwiseBackwardWorkSize": ValueOf(retnet.ChunkwiseBackwardWorkSize),
+			"ChunkwiseWorkSize":         ValueOf(retnet.ChunkwiseWorkSize),
+			"DecayMask":                 ValueOf(retnet.DecayMask),
+			"DecayMasks":                ValueOf(retnet.DecayMasks),
+			"DefaultChunk":              ValueOf(retnet.DefaultChunk),
+			"DefaultVocab":              ValueOf(retnet.DefaultVocab),
+			"EffectiveMemory":           ValueOf(retnet.EffectiveMemory),
+			"Forms":                     ValueOf(&retnet.Forms).Elem(),
+			"Gammas":                    ValueOf(retnet.Gammas),
+			"HalfLife":                  ValueOf(retnet.HalfLife),
+			"Load":                      ValueOf(retnet.Load),
+			"LoadFrom":                  ValueOf(retnet.LoadFrom),
+			"LogGammas":                 ValueOf(retnet.LogGammas),
+			"MetaConfigKey":             ValueOf(retnet.MetaConfigKey),
+			"New":                       ValueOf(retnet.New),
+			"NewActivations":            ValueOf(retnet.NewActivations),
+			"NewParams":                 ValueOf(retnet.NewParams),
+			"Parallel":                  ValueOf(retnet.Parallel),
+			"ParallelBackwardWorkSize":  ValueOf(retnet.ParallelBackwardWorkSize),
+			"ParallelTile":              ValueOf(retnet.ParallelTile),
+			"ParallelWorkSize":          ValueOf(retnet.ParallelWorkSize),
+			"ParseForm":                 ValueOf(retnet.ParseForm),
+			"ParseSafetensors":          ValueOf(retnet.ParseSafetensors),
+			"Preset":                    ValueOf(retnet.Preset),
+			"PresetNames":               ValueOf(retnet.PresetNames),
+			"ReadSafetensors":           ValueOf(retnet.ReadSafetensors),
+			"Recurrent":                 ValueOf(retnet.Recurrent),
+			"RetentionFLOPs":            ValueOf(retnet.RetentionFLOPs),
+			"SchedulePaper":             ValueOf(retnet.SchedulePaper),
+			"ScheduleTorchscale":        ValueOf(retnet.ScheduleTorchscale),
+			"WriteSafetensors":          ValueOf(retnet.WriteSafetensors),
 		},
 		Types: map[string]Type{
-			"Config":          TypeOf((*retnet.Config)(nil)).Elem(),
-			"FormAgreement":   TypeOf((*retnet.FormAgreement)(nil)).Elem(),
-			"InferenceBench":  TypeOf((*retnet.InferenceBench)(nil)).Elem(),
-			"LogEntry":        TypeOf((*retnet.LogEntry)(nil)).Elem(),
-			"ParamCounts":     TypeOf((*retnet.ParamCounts)(nil)).Elem(),
-			"PerplexityPoint": TypeOf((*retnet.PerplexityPoint)(nil)).Elem(),
-			"RetentionBench":  TypeOf((*retnet.RetentionBench)(nil)).Elem(),
-			"RetentionScores": TypeOf((*retnet.RetentionScores)(nil)).Elem(),
-			"SizeInfo":        TypeOf((*retnet.SizeInfo)(nil)).Elem(),
-			"TrainBench":      TypeOf((*retnet.TrainBench)(nil)).Elem(),
+			"Activations":          TypeOf((*retnet.Activations)(nil)).Elem(),
+			"Config":               TypeOf((*retnet.Config)(nil)).Elem(),
+			"Decoder":              TypeOf((*retnet.Decoder)(nil)).Elem(),
+			"Form":                 TypeOf((*retnet.Form)(nil)).Elem(),
+			"FormAgreement":        TypeOf((*retnet.FormAgreement)(nil)).Elem(),
+			"InferenceBench":       TypeOf((*retnet.InferenceBench)(nil)).Elem(),
+			"LanguageModel":        TypeOf((*retnet.LanguageModel)(nil)).Elem(),
+			"LoadOptions":          TypeOf((*retnet.LoadOptions)(nil)).Elem(),
+			"LogEntry":             TypeOf((*retnet.LogEntry)(nil)).Elem(),
+			"Model":                TypeOf((*retnet.Model)(nil)).Elem(),
+			"ParamCounts":          TypeOf((*retnet.ParamCounts)(nil)).Elem(),
+			"Params":               TypeOf((*retnet.Params)(nil)).Elem(),
+			"PerplexityPoint":      TypeOf((*retnet.PerplexityPoint)(nil)).Elem(),
+			"RetentionBench":       TypeOf((*retnet.RetentionBench)(nil)).Elem(),
+			"RetentionBenchConfig": TypeOf((*retnet.RetentionBenchConfig)(nil)).Elem(),
+			"RetentionScores":      TypeOf((*retnet.RetentionScores)(nil)).Elem(),
+			"SizeInfo":             TypeOf((*retnet.SizeInfo)(nil)).Elem(),
+			"State":                TypeOf((*retnet.State)(nil)).Elem(),
+			"Tensor":               TypeOf((*retnet.Tensor)(nil)).Elem(),
+			"TensorFile":           TypeOf((*retnet.TensorFile)(nil)).Elem(),
+			"TrainBench":           TypeOf((*retnet.TrainBench)(nil)).Elem(),
+		},
+		Proxies: map[string]Type{
+			"Decoder":       TypeOf((*P_retnet_Decoder)(nil)).Elem(),
+			"LanguageModel": TypeOf((*P_retnet_LanguageModel)(nil)).Elem(),
 		},
 		Untypeds: map[string]string{
+			"DefaultChunk":       "int:512",
 			"DefaultVocab":       "int:256",
+			"MetaConfigKey":      "string:retlab_config",
+			"ParallelTile":       "int:128",
 			"SchedulePaper":      "string:paper",
 			"ScheduleTorchscale": "string:torchscale",
 		},
 	}, map[string]string{
-		"":                       "package retnet // import \"github.com/retlab/retlab/retnet\"\n",
-		"Angles":                 "func Angles(dk int) []float32\n\nAngles returns torchscale's rotation buffer for key head dim dk (even):\ntheta_i = 10000^(-i/(dk/2-1)), i = 0..dk/2-1, each repeated twice:\n[theta0, theta0, theta1, theta1, ...]. For dk = 2, theta0 = 1.\n",
-		"Config":                 "type Config struct {\n\tVocab    int `json:\"vocab_size\"`      // V\n\tDim      int `json:\"embed_dim\"`       // D, model width; q/k width\n\tValueDim int `json:\"value_embed_dim\"` // DV, v/g width\n\tFFNDim   int `json:\"ffn_embed_dim\"`   // F, GLU hidden width\n\tLayers   int `json:\"layers\"`          // L\n\tHeads    int `json:\"retention_heads\"` // H; head dims are dk = D/H, dv = DV/H\n\n\tActivation   string `json:\"activation_fn\"`      // \"swish\" (fairseq presets) or \"gelu\"\n\tNoEmbedScale bool   `json:\"no_scale_embedding\"` // false: x0 = sqrt(D) * E[tok]\n\tSchedule     string `json:\"decay_schedule\"`     // \"torchscale\" (default) or \"paper\"\n\tDeepNorm     bool   `json:\"deepnorm\"`           // residual alpha = (2L)^(1/4)\n\n\t// NormEps is the eps of every RMSNorm (torchscale layernorm_eps, 1e-6).\n\tNormEps float64 `json:\"layernorm_eps\"`\n\t// GroupNormEps is the eps of the per-head group norm. torchscale uses\n\t// layernorm_eps; it is separate here because the three retention forms\n\t// agree exactly only with GroupNormEps = 0 (see the spec).\n\tGroupNormEps float64 `json:\"group_norm_eps\"`\n}\n\nConfig is the shape of a RetNet decoder language model. Field names and JSON\ntags follow torchscale's RetNetConfig so a config read from a torchscale run\n(or written into a checkpoint's __metadata__) maps one to one.\n\nfunc (c Config) KeyHeadDim() int\nfunc (c Config) LayerParamCount() int64\nfunc (c Config) MarshalMetadata() map[string]string\nfunc (c Config) Params() ParamCounts\nfunc (c Config) String() string\nfunc (c Config) Validate() error\nfunc (c Config) ValueHeadDim() int\nfunc (c Config) Warnings() []string\nfunc (c Config) WithDefaults() Config\nfunc Preset(name string, vocab int) (Config, error)\n",
-		"Config.KeyHeadDim":      "func (c Config) KeyHeadDim() int\n\nHead dimensions.\n",
-		"Config.LayerParamCount": "func (c Config) LayerParamCount() int64\n\nLayerParamCount is the number of parameters in one decoder block.\n",
-		"Config.MarshalMetadata": "func (c Config) MarshalMetadata() map[string]string\n\nMarshalMetadata encodes c as the string map stored in a safetensors\n__metadata__ (every value a string, as the format requires).\n",
-		"Config.Params":          "func (c Config) Params() ParamCounts\n\nParams counts the parameters of the model c describes (buffers excluded).\n",
-		"Config.String":          "func (c Config) String() string\n\nString is a one-line summary.\n",
-		"Config.Validate":        "func (c Config) Validate() error\n\nValidate reports the first inconsistency of c, naming the field.\n",
-		"Config.ValueHeadDim":    "func (c Config) ValueHeadDim() int\n",
-		"Config.Warnings":        "func (c Config) Warnings() []string\n\nWarnings lists facts about c a researcher should know before trusting a\nrun, e.g. decays that round to exactly 1 in float32 (no decay at all).\n",
-		"Config.WithDefaults":    "func (c Config) WithDefaults() Config\n\nWithDefaults fills zero-valued optional fields: swish, torchscale schedule, eps 1e-6.\nGroupNormEps is set to NormEps only when both are zero; set GroupNormEps after\ncalling WithDefaults to use 0.\n",
-		"DecayMask":              "func DecayMask(out []float32, logGamma float32, N int, normalized bool)\n\nDecayMask writes the (N,N) decay matrix of one head into out:\nD[n][m] = gamma^(n-m) for n >= m, else 0; with normalized, each row is\ndivided by sqrt of its sum, as the parallel form uses it. It panics if\nlen(out) < N*N.\n",
-		"DecayMasks":             "func DecayMasks(schedule string, H, N int, normalized bool) [][]float32\n\nDecayMasks returns the (H,N,N) masks of every head of a schedule.\n",
-		"DefaultVocab":           "const DefaultVocab = 256\n\nDefaultVocab is the vocabulary of presets (byte-level tokens).\n",
-		"EffectiveMemory":        "func EffectiveMemory(gamma float64) float64\n\nEffectiveMemory is sum_{d>=0} gamma^d = 1/(1-gamma): the number of past\ntokens a head effectively attends to (+Inf for gamma = 1).\n",
-		"FormAgreement":          "type FormAgreement struct {\n\tLayer                int     `json:\"layer\"`\n\tParallelVsRecurrent  float64 `json:\"parallel_vs_recurrent\"`\n\tParallelVsChunkwise  float64 `json:\"parallel_vs_chunkwise\"`\n\tRecurrentVsChunkwise float64 `json:\"recurrent_vs_chunkwise\"`\n\tGroupNormEps         float64 `json:\"group_norm_eps\"`\n}\n\nFormAgreement is the largest absolute difference between retention forms\non one layer's output, for one input.\n",
-		"Gammas":                 "func Gammas(schedule string, H int) []float64\n\nGammas returns the decay gamma_h of each of H heads under schedule, in\nfloat64. It panics on an unknown schedule or H < 1.\n",
-		"HalfLife":               "func HalfLife(gamma float64) float64\n\nHalfLife is the distance d at which gamma^d falls to 1/2 (+Inf for gamma = 1).\n",
-		"InferenceBench":         "type InferenceBench struct {\n\tModel        string  `json:\"model\"` // \"retnet\" or \"transformer\"\n\tSize         string  `json:\"size,omitempty\"`\n\tContext      int     `json:\"context\"` // tokens already in the state / KV cache\n\tBatch        int     `json:\"batch\"`\n\tLatencyMs    float64 `json:\"latency_ms\"`   // per decode step (all Batch sequences)\n\tTokensPerS   float64 `json:\"tokens_per_s\"` // Batch / latency\n\tStateBytes   int64   `json:\"state_bytes\"`  // recurrent state or KV cache\n\tPeakRSSBytes int64   `json:\"peak_rss_bytes\"`\n}\n\nInferenceBench is one point of `retlab bench inference`: decoding one token\nafter `Context` tokens, for `Batch` sequences at once.\n",
-		"LogEntry":               "type LogEntry struct {\n\tStep       int      `json:\"step\"`\n\tTokens     int64    `json:\"tokens\"` // tokens trained on so far\n\tLoss       float64  `json:\"loss\"`   // mean next-token NLL of this step (nats)\n\tTokensPerS float64  `json:\"tokens_per_s\"`\n\tLR         float64  `json:\"lr,omitempty\"`\n\tGradNorm   float64  `json:\"grad_norm,omitempty\"`\n\tValLoss    *float64 `json:\"val_loss,omitempty\"` // set when validation ran\n\tElapsedS   float64  `json:\"elapsed_s,omitempty\"`\n}\n\nLogEntry is one line of a training log (DIR/log.jsonl).\n",
-		"LogGammas":              "func LogGammas(schedule string, H int) []float32\n\nLogGammas returns log(gamma_h) as torchscale stores it in its `decay`\nbuffer: gamma rounded to float32 first, so heads whose gamma rounds to 1\nget exactly 0 (no decay).\n",
-		"ParamCounts":            "type ParamCounts struct {\n\tTotal        int64 `json:\"params\"`\n\tNonEmbedding int64 `json:\"non_embedding_params\"`\n\tEmbedding    int64 `json:\"embedding_params\"` // input embedding + output projection\n}\n\nParamCounts is the number of float parameters of a model, split like the\npaper's tables (which count without the embeddings).\n",
-		"PerplexityPoint":        "type PerplexityPoint struct {\n\tModel              string  `json:\"model\"`\n\tSize               string  `json:\"size\"`\n\tNonEmbeddingParams int64   `json:\"non_embedding_params\"`\n\tValLoss            float64 `json:\"val_loss\"`\n\tPerplexity         float64 `json:\"ppl\"`\n\tTokensTrained      int64   `json:\"tokens_trained,omitempty\"`\n\tSource             string  `json:\"source,omitempty\"` // \"measured\" or \"paper\"\n}\n\nPerplexityPoint is one trained model's validation result, the unit of the\nperplexity-against-size figure.\n",
-		"Preset":                 "func Preset(name string, vocab int) (Config, error)\n\nPreset returns the named paper preset (base, medium, xl, 3b, 7b, 13b, 65b)\nwith the given vocabulary size (use DefaultVocab for byte-level tokens).\n",
-		"PresetNames":            "func PresetNames() []string\n\nPresetNames lists the paper presets from smallest to largest.\n",
-		"RetentionBench":         "type RetentionBench struct {\n\tImpl      string  `json:\"impl\"`              // \"go\" or \"pytorch\" (or a backend name)\n\tForm      string  `json:\"form\"`              // parallel | chunkwise | recurrent\n\tT         int     `json:\"T\"`                 // sequence length\n\tBatch     int     `json:\"batch\"`             // B\n\tDim       int     `json:\"D\"`                 // model dim\n\tValueDim  int     `json:\"DV\"`                // value dim\n\tHeads     int     `json:\"H\"`                 // heads\n\tChunk     int     `json:\"chunk,omitempty\"`   // chunk size (chunkwise)\n\tMs        float64 `json:\"ms\"`                // wall time of one call (recurrent: whole sequence)\n\tMsPerTok  float64 `json:\"ms_per_token\"`      // Ms / T\n\tGFlop     float64 `json:\"gflop\"`             // floating-point work of the call, 1e9\n\tGFlopPerS float64 `json:\"gflop_per_s\"`       // GFlop / seconds\n\tThreads   int     `json:\"threads,omitempty\"` // worker threads used\n\tNote      string  `json:\"note,omitempty\"`    // e.g. which BLAS the reference used\n\tRatio     float64 `json:\"speedup,omitempty\"` // reference ms / our ms, same run\n}\n\nRetentionBench is one timing of a retention form (`retlab bench retention`).\n",
-		"RetentionScores":        "type RetentionScores struct {\n\tLayer  int         `json:\"layer\"`\n\tHead   int         `json:\"head\"`\n\tGamma  float64     `json:\"gamma\"`\n\tTokens []string    `json:\"tokens,omitempty\"` // display form of each position\n\tScores [][]float32 `json:\"scores\"`           // [T][T]\n}\n\nRetentionScores is the (T,T) parallel-form score matrix of one layer and\nhead on one input: S[n][m] after the decay mask and row normalisation.\n",
-		"SchedulePaper":          "const SchedulePaper = \"paper\"\n\nSchedulePaper is the schedule of the paper's experiments:\ngamma = 1 - exp(linspace(log 1/32, log 1/512, H)).\nDecay schedules: how the per-head decay gamma_h is chosen.\n",
-		"ScheduleTorchscale":     "const ScheduleTorchscale = \"torchscale\"\n\nScheduleTorchscale is torchscale's gamma_h = 1 - 2^(-5-h).\nDecay schedules: how the per-head decay gamma_h is chosen.\n",
-		"SizeInfo":               "type SizeInfo struct {\n\tModel              string `json:\"model\"` // \"retnet\" or \"transformer\"\n\tSize               string `json:\"size\"`\n\tParams             int64  `json:\"params\"`\n\tNonEmbeddingParams int64  `json:\"non_embedding_params\"`\n\tDim                int    `json:\"dim\"`\n\tLayers             int    `json:\"layers\"`\n\tHeads              int    `json:\"heads\"`\n\tFFNDim             int    `json:\"ffn_dim\"`\n\tValueDim           int    `json:\"value_dim,omitempty\"`\n}\n\nSizeInfo describes one rung of the model-size ladder (`retlab sizes --json`).\n",
-		"TrainBench":             "type TrainBench struct {\n\tImpl         string  `json:\"impl,omitempty\"` // \"go\" or \"pytorch\"\n\tModel        string  `json:\"model\"`\n\tSize         string  `json:\"size,omitempty\"`\n\tSeqLen       int     `json:\"seq_len\"`\n\tBatch        int     `json:\"batch\"`\n\tStepMs       float64 `json:\"step_ms\"`\n\tTokensPerS   float64 `json:\"tokens_per_s\"`\n\tPeakRSSBytes int64   `json:\"peak_rss_bytes\"`\n\tActBytes     int64   `json:\"activation_bytes,omitempty\"`\n}\n\nTrainBench is one point of `retlab bench train`.\n",
+		"":                           "package retnet // import \"github.com/retlab/retlab/retnet\"\n\nPackage retnet implements Retentive Networks (RetNet, Sun et al. 2023,\narXiv 2307.08621) exactly as torchscale defines them: retention in its\nthree forms, multi-scale retention, the RetNet decoder language model, and\ntorchscale-compatible safetensors checkpoints. Pure Go on the CPU by\ndefault; see package retnet/backend for other backends.\n\n# Retention\n\nOne head of retention maps rotated queries q, scaled keys k and values v of\na sequence to outputs o = sum_{m<=n} gamma^(n-m) (q_n . k_m) v_m, times a\npositive normalising scalar per token. It can be computed three ways that\nagree after the group norm (exactly when its eps is 0):\n\n\tParallelRetention   O(T^2) per head, all tokens at once: training\n\tChunkwiseRetention  O(T) with chunk-sized matrix products: long prefill\n\tRecurrentRetention  O(1) per token from a (dv,dk) state: decoding\n\nDecays: Gammas / LogGammas (torchscale's 1-2^(-5-h), or the paper's\nexperiment schedule), DecayMask, HalfLife, EffectiveMemory. Rotation:\nAngles, RotationTable.\n\n# Models\n\nA Config (or a paper Preset: base, medium, xl, 3b, 7b, 13b, 65b) describes a\nmodel; New allocates it, InitWeights initialises it as torchscale does, Load\nreads a checkpoint. Params are named views over one flat slice.\n\n\tm, _ := retnet.Load(\"model.safetensors\", retnet.LoadOptions{})\n\tlogits, _ := m.Logits([][]int{{3, 1, 4, 1}}, retnet.Parallel, 0) // (B,T,V)\n\nDecoding keeps a typed recurrent State: Prefill a prompt (chunkwise), then\nStep one token at a time in constant time and memory.\n\n\tst := m.NewState(1)\n\tlogits, _ = m.Prefill(st, [][]int{prompt}, 0)\n\tnext, _ := m.Step(st, []int{tok})\n\n# Conventions\n\nTensors are row-major []float32 with their shape in a comment, e.g.\n(B,T,D). Linear weights are stored (out, in) and applied as y = x W^T.\nFunctions panic on programmer misuse (wrong slice sizes) with a \"retnet:\"\nmessage and return errors on circumstance (files, user input).\n",
+		"Activations":                "type Activations = ActivationsOf[float32]\n\nActivations hold everything one forward pass at a fixed (B,T) computes,\nkept for the backward pass. Allocate with NewActivations; a changed B or T\nneeds new Activations (sizes are planned up front, never resized).\n\nfunc NewActivations(c Config, B, T int) *Activations\n",
+		"ActivationsOf":              "type ActivationsOf[T Float] struct {\n\tB, T      int\n\tTokens    []int32 // (B,T)\n\tLayers    []LayerActs[T]\n\tXL        []T // (B,T,D) output of the last block\n\tFinalN    []T // (B,T,D) RMSNorm(XL)\n\tFinalRstd []T // (B,T)\n\tLogits    []T // (B,T,V)\n}\n\nActivationsOf is Activations with element type T.\n",
+		"Angles":                     "func Angles(dk int) []float32\n\nAngles returns torchscale's rotation buffer for key head dim dk (even):\ntheta_i = 10000^(-i/(dk/2-1)), i = 0..dk/2-1, each repeated twice:\n[theta0, theta0, theta1, theta1, ...]. For dk = 2, theta0 = 1. Each step\nis rounded to float32 as torch's float32 linspace and pow round it\n(linspace: i*step in the first half, 1-(n-1-i)*step in the second).\n",
+		"BackwardScratch":            "type BackwardScratch[T Float] struct {\n\tDLogits, Probs []T // (B,T,V)\n\tLosses         []float64\n\tDRes, DH, DN   []T // (B,T,D) residual-stream, block-middle and normed-input gradients\n\tGLU            []T // (2,B,T,F)\n\tMSR            MSRGrads[T]\n}\n\nBackwardScratch is the gradient scratch of a (B,T) backward pass.\n",
+		"BenchRetention":             "func BenchRetention(cfg RetentionBenchConfig) ([]RetentionBench, error)\n\nBenchRetention times an MSR layer with random weights in each form and\nlength of cfg (best of cfg.Repeats) and returns one record per point.\n",
+		"ChunkSaved":                 "type ChunkSaved[T Float] struct {\n\tR     []T // (nChunks, Dk, Dv) cross-chunk state R_c entering each chunk\n\tRNorm []T // (nChunks) r_c = max(1, max_col sum_row |R_c|)\n\tA     []T // (T) a_i = max(1, sum_j |A_ij|) per row\n}\n\nChunkSaved keeps what the chunkwise backward pass needs from the forward.\n",
+		"Chunkwise":                  "const Chunkwise Form = \"chunkwise\"\n",
+		"ChunkwiseBackwardWorkSize":  "func ChunkwiseBackwardWorkSize(chunk, dk, dv int) int\n\nChunkwiseBackwardWorkSize is the scratch ChunkwiseRetentionBackward needs.\n",
+		"ChunkwiseRetention":         "func ChunkwiseRetention[T Float](h Head[T], C int, saved *ChunkSaved[T], work []T)\n\nChunkwiseRetention computes one head's chunkwise form (torchscale\nchunk_recurrent_forward) with chunk size C; T need not be a multiple of C\n(a ragged last chunk equals torchscale's zero padding, whose extra rows\nare dropped). With local indices i, j in [0,C), s_i = sum_{j<=i} gamma^(i-j)\nand S_C = sum_{j<C} gamma^j:\n\n\tinner: A_ij = (q_i.k_j) gamma^(i-j) / sqrt(s_i) (j <= i); a_i = max(1, sum_j |A_ij|)\n\tcross: R_0 = 0; R_{c+1} = gamma^C R_c + sum_j k_j^T v_j gamma^(C-1-j) / S_C\n\t       r_c = max(1, max over columns of sum over rows |R_c|)\n\to_i = (A V + (q_i gamma^(i+1) S_C / sqrt(s_i)) R_c) / max(a_i, r_c)\n\nsaved may be nil. It panics if work is shorter than ChunkwiseWorkSize.\n",
+		"ChunkwiseRetentionBackward": "func ChunkwiseRetentionBackward[T Float](h Head[T], g HeadGrad[T], C int, saved *ChunkSaved[T], work []T)\n\nChunkwiseRetentionBackward adds the gradients of ChunkwiseRetention (chunk\nsize C, its saved states) into g given g.DO. As in torchscale the scales\na_i and r_c are detached, so each output row is a linear function divided\nby the constant m_i = max(a_i, r_c). With G = dO / m (per row):\n\n\tinner:  dV += A^T G;  dA = (G V^T) (.) decay/sqrt(s_i);  dQ += dA K;  dK += dA^T Q\n\tcross:  dQ_i += qdecay_i G_i R_c^T;  dR_c += Q^T diag(qdecay) G\n\tstate:  dR_c += gamma^C dR_{c+1};  dK_j += vdecay_j dR_{c+1} v_j;  dV_j += vdecay_j k_j dR_{c+1}\n\nrunning over the chunks backwards.\n",
+		"ChunkwiseWorkSize":          "func ChunkwiseWorkSize(chunk, dv int) int\n\nChunkwiseWorkSize is the scratch length ChunkwiseRetention needs.\n",
+		"Config":                     "type Config struct {\n\tVocab    int `json:\"vocab_size\"`      // V\n\tDim      int `json:\"embed_dim\"`       // D, model width; q/k width\n\tValueDim int `json:\"value_embed_dim\"` // DV, v/g width\n\tFFNDim   int `json:\"ffn_embed_dim\"`   // F, GLU hidden width\n\tLayers   int `json:\"layers\"`          // L\n\tHeads    int `json:\"retention_heads\"` // H; head dims are dk = D/H, dv = DV/H\n\n\tActivation   string `json:\"activation_fn\"`      // \"swish\" (fairseq presets) or \"gelu\"\n\tNoEmbedScale bool   `json:\"no_scale_embedding\"` // false: x0 = sqrt(D) * E[tok]\n\tSchedule     string `json:\"decay_schedule\"`     // \"torchscale\" (default) or \"paper\"\n\tDeepNorm     bool   `json:\"deepnorm\"`           // residual alpha = (2L)^(1/4)\n\n\t// NormEps is the eps of every RMSNorm (torchscale layernorm_eps, 1e-6).\n\tNormEps float64 `json:\"layernorm_eps\"`\n\t// GroupNormEps is the eps of the per-head group norm. torchscale uses\n\t// layernorm_eps; it is separate here because the three retention forms\n\t// agree exactly only with GroupNormEps = 0 (see the spec).\n\tGroupNormEps float64 `json:\"group_norm_eps\"`\n}\n\nConfig is the shape of a RetNet decoder language model. Field names and JSON\ntags follow torchscale's RetNetConfig so a config read from a torchscale run\n(or written into a checkpoint's __metadata__) maps one to one.\n\nfunc (c Config) CheckTokens(tokens []int32) error\nfunc (c Config) KeyHeadDim() int\nfunc (c Config) LayerParamCount() int64\nfunc (c Config) MarshalMetadata() map[string]string\nfunc (c Config) Params() ParamCounts\nfunc (c Config) String() string\nfunc (c Config) Validate() error\nfunc (c Config) ValueHeadDim() int\nfunc (c Config) Warnings() []string\nfunc (c Config) WithDefaults() Config\nfunc Preset(name string, vocab int) (Config, error)\n",
+		"Config.CheckTokens":         "func (c Config) CheckTokens(tokens []int32) error\n\nCheckTokens returns an error naming the first token outside [0, V).\n",
+		"Config.KeyHeadDim":          "func (c Config) KeyHeadDim() int\n\nHead dimensions.\n",
+		"Config.LayerParamCount":     "func (c Config) LayerParamCount() int64\n\nLayerParamCount is the number of parameters in one decoder block.\n",
+		"Config.MarshalMetadata":     "func (c Config) MarshalMetadata() map[string]string\n\nMarshalMetadata encodes c as the string map stored in a safetensors\n__metadata__ (every value a string, as the format requires).\n",
+		"Config.Params":              "func (c Config) Params() ParamCounts\n\nParams counts the parameters of the model c describes (buffers excluded).\n",
+		"Config.String":              "func (c Config) String() string\n\nString is a one-line summary.\n",
+		"Config.Validate":            "func (c Config) Validate() error\n\nValidate reports the first inconsistency of c, naming the field.\n",
+		"Config.ValueHeadDim":        "func (c Config) ValueHeadDim() int\n",
+		"Config.Warnings":            "func (c Config) Warnings() []string\n\nWarnings lists facts about c a researcher should know before trusting a\nrun, e.g. decays that round to exactly 1 in float32 (no decay at all).\n",
+		"Config.WithDefaults":        "func (c Config) WithDefaults() Config\n\nWithDefaults fills zero-valued optional fields: swish, torchscale schedule, eps 1e-6.\nGroupNormEps is set to NormEps only when both are zero; set GroupNormEps after\ncalling WithDefaults to use 0.\n",
+		"CrossEntropyBackward":       "func CrossEntropyBackward[T Float](dlogits []T, probs []T, targets []int32, V int)\n\nCrossEntropyBackward adds the gradient of the mean loss into dlogits:\n(probs - onehot(target)) / count per counted row.\n",
+		"CrossEntropyForward":        "func CrossEntropyForward[T Float](probs []T, losses []float64, logits []T, targets []int32, V int) float64\n\nCrossEntropyForward computes, per row i, the softmax of logits[i] into\nprobs[i] and losses[i] = -log probs[i][targets[i]] (natural log), and\nreturns the mean loss. Sums are formed in float64. A target < 0 marks a\nrow to ignore (loss 0, not counted in the mean).\n",
+		"DecayMask":                  "func DecayMask(out []float32, logGamma float32, N int, normalized bool)\n\nDecayMask writes the (N,N) decay matrix of one head into out:\nD[n][m] = gamma^(n-m) for n >= m, else 0; with normalized, each row is\ndivided by sqrt of its sum, as the parallel form uses it. It panics if\nlen(out) < N*N.\n",
+		"DecayMasks":                 "func DecayMasks(schedule string, H, N int, normalized bool) [][]float32\n\nDecayMasks returns the (H,N,N) masks of every head of a schedule.\n",
+		"DecayTable":                 "type DecayTable[T Float] struct {\n\tPow        []T // (N+1) gamma^d, d = 0..N\n\tInvSqrtCum []T // (N) 1/sqrt(sum_{d<=n} gamma^d), n = 0..N-1\n}\n\nDecayTable holds the powers of one head's decay the forms need.\n\nfunc NewDecayTable[T Float](logGamma T, N int) DecayTable[T]\n",
+		"Decoder":                    "type Decoder interface {\n\t// Prefill consumes a prompt per sequence (B, equal lengths) and returns\n\t// the logits (B,V) of its last position.\n\tPrefill(tokens [][]int) ([]float32, error)\n\t// Step consumes one token per sequence and returns next-token logits (B,V).\n\t// The returned slice is reused by the next call.\n\tStep(tokens []int) ([]float32, error)\n\t// Pos is the number of tokens consumed.\n\tPos() int\n\t// StateBytes is the memory held between steps (state or KV cache).\n\tStateBytes() int64\n}\n\nDecoder decodes incrementally: RetNet with a recurrent state (O(1) per\ntoken), the Transformer with a KV cache (O(context) per token).\n",
+		"DefaultChunk":               "const DefaultChunk = 512\n\nDefaultChunk is the chunk size used when none is given (torchscale's\nrecurrent_chunk_size default is 512); a shorter sequence is one chunk.\n",
+		"DefaultVocab":               "const DefaultVocab = 256\n\nDefaultVocab is the vocabulary of presets (byte-level tokens).\n",
+		"EffectiveMemory":            "func EffectiveMemory(gamma float64) float64\n\nEffectiveMemory is sum_{d>=0} gamma^d = 1/(1-gamma): the number of past\ntokens a head effectively attends to (+Inf for gamma = 1).\n",
+		"EmbeddingBackward":          "func EmbeddingBackward[T Float](dE []T, dout []T, tokens []int32, C int, scale T)\n\nEmbeddingBackward adds dE[tokens[i]] += scale * dout[i].\n",
+		"EmbeddingForward":           "func EmbeddingForward[T Float](out []T, tokens []int32, E []T, C int, scale T)\n\nEmbeddingForward writes out[i] = scale * E[tokens[i]]. It panics on a\ntoken outside [0, V) where V = len(E)/C.\n",
+		"Float":                      "type Float interface{ ~float32 | ~float64 }\n\nFloat is the element type of every layer kernel. Models run in float32;\nthe same kernels instantiated with float64 are the \"float64 path\" the\ngradient checks compare against finite differences.\n",
+		"Form":                       "type Form string\n\nForm selects how retention is computed. All three give the same outputs\nup to the group norm's eps (see the spec): Parallel is O(T^2) and the\ntraining form, Chunkwise is O(T) with matmuls inside chunks, Recurrent is\nO(1) per token and the decoding form.\n\nfunc ParseForm(s string) (Form, error)\n",
+		"FormAgreement":              "type FormAgreement struct {\n\tLayer                int     `json:\"layer\"`\n\tParallelVsRecurrent  float64 `json:\"parallel_vs_recurrent\"`\n\tParallelVsChunkwise  float64 `json:\"parallel_vs_chunkwise\"`\n\tRecurrentVsChunkwise float64 `json:\"recurrent_vs_chunkwise\"`\n\tGroupNormEps         float64 `json:\"group_norm_eps\"`\n}\n\nFormAgreement is the largest absolute difference between retention forms\non one layer's output, for one input.\n",
+		"Forms":                      "var Forms = []Form{Parallel, Chunkwise, Recurrent}\n\nForms lists the three forms.\n",
+		"GLUActs":                    "type GLUActs[T Float] struct {\n\tFC1     []T // (N,F) z Fc1^T, before the activation\n\tGateOut []T // (N,F) z Gate^T\n\tAct     []T // (N,F) act(FC1) (.) GateOut, the input of Fc2\n}\n\nGLUActs are the activations of the gated feed-forward block kept for the\nbackward pass.\n",
+		"GLUBackward":                "func GLUBackward[T Float](dz []T, dfc1, dgate []T, dfc2 []T, dout []T, z []T, fc1, gate []T, fc2 []T, a *GLUActs[T], scratch []T, N, C, F int, actName string)\n\nGLUBackward adds the gradients of GLUForward into dz and the weight\ngradients. scratch holds 2*N*F values.\n",
+		"GLUForward":                 "func GLUForward[T Float](out []T, z []T, fc1, gate []T, fc2 []T, a *GLUActs[T], N, C, F int, actName string)\n\nGLUForward is torchscale's GLU feed-forward block:\n\n\tout = (act(z Fc1^T) (.) (z Gate^T)) Fc2^T\n\nwith act silu (\"swish\") or gelu, no biases.\n",
+		"Gammas":                     "func Gammas(schedule string, H int) []float64\n\nGammas returns the decay gamma_h of each of H heads under schedule, in\nfloat64. It panics on an unknown schedule or H < 1.\n",
+		"GroupNormGateBackward":      "func GroupNormGateBackward[T Float](do_, dg, dy []T, dgated, o, g, y []T, rstd []T, N, H, dv int)\n\nGroupNormGateBackward adds the gradients of GroupNormGateForward into\ndo_ and dg given dgated; dy is scratch (N,H*dv).\n",
+		"GroupNormGateForward":       "func GroupNormGateForward[T Float](gated, y []T, rstd []T, o, g []T, N, H, dv int, eps float64)\n\nGroupNormGateForward is the tail of multi-scale retention before the output\nprojection: each head's retention output is RMS-normalised without affine\nweights (torchscale's group_norm, eps GroupNormEps), then gated by swish:\n\n\ty[n, h*dv:(h+1)*dv] = o / sqrt(mean(o^2) + eps)   (per row n and head h)\n\tgated = silu(g) (.) y\n\nrstd (N,H) keeps 1/sqrt(mean(o^2)+eps) for the backward pass.\n",
+		"HalfLife":                   "func HalfLife(gamma float64) float64\n\nHalfLife is the distance d at which gamma^d falls to 1/2 (+Inf for gamma = 1).\n",
+		"Head":                       "type Head[T Float] struct {\n\tQ, K     []T // (T, LdQK), first Dk columns\n\tV        []T // (T, LdV), first Dv columns\n\tO        []T // (T, LdO), first Dv columns: the output\n\tLdQK     int\n\tLdV, LdO int\n\tT        int\n\tDk, Dv   int\n\tLogGamma T // log(gamma) of this head (torchscale's decay buffer)\n}\n\nHead is one head's view of one sequence, the unit the retention forms work\non. Row n of Q is Q[n*LdQK : n*LdQK+Dk] (so a head can be a column slice of\na (T, H*dk) projection without copying). Q and K are already rotated and K\nis already scaled by dk^-1/2.\n",
+		"HeadGrad":                   "type HeadGrad[T Float] struct {\n\tDQ, DK []T // (T, LdQK)\n\tDV     []T // (T, LdV)\n\tDO     []T // (T, LdO)\n}\n\nHeadGrad holds the gradients of one head's view, with the same strides as\nits Head: DO is the incoming gradient of O; DQ, DK, DV receive (+=) the\ngradients of Q, K, V.\n",
+		"InferenceBench":             "type InferenceBench struct {\n\tModel        string  `json:\"model\"` // \"retnet\" or \"transformer\"\n\tSize         string  `json:\"size,omitempty\"`\n\tContext      int     `json:\"context\"` // tokens already in the state / KV cache\n\tBatch        int     `json:\"batch\"`\n\tLatencyMs    float64 `json:\"latency_ms\"`   // per decode step (all Batch sequences)\n\tTokensPerS   float64 `json:\"tokens_per_s\"` // Batch / latency\n\tStateBytes   int64   `json:\"state_bytes\"`  // recurrent state or KV cache\n\tPeakRSSBytes int64   `json:\"peak_rss_bytes\"`\n}\n\nInferenceBench is one point of `retlab bench inference`: decoding one token\nafter `Context` tokens, for `Batch` sequences at once.\n",
+		"LanguageModel":              "type LanguageModel interface {\n\t// Kind is \"retnet\" or \"transformer\".\n\tKind() string\n\t// VocabSize is V.\n\tVocabSize() int\n\t// Counts splits the parameter count like the paper's tables.\n\tCounts() ParamCounts\n\t// Weights is the flat parameter slice; Gradients mirrors its layout\n\t// (allocated on first use). The optimizer updates Weights in one loop.\n\tWeights() []float32\n\tGradients() []float32\n\t// ForwardBackward runs one training forward and backward pass on inputs\n\t// (B,T) with next-token targets (B,T), adds the gradients of the mean\n\t// cross-entropy into Gradients (zero them first with ZeroGrad) and returns\n\t// that mean loss (nats). Activation memory is planned on the first call;\n\t// a later call with another B or T re-plans it.\n\tForwardBackward(inputs, targets []int32, B, T int) float64\n\tZeroGrad()\n\t// Loss is the forward pass only: mean cross-entropy of targets (nats).\n\tLoss(inputs, targets []int32, B, T int) float64\n\t// CheckpointTensors are the named tensors a checkpoint stores (views).\n\tCheckpointTensors() []Tensor\n\t// CheckpointMetadata is the __metadata__ of a checkpoint (its config).\n\tCheckpointMetadata() map[string]string\n\t// NewDecoder starts incremental decoding of B sequences.\n\tNewDecoder(B int) Decoder\n}\n\nLanguageModel is what training, evaluation, decoding and the benchmarks\nneed of a model. *Model (RetNet) and *Transformer implement it, so the\ntrainer, `retlab train/eval/generate/bench` and the notebooks treat both\narchitectures alike.\n",
+		"LayerActs":                  "type LayerActs[T Float] struct {\n\tX      []T // (B,T,D) block input\n\tXN     []T // (B,T,D) retention_layer_norm(X)\n\tXNRstd []T // (B,T)\n\tMSR    MSRActs[T]\n\tH      []T // (B,T,D) alpha X + MSR(XN)\n\tHN     []T // (B,T,D) final_layer_norm(H)\n\tHNRstd []T // (B,T)\n\tFFN    GLUActs[T]\n}\n\nLayerActs are one block's activations.\n",
+		"LayerParams":                "type LayerParams[T Float] struct {\n\tRetNorm []T // (D) layers.l.retention_layer_norm.weight\n\tWq      []T // (D,D) layers.l.retention.q_proj.weight\n\tWk      []T // (D,D) layers.l.retention.k_proj.weight\n\tWv      []T // (DV,D) layers.l.retention.v_proj.weight\n\tWg      []T // (DV,D) layers.l.retention.g_proj.weight\n\tWo      []T // (D,DV) layers.l.retention.out_proj.weight\n\tFFNNorm []T // (D) layers.l.final_layer_norm.weight\n\tFc1     []T // (F,D) layers.l.ffn.fc1.weight\n\tGate    []T // (F,D) layers.l.ffn.gate.weight\n\tFc2     []T // (D,F) layers.l.ffn.fc2.weight\n}\n\nLayerParams are the views of one decoder block.\n",
+		"LayerState":                 "type LayerState[T Float] struct {\n\tS     []T // (B,H,dv,dk) torchscale's prev_key_value\n\tScale []T // (H) torchscale's scale: c_n = sum_{d<n} gamma^d\n\tPos   int // tokens consumed; the next token's rotation angle is Pos*theta\n}\n\nLayerState is one layer's retention state.\n",
+		"LinearBackward":             "func LinearBackward[T Float](dinp []T, dw []T, dout []T, inp []T, w []T, N, IC, OC int)\n\nLinearBackward adds the gradients of out = inp W^T: dinp += dout W and\ndw += dout^T inp. Either of dinp, dw may be nil to skip it.\n",
+		"LinearForward":              "func LinearForward[T Float](out []T, inp []T, w []T, N, IC, OC int)\n\nLinearForward computes out = inp W^T (torch nn.Linear without bias).\nIt panics if a slice is too short.\n",
+		"Load":                       "func Load(path string, opt LoadOptions) (*Model, error)\n\nLoad reads a checkpoint written by Save or converted from torchscale.\n",
+		"LoadFrom":                   "func LoadFrom(f *TensorFile, opt LoadOptions) (*Model, error)\n\nLoadFrom builds a model from a parsed checkpoint. Every parameter must be\npresent with the config's shape; F16/BF16 tensors are converted. Errors name\nthe file and the tensor that is missing, extra or mis-shaped.\n",
+		"LoadOptions":                "type LoadOptions struct {\n\tActivation   string // \"swish\" or \"gelu\"\n\tNoEmbedScale *bool  // embedding scale off/on\n\t// AllowExtra lists name prefixes of extra tensors to ignore (e.g.\n\t// optimizer state \"optim.\"); any other unknown tensor is an error.\n\tAllowExtra []string\n}\n\nLoadOptions override parts of a checkpoint's config: fields left at their\nzero value keep the checkpoint's value (or the default when the checkpoint\nhas no config metadata).\n",
+		"LogEntry":                   "type LogEntry struct {\n\tStep       int      `json:\"step\"`\n\tTokens     int64    `json:\"tokens\"` // tokens trained on so far\n\tLoss       float64  `json:\"loss\"`   // mean next-token NLL of this step (nats)\n\tTokensPerS float64  `json:\"tokens_per_s\"`\n\tLR         float64  `json:\"lr,omitempty\"`\n\tGradNorm   float64  `json:\"grad_norm,omitempty\"`\n\tValLoss    *float64 `json:\"val_loss,omitempty\"` // set when validation ran\n\tElapsedS   float64  `json:\"elapsed_s,omitempty\"`\n}\n\nLogEntry is one line of a training log (DIR/log.jsonl).\n",
+		"LogGammas":                  "func LogGammas(schedule string, H int) []float32\n\nLogGammas returns log(gamma_h) as torchscale stores it in its `decay`\nbuffer: gamma rounded to float32 first, so heads whose gamma rounds to 1\nget exactly 0 (no decay).\n",
+		"MSR":                        "type MSR[T Float] struct {\n\tD, DV, H     int\n\tWq, Wk       []T // (D,D)\n\tWv, Wg       []T // (DV,D)\n\tWo           []T // (D,DV)\n\tLogGamma     []T // (H)\n\tAngle        []T // (dk)\n\tGroupNormEps float64\n}\n\nMSR is one multi-scale retention layer (torchscale MultiScaleRetention):\n\n\tq = x Wq^T, k = (x Wk^T) dk^-1/2, v = x Wv^T, g = x Wg^T; rotate q, k\n\to_h = retention(q_h, k_h, v_h) per head, in any Form\n\tMSR(x) = (silu(g) (.) groupnorm(o)) Wo^T\n\nWeights are views (usually into Params); LogGamma and Angle are the\nretnet_rel_pos buffers.\n\nfunc (r *MSR[T]) Backward(dx []T, grad *MSR[T], dout []T, x []T, acts *MSRActs[T], g *MSRGrads[T])\nfunc (r *MSR[T]) Check()\nfunc (r *MSR[T]) Forward(out []T, x []T, B, n int, form Form, chunk int, acts *MSRActs[T], st *LayerState[T])\n",
+		"MSR.Backward":               "func (r *MSR[T]) Backward(dx []T, grad *MSR[T], dout []T, x []T, acts *MSRActs[T], g *MSRGrads[T])\n\nBackward adds the gradients of the last Forward (parallel or chunkwise\nform; acts as it left them) into dx (+=) and into the weight gradients\nheld by grad (its Wq..Wo fields are gradient buffers of the same shapes).\nx is the input of that Forward. The steps undo the forward in reverse:\noutput projection, group norm + gate, retention (per head), rotation and\nkey scaling, the four input projections.\n",
+		"MSR.Check":                  "func (r *MSR[T]) Check()\n\nCheck panics unless the weights have the sizes D, DV, H imply.\n",
+		"MSR.Forward":                "func (r *MSR[T]) Forward(out []T, x []T, B, n int, form Form, chunk int, acts *MSRActs[T], st *LayerState[T])\n\nForward computes out = MSR(x) for a batch of B sequences of length T in\nthe given form (chunk is the chunk size of the chunkwise form; <= 0 means\nDefaultChunk, capped at T). It fills acts.\n\nst, if not nil, is the layer's recurrent state: the Recurrent form starts\nfrom it (positions continue at st.Pos) and updates it; the Parallel and\nChunkwise forms need an empty state (Pos 0) and leave in it the state after\nthe T tokens (a prefill). It panics on size mismatches or a non-empty state\nwith a non-recurrent form.\n",
+		"MSRActs":                    "type MSRActs[T Float] struct {\n\tB, T   int\n\tQ, K   []T // (B,T,D) rotated; K scaled by dk^-1/2\n\tV, G   []T // (B,T,DV)\n\tO      []T // (B,T,DV) retention output, before the group norm\n\tGNRstd []T // (B,T,H)\n\tY      []T // (B,T,DV) group-normed\n\tGated  []T // (B,T,DV) silu(G) (.) Y, the input of Wo\n\n\tDenom []T             // (B,H,T) parallel form: row clamp values\n\tChunk []ChunkSaved[T] // (B*H) chunkwise form: saved states (when KeepChunkStates)\n\n\tKeepChunkStates bool // save chunk states for a backward pass\n\t// contains filtered or unexported fields\n}\n\nMSRActs are the activations of one MSR forward at a fixed (B,T), kept for\nthe backward pass and reused across calls (allocated on first use).\n",
+		"MSRGrads":                   "type MSRGrads[T Float] struct {\n\tDGated, DY, DO, DG, DV []T // (B,T,DV)\n\tDQ, DK                 []T // (B,T,D)\n\t// contains filtered or unexported fields\n}\n\nMSRGrads is the gradient scratch of an MSR backward pass at a fixed (B,T).\n",
+		"MetaConfigKey":              "const MetaConfigKey = \"retlab_config\"\n\nMetaConfigKey is the __metadata__ key holding the config JSON.\n",
+		"Model":                      "type Model = ModelOf[float32]\n\nModel is a RetNet decoder language model (torchscale RetNetDecoder with\npre-norm blocks):\n\n\tx_0 = sqrt(D) E[tokens]                     (1 with NoEmbedScale)\n\th   = alpha x + MSR(RMSNorm_a(x))            (alpha = 1, or (2L)^(1/4) with DeepNorm)\n\tx'  = alpha h + FFN(RMSNorm_b(h)),  FFN(z) = (act(z Fc1^T) (.) z Gate^T) Fc2^T\n\tlogits = RMSNorm(x_L) Out^T\n\nfunc Load(path string, opt LoadOptions) (*Model, error)\nfunc LoadFrom(f *TensorFile, opt LoadOptions) (*Model, error)\nfunc New(c Config) (*Model, error)\n",
+		"ModelOf":                    "type ModelOf[T Float] struct {\n\tConfig   Config\n\tParams   *ParamsOf[T]\n\tLogGamma []T // (H) retnet_rel_pos.decay = log(gamma_h)\n\tAngle    []T // (dk) retnet_rel_pos.angle\n\n\t// TrainForm is the retention form ForwardBackward and Loss use: Parallel\n\t// (default) or Chunkwise with TrainChunk (<= 0: DefaultChunk).\n\tTrainForm  Form\n\tTrainChunk int\n\t// contains filtered or unexported fields\n}\n\nModelOf is Model with element type T; the float64 instantiation is the\npath the gradient checks use.\n\nfunc (m *ModelOf[T]) Backward(grads *ParamsOf[T], acts *ActivationsOf[T], targets []int32, s *BackwardScratch[T]) float64\nfunc (m *ModelOf[T]) CheckpointMetadata() map[string]string\nfunc (m *ModelOf[T]) CheckpointTensors() []Tensor\nfunc (m *ModelOf[T]) Counts() ParamCounts\nfunc (m *ModelOf[T]) FormAgreement(tokens []int, chunk int) ([]FormAgreement, error)\nfunc (m *ModelOf[T]) Forward(acts *ActivationsOf[T], form Form, chunk int)\nfunc (m *ModelOf[T]) ForwardBackward(inputs, targets []int32, B, n int) float64\nfunc (m *ModelOf[T]) Gradients() []T\nfunc (m *ModelOf[T]) InitWeights(seed uint64)\nfunc (m *ModelOf[T]) Kind() string\nfunc (m *ModelOf[T]) Logits(tokens [][]int, form Form, chunk int) ([]T, error)\nfunc (m *ModelOf[T]) Loss(inputs, targets []int32, B, n int) float64\nfunc (m *ModelOf[T]) NewDecoder(B int) Decoder\nfunc (m *ModelOf[T]) NewState(B int) *StateOf[T]\nfunc (m *ModelOf[T]) Prefill(st *StateOf[T], tokens [][]int, chunk int) ([]T, error)\nfunc (m *ModelOf[T]) RetentionScores(tokens []int, labels []string) ([]RetentionScores, error)\nfunc (m *ModelOf[T]) Save(path string, extra []Tensor, metadata map[string]string) error\nfunc (m *ModelOf[T]) Step(st *StateOf[T], tokens []int) ([]T, error)\nfunc (m *ModelOf[T]) Tensors() []TensorOf[T]\nfunc (m *ModelOf[T]) VocabSize() int\nfunc (m *ModelOf[T]) Weights() []T\nfunc (m *ModelOf[T]) ZeroGrad()\n",
+		"ModelOf.Backward":           "func (m *ModelOf[T]) Backward(grads *ParamsOf[T], acts *ActivationsOf[T], targets []int32, s *BackwardScratch[T]) float64\n\nBackward adds into grads the gradients of the mean next-token\ncross-entropy of the last Forward (parallel or chunkwise; for chunkwise\nthe layers' MSRActs need KeepChunkStates) against targets (B,T; < 0\nignores a position) and returns that loss. It walks the forward in\nreverse: output projection, final norm, then per block the FFN branch and\nthe retention branch with their norms and residuals, then the embedding.\n",
+		"ModelOf.CheckpointMetadata": "func (m *ModelOf[T]) CheckpointMetadata() map[string]string\n\nCheckpointMetadata returns the config as __metadata__.\n",
+		"ModelOf.CheckpointTensors":  "func (m *ModelOf[T]) CheckpointTensors() []Tensor\n\nCheckpointTensors returns the checkpoint tensors (torchscale names) as\nfloat32 (views for a float32 model).\n",
+		"ModelOf.Counts":             "func (m *ModelOf[T]) Counts() ParamCounts\n\nCounts returns the parameter counts of the config.\n",
+		"ModelOf.FormAgreement":      "func (m *ModelOf[T]) FormAgreement(tokens []int, chunk int) ([]FormAgreement, error)\n\nFormAgreement runs the model on one sequence in the parallel form and,\nfor every layer, feeds that layer's normed input through its multi-scale\nretention in all three forms (chunkwise with chunk), reporting the largest\nabsolute differences between the outputs. With GroupNormEps = 0 they agree\nto float rounding; at the default eps they differ where activations are\nsmall (see the spec).\n",
+		"ModelOf.Forward":            "func (m *ModelOf[T]) Forward(acts *ActivationsOf[T], form Form, chunk int)\n\nForward runs the model on acts.Tokens (B,T) with retention in the given\nform (chunk: chunk size for Chunkwise; <= 0 means DefaultChunk capped at T)\nand leaves the logits in acts.Logits. It panics on an out-of-range token\n(check with CheckTokens first).\n",
+		"ModelOf.ForwardBackward":    "func (m *ModelOf[T]) ForwardBackward(inputs, targets []int32, B, n int) float64\n\nForwardBackward runs a training step's forward (TrainForm) and backward\non inputs (B,T), adding the gradients of the mean cross-entropy against\ntargets (B,T; < 0 ignored) into Gradients, and returns the loss.\n",
+		"ModelOf.Gradients":          "func (m *ModelOf[T]) Gradients() []T\n\nGradients returns the flat gradient slice (allocated on first use).\n",
+		"ModelOf.InitWeights":        "func (m *ModelOf[T]) InitWeights(seed uint64)\n\nInitWeights fills the parameters as torchscale initialises them,\ndeterministically from seed: q/k/v/g xavier_uniform with gain 2^-2.5,\nout_proj gain 2^-1, GLU linears torch's default uniform(+-1/sqrt(fan_in)),\nembedding and output projection normal(0, D^-1/2), norms 1. With DeepNorm,\nfc1/fc2/out_proj/v_proj are further divided by (8L)^(1/4).\n",
+		"ModelOf.Kind":               "func (m *ModelOf[T]) Kind() string\n\nKind returns \"retnet\".\n",
+		"ModelOf.Logits":             "func (m *ModelOf[T]) Logits(tokens [][]int, form Form, chunk int) ([]T, error)\n\nLogits runs the model on B equal-length sequences and returns the logits\n(B,T,V) flattened. Errors name the bad sequence or token.\n",
+		"ModelOf.Loss":               "func (m *ModelOf[T]) Loss(inputs, targets []int32, B, n int) float64\n\nLoss is the mean cross-entropy of targets (forward only).\n",
+		"ModelOf.NewDecoder":         "func (m *ModelOf[T]) NewDecoder(B int) Decoder\n\nNewDecoder starts recurrent decoding of B sequences: chunkwise prefill,\nthen O(1) steps.\n",
+		"ModelOf.NewState":           "func (m *ModelOf[T]) NewState(B int) *StateOf[T]\n\nNewState returns an empty state for B sequences.\n",
+		"ModelOf.Prefill":            "func (m *ModelOf[T]) Prefill(st *StateOf[T], tokens [][]int, chunk int) ([]T, error)\n\nPrefill feeds tokens (B,T) into st and returns the logits (B,T,V) of every\nposition. From an empty state it runs the chunkwise form (chunk <= 0:\nDefaultChunk) and derives the recurrent state from it in one pass; from a\nnon-empty state it continues recurrently. Either way the state equals what\ntoken-by-token Steps would leave (up to float32 rounding).\n",
+		"ModelOf.RetentionScores":    "func (m *ModelOf[T]) RetentionScores(tokens []int, labels []string) ([]RetentionScores, error)\n\nRetentionScores runs the model on one sequence in the parallel form and\nreturns, for every layer and head, the T x T matrix the parallel form\nmultiplies the values by: S[n][m] = (q_n . k_m) gamma^(n-m) /\nsqrt(sum gamma^(n-m')) / clamp(rowsum |S|, 1, 5e4) for m <= n, else 0.\nlabels, if not nil, names each position (e.g. the decoded byte).\n",
+		"ModelOf.Save":               "func (m *ModelOf[T]) Save(path string, extra []Tensor, metadata map[string]string) error\n\nSave writes m to path as a safetensors checkpoint, atomically (temp file,\nfsync, rename). extra tensors (e.g. optimizer state) and metadata are\nadded; their names must not clash with the model's.\n",
+		"ModelOf.Step":               "func (m *ModelOf[T]) Step(st *StateOf[T], tokens []int) ([]T, error)\n\nStep feeds one token per sequence (B) into st and returns the next-token\nlogits (B,V): O(1) work and memory in the number of tokens consumed. The\nreturned slice is reused by the next Step.\n",
+		"ModelOf.Tensors":            "func (m *ModelOf[T]) Tensors() []TensorOf[T]\n\nTensors returns every tensor a checkpoint of m holds: parameters, then the\nangle and decay buffers (views, not copies).\n",
+		"ModelOf.VocabSize":          "func (m *ModelOf[T]) VocabSize() int\n\nVocabSize returns V.\n",
+		"ModelOf.Weights":            "func (m *ModelOf[T]) Weights() []T\n\nWeights returns the flat parameter slice.\n",
+		"ModelOf.ZeroGrad":           "func (m *ModelOf[T]) ZeroGrad()\n\nZeroGrad zeroes the gradients.\n",
+		"NLL":                        "func NLL[T Float](logits []T, targets []int32, V int) []float64\n\nNLL returns the per-position negative log-likelihood (natural log) of\ntargets under logits (N,V): -log softmax(logits[i])[targets[i]].\n",
+		"New":                        "func New(c Config) (*Model, error)\n\nNew returns a model with zeroed parameters and the decay/angle buffers of\nc's schedule. Call InitWeights, or load a checkpoint.\n",
+		"NewActivations":             "func NewActivations(c Config, B, T int) *Activations\n\nNewActivations plans the activation memory of a (B,T) forward pass.\n",
+		"NewDecayTable":              "func NewDecayTable[T Float](logGamma T, N int) DecayTable[T]\n\nNewDecayTable tabulates gamma^d = exp(d log gamma) for d <= N, each power\nrounded to float32 as torchscale's float32 masks are.\n",
+		"NewParams":                  "func NewParams(c Config) *Params\n\nNewParams allocates zeroed parameters for c (use it for gradients too).\nIt panics if c is invalid.\n",
+		"NewRotationTable":           "func NewRotationTable[T Float](angle []T, pos0, n int) *RotationTable[T]\n\nNewRotationTable computes the table for positions pos0..pos0+T-1 from the\nangle buffer (dk, [theta0,theta0,theta1,theta1,...]). As in torchscale the\nproduct n*theta is formed in float32 before sin/cos.\n",
+		"Parallel":                   "const Parallel Form = \"parallel\"\n",
+		"ParallelBackwardWorkSize":   "func ParallelBackwardWorkSize(T int) int\n\nParallelBackwardWorkSize is the scratch ParallelRetentionBackward needs.\n",
+		"ParallelRetention":          "func ParallelRetention[T Float](h Head[T], denom []T, work []T)\n\nParallelRetention computes one head's parallel form (torchscale\nparallel_forward):\n\n\tS = (Q K^T) (.) Dn,  Dn[n][m] = gamma^(n-m) / sqrt(sum_{m'<=n} gamma^(n-m')) for m <= n, else 0\n\tO = (S / clamp(rowsum |S|, 1, 5e4)) V\n\nOnly the causal lower triangle is computed, ParallelTile rows at a time.\ndenom (T), if not nil, receives each row's clamp value for the backward\npass. It panics if work is shorter than ParallelWorkSize(T).\n",
+		"ParallelRetentionBackward":  "func ParallelRetentionBackward[T Float](h Head[T], g HeadGrad[T], denom []T, work []T)\n\nParallelRetentionBackward adds the gradients of ParallelRetention into g\ngiven g.DO. As in torchscale, the row normaliser clamp(sum|S|, 1, 5e4) is\ndetached (a constant saved in denom by the forward), so with\nP = S / denom and S = (Q K^T) (.) Dn:\n\n\tdV += P^T dO;  dS = (dO V^T) (.) Dn / denom;  dQ += dS K;  dK += dS^T Q\n\nP and dS are recomputed ParallelTile rows at a time (nothing T x T is kept).\n",
+		"ParallelTile":               "const ParallelTile = 128\n\nParallelTile is the number of query rows the parallel form processes at\nonce; its scratch is ParallelTile x T floats.\n",
+		"ParallelWorkSize":           "func ParallelWorkSize(T int) int\n\nParallelWorkSize is the scratch length ParallelRetention needs for length T.\n",
+		"ParamCounts":                "type ParamCounts struct {\n\tTotal        int64 `json:\"params\"`\n\tNonEmbedding int64 `json:\"non_embedding_params\"`\n\tEmbedding    int64 `json:\"embedding_params\"` // input embedding + output projection\n}\n\nParamCounts is the number of float parameters of a model, split like the\npaper's tables (which count without the embeddings).\n",
+		"Params":                     "type Params = ParamsOf[float32]\n\nParams holds every trainable parameter of a RetNet LM as named views over\none flat slice (llm.c style): gradients and AdamW moments mirror it, so the\noptimizer is one flat loop and a checkpoint one write. Names in comments\nare torchscale's state_dict keys.\n\nfunc NewParams(c Config) *Params\n",
+		"ParamsOf":                   "type ParamsOf[T Float] struct {\n\tFlat      []T              // all parameters, in Tensors() order\n\tEmbed     []T              // (V,D) embed_tokens.weight\n\tLayers    []LayerParams[T] // L blocks\n\tFinalNorm []T              // (D) layer_norm.weight\n\tOut       []T              // (V,D) output_projection.weight\n}\n\nParamsOf is Params with element type T (float64 for gradient checks).\n\nfunc (p *ParamsOf[T]) Tensors(c Config) []TensorOf[T]\n",
+		"ParamsOf.Tensors":           "func (p *ParamsOf[T]) Tensors(c Config) []TensorOf[T]\n\nTensors returns the named views of p in storage order (torchscale names).\n",
+		"ParseForm":                  "func ParseForm(s string) (Form, error)\n\nParseForm maps a name to a Form, with an error naming the valid ones.\n",
+		"ParseSafetensors":           "func ParseSafetensors(data []byte, path string) (*TensorFile, error)\n\nParseSafetensors parses a whole safetensors file held in data; path is\nused in errors only. Malformed input gives an error, never a panic.\n",
+		"PerplexityPoint":            "type PerplexityPoint struct {\n\tModel              string  `json:\"model\"`\n\tSize               string  `json:\"size\"`\n\tNonEmbeddingParams int64   `json:\"non_embedding_params\"`\n\tValLoss            float64 `json:\"val_loss\"`\n\tPerplexity         float64 `json:\"ppl\"`\n\tTokensTrained      int64   `json:\"tokens_trained,omitempty\"`\n\tSource             string  `json:\"source,omitempty\"` // \"measured\" or \"paper\"\n}\n\nPerplexityPoint is one trained model's validation result, the unit of the\nperplexity-against-size figure.\n",
+		"Preset":                     "func Preset(name string, vocab int) (Config, error)\n\nPreset returns the named paper preset (base, medium, xl, 3b, 7b, 13b, 65b)\nwith the given vocabulary size (use DefaultVocab for byte-level tokens).\n",
+		"PresetNames":                "func PresetNames() []string\n\nPresetNames lists the paper presets from smallest to largest.\n",
+		"RMSNormBackward":            "func RMSNormBackward[T Float](dx []T, dw []T, dout []T, x []T, w []T, rstd []T, N, C int)\n\nRMSNormBackward adds the gradients of RMSNormForward: with xh = x*rstd,\nout = xh (.) w, it adds dx += rstd * (dout(.)w - xh * mean(dout(.)w(.)xh))\nand dw += sum_rows dout (.) xh (dw ignored when w is nil).\n",
+		"RMSNormForward":             "func RMSNormForward[T Float](out []T, rstd []T, x []T, w []T, N, C int, eps float64)\n\nRMSNormForward normalises each of N rows of width C by its root mean square:\nout = x / sqrt(mean(x^2) + eps) (.) w. It stores 1/sqrt(mean(x^2)+eps) per\nrow in rstd for the backward pass. w == nil means no affine weight (the\ngroup norm). It panics if a slice is too short.\n",
+		"ReadSafetensors":            "func ReadSafetensors(path string) (*TensorFile, error)\n\nReadSafetensors reads and parses a safetensors file.\n",
+		"Recurrent":                  "const Recurrent Form = \"recurrent\"\n",
+		"RecurrentRetention":         "func RecurrentRetention[T Float](h Head[T], S []T, scaleC *T)\n\nRecurrentRetention runs one head's recurrent form over h.T tokens,\ncontinuing from the state (S, *scale) and leaving the new state there\n(torchscale recurrent_forward). S is stored (Dv, Dk) as torchscale's\nprev_key_value; *scale is c_n. An empty state is S = 0, *scale = 0. Per token:\n\n\tc_n = gamma c_{n-1} + 1\n\tS_n = gamma sqrt(c_{n-1}/c_n) S_{n-1} + v_n^T k_n / sqrt(c_n)\n\to_n = S_n q_n\n",
+		"RetentionBench":             "type RetentionBench struct {\n\tImpl      string  `json:\"impl\"`              // \"go\" or \"pytorch\" (or a backend name)\n\tForm      string  `json:\"form\"`              // parallel | chunkwise | recurrent\n\tT         int     `json:\"T\"`                 // sequence length\n\tBatch     int     `json:\"batch\"`             // B\n\tDim       int     `json:\"D\"`                 // model dim\n\tValueDim  int     `json:\"DV\"`                // value dim\n\tHeads     int     `json:\"H\"`                 // heads\n\tChunk     int     `json:\"chunk,omitempty\"`   // chunk size (chunkwise)\n\tMs        float64 `json:\"ms\"`                // wall time of one call (recurrent: whole sequence)\n\tMsPerTok  float64 `json:\"ms_per_token\"`      // Ms / T\n\tGFlop     float64 `json:\"gflop\"`             // floating-point work of the call, 1e9\n\tGFlopPerS float64 `json:\"gflop_per_s\"`       // GFlop / seconds\n\tThreads   int     `json:\"threads,omitempty\"` // worker threads used\n\tNote      string  `json:\"note,omitempty\"`    // e.g. which BLAS the reference used\n\tRatio     float64 `json:\"speedup,omitempty\"` // reference ms / our ms, same run\n}\n\nRetentionBench is one timing of a retention form (`retlab bench retention`).\n\nfunc BenchRetention(cfg RetentionBenchConfig) ([]RetentionBench, error)\n",
+		"RetentionBenchConfig":       "type RetentionBenchConfig struct {\n\tForms   []Form // default: all three\n\tT       []int  // sequence lengths; default 512, 2048, 8192\n\tBatch   int    // default 1\n\tDim     int    // D, default 512\n\tValue   int    // DV, default 1024\n\tHeads   int    // H, default 4 (dk = 128)\n\tChunk   int    // chunkwise chunk size, default DefaultChunk\n\tRepeats int    // best of; default 3\n\t// MaxRecurrentTokens caps how many decode steps the recurrent timing runs\n\t// (per-token cost is constant, so a prefix measures it); default 512.\n\tMaxRecurrentTokens int\n}\n\nRetentionBenchConfig describes a timing sweep of one multi-scale retention\nlayer forward (projections, rotation, retention, group norm, gate, output\nprojection) in each form.\n",
+		"RetentionFLOPs":             "func RetentionFLOPs(form Form, B, T, D, DV, H, chunk int) float64\n\nRetentionFLOPs is the nominal floating-point work of one MSR layer forward,\nthe formula shared with the PyTorch reference script so GFLOP/s compare\nlike for like: projections 2BTD(2D+2DV) + output 2BT*DV*D, plus the core:\n\n\tparallel:  2BH T^2 (dk+dv)                  (the full T x T products)\n\tchunkwise: per chunk of C tokens and head, 2C^2(dk+dv) + 4C dk dv\n\trecurrent: 4 dk dv per token and head\n",
+		"RetentionScores":            "type RetentionScores struct {\n\tLayer  int         `json:\"layer\"`\n\tHead   int         `json:\"head\"`\n\tGamma  float64     `json:\"gamma\"`\n\tTokens []string    `json:\"tokens,omitempty\"` // display form of each position\n\tScores [][]float32 `json:\"scores\"`           // [T][T]\n}\n\nRetentionScores is the (T,T) parallel-form score matrix of one layer and\nhead on one input: S[n][m] after the decay mask and row normalisation.\n",
+		"RotateBackward":             "func RotateBackward[T Float](dx []T, rt *RotationTable[T], rows, H int)\n\nRotateBackward applies the inverse rotation (the transpose) to dx in place:\nthe gradient of RotateForward.\n",
+		"RotateForward":              "func RotateForward[T Float](x []T, rt *RotationTable[T], rows, H int)\n\nRotateForward rotates, in place, every head of x (rows of H*dk values,\nrow t at position Pos0 + t mod T — rows are (B,T) flattened, so row r uses\ntable row r % T): each pair (x_2i, x_2i+1) becomes\n(x_2i cos - x_2i+1 sin, x_2i+1 cos + x_2i sin). It panics on a size mismatch.\n",
+		"RotationTable":              "type RotationTable[T Float] struct {\n\tPos0 int // position of row 0\n\tT    int // rows\n\tHalf int // dk/2 frequencies\n\tSin  []T // (T, dk/2)\n\tCos  []T // (T, dk/2)\n}\n\nRotationTable holds sin/cos of n*theta_i for positions pos0..pos0+T-1 and\nthe dk/2 frequencies of one head: the relative-position rotation shared by\nqueries and keys (torchscale's theta_shift, interleaved pairs, no xPos scale).\n\nfunc (rt *RotationTable[T]) Reset(angle []T, pos0, n int)\nfunc NewRotationTable[T Float](angle []T, pos0, n int) *RotationTable[T]\n",
+		"RotationTable.Reset":        "func (rt *RotationTable[T]) Reset(angle []T, pos0, n int)\n\nReset recomputes rt in place for new positions, reusing its storage when\nlarge enough.\n",
+		"SchedulePaper":              "const SchedulePaper = \"paper\"\n\nSchedulePaper is the schedule of the paper's experiments:\ngamma = 1 - exp(linspace(log 1/32, log 1/512, H)).\nDecay schedules: how the per-head decay gamma_h is chosen.\n",
+		"ScheduleTorchscale":         "const ScheduleTorchscale = \"torchscale\"\n\nScheduleTorchscale is torchscale's gamma_h = 1 - 2^(-5-h).\nDecay schedules: how the per-head decay gamma_h is chosen.\n",
+		"SizeInfo":                   "type SizeInfo struct {\n\tModel              string `json:\"model\"` // \"retnet\" or \"transformer\"\n\tSize               string `json:\"size\"`\n\tParams             int64  `json:\"params\"`\n\tNonEmbeddingParams int64  `json:\"non_embedding_params\"`\n\tDim                int    `json:\"dim\"`\n\tLayers             int    `json:\"layers\"`\n\tHeads              int    `json:\"heads\"`\n\tFFNDim             int    `json:\"ffn_dim\"`\n\tValueDim           int    `json:\"value_dim,omitempty\"`\n}\n\nSizeInfo describes one rung of the model-size ladder (`retlab sizes --json`).\n",
+		"State":                      "type State = StateOf[float32]\n\nState is the recurrent decoding state of a whole model for a batch of B\nsequences: per layer, torchscale's incremental_state as a typed value.\nIts size is independent of how many tokens were consumed: O(1) memory\ndecoding.\n",
+		"StateOf":                    "type StateOf[T Float] struct {\n\tB      int\n\tLayers []LayerState[T]\n\t// contains filtered or unexported fields\n}\n\nStateOf is State with element type T.\n\nfunc (st *StateOf[T]) Bytes() int64\nfunc (st *StateOf[T]) Pos() int\nfunc (st *StateOf[T]) Reset()\n",
+		"StateOf.Bytes":              "func (st *StateOf[T]) Bytes() int64\n\nBytes is the memory the state holds (what decoding keeps between tokens).\n",
+		"StateOf.Pos":                "func (st *StateOf[T]) Pos() int\n\nPos is the number of tokens the state has consumed.\n",
+		"StateOf.Reset":              "func (st *StateOf[T]) Reset()\n\nReset empties the state for reuse.\n",
+		"Tensor":                     "type Tensor = TensorOf[float32]\n\nTensor is a named, shaped view of parameter (or buffer) data.\n",
+		"TensorFile":                 "type TensorFile struct {\n\tPath     string            // for error messages\n\tMetadata map[string]string // __metadata__ (may be nil)\n\t// contains filtered or unexported fields\n}\n\nTensorFile is a parsed safetensors file (header validated: offsets\ncontiguous and matching each tensor's dtype and shape). Parsing goes through\ngithub.com/nlpodyssey/safetensors, a port of the reference Rust reader;\nthis type adds dtype conversion to float32 and errors that name the file\nand tensor.\n\nfunc (f *TensorFile) Float32(name string) ([]float32, []int, error)\nfunc (f *TensorFile) Has(name string) bool\nfunc (f *TensorFile) Int64(name string) ([]int64, []int, error)\nfunc (f *TensorFile) Names() []string\nfunc (f *TensorFile) Shape(name string) ([]int, string, error)\nfunc ParseSafetensors(data []byte, path string) (*TensorFile, error)\nfunc ReadSafetensors(path string) (*TensorFile, error)\n",
+		"TensorFile.Float32":         "func (f *TensorFile) Float32(name string) ([]float32, []int, error)\n\nFloat32 returns a tensor converted to float32 (from F32, F16, BF16 or\nF64) and its shape.\n",
+		"TensorFile.Has":             "func (f *TensorFile) Has(name string) bool\n\nHas reports whether the file holds a tensor called name.\n",
+		"TensorFile.Int64":           "func (f *TensorFile) Int64(name string) ([]int64, []int, error)\n\nInt64 returns an integer tensor (I64 or I32) widened to int64.\n",
+		"TensorFile.Names":           "func (f *TensorFile) Names() []string\n\nNames lists the tensors in file order.\n",
+		"TensorFile.Shape":           "func (f *TensorFile) Shape(name string) ([]int, string, error)\n\nShape returns a tensor's shape and dtype name (\"F32\", \"BF16\", ...).\n",
+		"TensorOf":                   "type TensorOf[T Float] struct {\n\tName  string\n\tShape []int\n\tData  []T\n}\n\nTensorOf is Tensor with element type T.\n",
+		"TrainBench":                 "type TrainBench struct {\n\tImpl         string  `json:\"impl,omitempty\"` // \"go\" or \"pytorch\"\n\tModel        string  `json:\"model\"`\n\tSize         string  `json:\"size,omitempty\"`\n\tSeqLen       int     `json:\"seq_len\"`\n\tBatch        int     `json:\"batch\"`\n\tStepMs       float64 `json:\"step_ms\"`\n\tTokensPerS   float64 `json:\"tokens_per_s\"`\n\tPeakRSSBytes int64   `json:\"peak_rss_bytes\"`\n\tActBytes     int64   `json:\"activation_bytes,omitempty\"`\n}\n\nTrainBench is one point of `retlab bench train`.\n",
+		"WriteSafetensors":           "func WriteSafetensors(path string, tensors []Tensor, metadata map[string]string) (err error)\n\nWriteSafetensors writes tensors as float32 with metadata, atomically: the\ndata goes to a temporary file in the same directory, is fsynced, then\nrenamed over path, so a crash never leaves a half-written file. It panics\nif a tensor's data does not match its shape.\n",
 	})
+}
+
+// P_retnet_Decoder lets interpreted types implement retnet.Decoder.
+type P_retnet_Decoder struct {
+	Object      any
+	Pos_        func(any) int
+	Prefill_    func(any, [][]int) ([]float32, error)
+	StateBytes_ func(any) int64
+	Step_       func(any, []int) ([]float32, error)
+}
+
+func (P *P_retnet_Decoder) Pos() int {
+	return P.Pos_(P.Object)
+}
+
+func (P *P_retnet_Decoder) Prefill(unnamed0 [][]int) ([]float32, error) {
+	return P.Prefill_(P.Object, unnamed0)
+}
+
+func (P *P_retnet_Decoder) StateBytes() int64 {
+	return P.StateBytes_(P.Object)
+}
+
+func (P *P_retnet_Decoder) Step(unnamed0 []int) ([]float32, error) {
+	return P.Step_(P.Object, unnamed0)
+}
+
+// P_retnet_LanguageModel lets interpreted types implement retnet.LanguageModel.
+type P_retnet_LanguageModel struct {
+	Object              any
+	CheckpointMetadata_ func(any) map[string]string
+	CheckpointTensors_  func(any) []retnet.TensorOf[float32]
+	Counts_             func(any) retnet.ParamCounts
+	ForwardBackward_    func(any, []int32, []int32, int, int) float64
+	Gradients_          func(any) []float32
+	Kind_               func(any) string
+	Loss_               func(any, []int32, []int32, int, int) float64
+	NewDecoder_         func(any, int) retnet.Decoder
+	VocabSize_          func(any) int
+	Weights_            func(any) []float32
+	ZeroGrad_           func(any)
+}
+
+func (P *P_retnet_LanguageModel) CheckpointMetadata() map[string]string {
+	return P.CheckpointMetadata_(P.Object)
+}
+
+func (P *P_retnet_LanguageModel) CheckpointTensors() []retnet.TensorOf[float32] {
+	return P.CheckpointTensors_(P.Object)
+}
+
+func (P *P_retnet_LanguageModel) Counts() retnet.ParamCounts {
+	return P.Counts_(P.Object)
+}
+
+func (P *P_retnet_LanguageModel) ForwardBackward(unnamed0 []int32, unnamed1 []int32, unnamed2 int, unnamed3 int) float64 {
+	return P.ForwardBackward_(P.Object, unnamed0, unnamed1, unnamed2, unnamed3)
+}
+
+func (P *P_retnet_LanguageModel) Gradients() []float32 {
+	return P.Gradients_(P.Object)
+}
+
+func (P *P_retnet_LanguageModel) Kind() string {
+	return P.Kind_(P.Object)
+}
+
+func (P *P_retnet_LanguageModel) Loss(unnamed0 []int32, unnamed1 []int32, unnamed2 int, unnamed3 int) float64 {
+	return P.Loss_(P.Object, unnamed0, unnamed1, unnamed2, unnamed3)
+}
+
+func (P *P_retnet_LanguageModel) NewDecoder(unnamed0 int) retnet.Decoder {
+	return P.NewDecoder_(P.Object, unnamed0)
+}
+
+func (P *P_retnet_LanguageModel) VocabSize() int {
+	return P.VocabSize_(P.Object)
+}
+
+func (P *P_retnet_LanguageModel) Weights() []float32 {
+	return P.Weights_(P.Object)
+}
+
+func (P *P_retnet_LanguageModel) ZeroGrad() {
+	P.ZeroGrad_(P.Object)
 }

@@ -15,18 +15,26 @@ func init() {
 	register("github.com/retlab/retlab/retnet/backend/cpu", imports.Package{
 		Name: "cpu",
 		Binds: map[string]Value{
-			"Sgemm":      ValueOf(cpu.Sgemm),
-			"SgemmNaive": ValueOf(cpu.SgemmNaive),
+			"Axpy":        ValueOf(cpu.Axpy),
+			"Dot":         ValueOf(cpu.Dot),
+			"Scale":       ValueOf(cpu.Scale),
+			"Sgemm":       ValueOf(cpu.Sgemm),
+			"SgemmNaive":  ValueOf(cpu.SgemmNaive),
+			"SgemmSerial": ValueOf(cpu.SgemmSerial),
 		},
 		Types: map[string]Type{
 			"Backend": TypeOf((*cpu.Backend)(nil)).Elem(),
 		},
 	}, map[string]string{
 		"":              "package cpu // import \"github.com/retlab/retlab/retnet/backend/cpu\"\n\nPackage cpu is the default compute backend: pure Go (with Go assembly on\namd64), no cgo, using every core for large products.\n",
+		"Axpy":          "func Axpy(alpha float32, x, y []float32)\n",
 		"Backend":       "type Backend struct{}\n\nBackend is the CPU backend; the zero value is ready to use.\n\nfunc (Backend) Name() string\nfunc (Backend) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)\n",
 		"Backend.Name":  "func (Backend) Name() string\n\nName returns \"cpu\".\n",
 		"Backend.Sgemm": "func (Backend) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)\n\nSgemm implements backend.Backend with the package-level Sgemm.\n",
+		"Dot":           "func Dot(x, y []float32) float32\n",
+		"Scale":         "func Scale(alpha float32, x []float32)\n",
 		"Sgemm":         "func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)\n\nSgemm computes C = alpha*op(A)*op(B) + beta*C (row-major), the fast path.\nIt replaces SgemmNaive:\n\n\tfor i, j: C[i][j] = alpha * sum_p opA[i][p]*opB[p][j] + beta*C[i][j]\n\nIt panics if a slice is too short for its dimensions and stride.\nTEMPORARY simple version: an i-p-j loop; the blocked, packed, multi-core\nkernel replaces it.\n",
 		"SgemmNaive":    "func SgemmNaive(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)\n\nSgemmNaive is the plain triple loop Sgemm is checked against:\n\n\tC[i][j] = alpha * sum_p opA[i][p]*opB[p][j] + beta*C[i][j]\n\naccumulated in float64. It is the test oracle and the reference for the\nfast kernel's doc comment; never use it for real work.\n",
+		"SgemmSerial":   "func SgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)\n\nSgemmSerial is Sgemm on the calling goroutine only.\n",
 	})
 }

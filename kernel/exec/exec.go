@@ -70,7 +70,7 @@ type renderIface struct {
 }
 
 // renderOrder is BundleOf's order of the display interfaces.
-var renderOrder = []string{"Renderer", "SimpleRenderer", "HTMLer", "SVGer", "PNGer", "JPEGer", "Markdowner",
+var renderOrder = []string{"Renderer", "MapRenderer", "SimpleRenderer", "HTMLer", "SVGer", "PNGer", "JPEGer", "Markdowner",
 	"JSONer", "JSONAnyer", "LaTeXer", "Latexer", "JavaScripter", "PDFer"}
 
 // New returns an interpreter with the display package imported as
@@ -370,7 +370,7 @@ func (in *Interp) bundleOf(v any, t xr.Type) (b display.Bundle) {
 			continue
 		}
 		part := display.BundleOf(conv(r.t))
-		if r.name == "Renderer" || r.name == "SimpleRenderer" {
+		if r.name == "Renderer" || r.name == "MapRenderer" || r.name == "SimpleRenderer" {
 			b = part
 			break
 		}
