@@ -107,6 +107,11 @@ func TestJupyterKernelspec(t *testing.T) {
 			t.Errorf("kernelspec lacks %s", f)
 		}
 	}
+	if _, err := os.Stat(filepath.Join(e.root, "node_modules", "echarts", "dist", "echarts.min.js")); err == nil {
+		if _, err := os.Stat(filepath.Join(ks.ResourceDir, "echarts.min.js")); err != nil {
+			t.Error("npm installed ECharts but the kernelspec lacks echarts.min.js")
+		}
+	}
 	prefix := t.TempDir()
 	if out, err := e.run(t, time.Minute, e.bin, "kernel", "install", "--prefix", prefix, "--name", "retlab-p"); err != nil {
 		t.Fatalf("install --prefix: %v\n%s", err, out)

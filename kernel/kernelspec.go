@@ -7,11 +7,12 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/retlab/retlab/viz"
 )
 
 // Where a kernelspec goes, as `jupyter kernelspec install` chooses it.
@@ -131,6 +132,9 @@ func Install(o InstallOptions) (dir, note string, err error) {
 		return "", "", errorf("%v", err)
 	}
 	note, err = copyECharts(o.EChartsJS, dir)
+	if strings.Contains(o.Executable, "go-build") {
+		note += "\nwarning: the kernelspec runs " + o.Executable + ", a temporary `go run` binary; install from a built retlab (make build) instead"
+	}
 	return dir, note, err
 }
 
@@ -154,57 +158,41 @@ func Uninstall(o InstallOptions) (string, error) {
 // directory (served by Jupyter at /kernelspecs/<name>/echarts.min.js).
 const EChartsName = "echarts.min.js"
 
-// FindECharts locates echarts.min.js: $RETLAB_ECHARTS_JS, else
-// node_modules/echarts/dist/echarts.min.js in the repository (found from the
-// working directory or the binary's location upward).
+// FindECharts locates echarts.min.js: $RETLAB_ECHARTS_JS, else viz's
+// lookup ($RETLAB_ECHARTS, kernelspec directories, node_modules beside the
+// binary or above the working directory; version-checked).
 func FindECharts() (string, bool) {
 	if p := os.Getenv("RETLAB_ECHARTS_JS"); p != "" {
 		_, err := os.Stat(p)
 		return p, err == nil
 	}
-	var starts []string
-	if wd, err := os.Getwd(); err == nil {
-		starts = append(starts, wd)
+	if _, err := viz.EChartsJS(); err != nil {
+		return "", false
 	}
-	if exe, err := os.Executable(); err == nil {
-		starts = append(starts, filepath.Dir(exe))
-	}
-	for _, s := range starts {
-		for d := s; ; d = filepath.Dir(d) {
-			p := filepath.Join(d, "node_modules", "echarts", "dist", "echarts.min.js")
-			if _, err := os.Stat(p); err == nil {
-				return p, true
-			}
-			if filepath.Dir(d) == d {
-				break
-			}
-		}
-	}
-	return "", false
+	p, err := viz.EChartsPath()
+	return p, err == nil
 }
 
 func copyECharts(src, dir string) (string, error) {
+	dst := filepath.Join(dir, EChartsName)
 	if src == "" {
 		var ok bool
 		if src, ok = FindECharts(); !ok {
-			os.Remove(filepath.Join(dir, EChartsName))
+			os.Remove(dst)
 			return "chart asset echarts.min.js NOT installed: not found (run `npm ci` in the repository, or set RETLAB_ECHARTS_JS); charts will not render offline", nil
 		}
 	}
-	in, err := os.Open(src)
+	if abs, err := filepath.Abs(src); err == nil && abs == dst {
+		return "chart asset: " + dst + " (already in place)", nil
+	}
+	data, err := os.ReadFile(src)
 	if err != nil {
 		return "", errorf("chart asset: %v", err)
 	}
-	defer in.Close()
-	out, err := os.Create(filepath.Join(dir, EChartsName))
-	if err != nil {
+	if err := os.WriteFile(dst, data, 0o644); err != nil {
 		return "", errorf("chart asset: %v", err)
 	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return "", errorf("chart asset: %v", err)
-	}
-	return "chart asset: " + src, out.Close()
+	return "chart asset: " + src, nil
 }
 
 // Logo colours: the decaying bars of retention, gamma^n.
