@@ -6,8 +6,9 @@
 //
 // The x_*.go files are generated: run `go generate ./kernel/...` after
 // changing a public package's API (CI regenerates them and fails on any
-// difference). Generic functions and types cannot be bound; give them
-// non-generic wrappers.
+// difference). The interpreter has no generics: generic functions and
+// types are bound instantiated at float32 (retnet's default precision)
+// when their constraints allow it; others need non-generic wrappers.
 package bindings
 
 //go:generate go run ./gen

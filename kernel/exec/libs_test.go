@@ -19,6 +19,8 @@ func TestRetnetAndVizThroughTheInterpreter(t *testing.T) {
 		`logits, err := m.Logits([][]int{{1, 2, 3}}, retnet.Parallel, 0)`,
 		`len(logits)`,
 		`m.Kind()`,
+		`dt := retnet.NewDecayTable(float32(-0.5), 4)`,
+		`var tens retnet.TensorOf`,
 		`import "github.com/retlab/retlab/viz"`,
 		`f := viz.DecayProfiles(retnet.Gammas("torchscale", 4), viz.ProfileOptions{})`,
 		`f`,
@@ -33,6 +35,12 @@ func TestRetnetAndVizThroughTheInterpreter(t *testing.T) {
 	}
 	if r := in.Eval("len(logits)"); r.Err != nil || r.Values[0] != 3*16 {
 		t.Fatalf("logits of 3 tokens x vocab 16: %v %v", r.Values, r.Err)
+	}
+	if r := in.Eval("tens.Data = []float32{1}\nlen(tens.Data)"); r.Err != nil || r.Values[0] != 1 {
+		t.Fatalf("generic type bound at float32: %v %v", r.Values, r.Err)
+	}
+	if r := in.Eval("dt"); r.Err != nil || r.Bundle.Text() == "" {
+		t.Fatalf("generic function bound at float32: %v", r.Err)
 	}
 	if r := in.Eval("f"); r.Err != nil || r.Bundle["text/html"] == nil || r.Bundle.Text() == "" {
 		t.Fatalf("viz figure did not render: %v", r.Bundle.Types())

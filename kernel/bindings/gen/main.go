@@ -5,8 +5,11 @@
 // interface (so interpreted types can implement it), the promoted methods of
 // embedded fields, and the doc comments the kernel shows on inspect.
 //
-// Generic functions and types are skipped (the interpreter has no generics);
-// offer non-generic wrappers next to them.
+// The interpreter has no generics: generic functions and types are bound
+// instantiated at float32 (retnet's default precision) when their
+// constraints allow it, e.g. retnet.ParallelRetention is
+// ParallelRetention[float32] in a notebook; others are skipped (offer
+// non-generic wrappers next to them).
 //
 //	go run ./kernel/bindings/gen [-out DIR]   # default: the directory of this package's parent
 package main
@@ -192,11 +195,30 @@ func isGeneric(t types.Type) bool {
 	return false
 }
 
+// float32Instance returns the type argument list "[float32, ...]" that
+// instantiates a generic function or type at float32, RetLab's default
+// precision, when every type parameter's constraint allows it.
+func float32Instance(tps *types.TypeParamList) (string, bool) {
+	if tps == nil || tps.Len() == 0 {
+		return "", false
+	}
+	f32 := types.Typ[types.Float32]
+	args := make([]string, tps.Len())
+	for i := 0; i < tps.Len(); i++ {
+		c, ok := tps.At(i).Constraint().Underlying().(*types.Interface)
+		if !ok || !types.Satisfies(f32, c) {
+			return "", false
+		}
+		args[i] = "float32"
+	}
+	return "[" + strings.Join(args, ", ") + "]", true
+}
+
 func generate(p *packages.Package) (src []byte, skipped []string, err error) {
 	g := &gen{pkg: p.Types, imports: map[string]string{}}
 	g.alias = g.qualifier(p.Types)
 	scope := p.Types.Scope()
-	var binds, typs, proxies, untypeds, wrappers []string
+	var binds, typs, proxies, untypeds, wrappers, instantiated []string
 	for _, name := range scope.Names() {
 		obj := scope.Lookup(name)
 		if !obj.Exported() {
@@ -223,13 +245,30 @@ func generate(p *packages.Package) (src []byte, skipped []string, err error) {
 			binds = append(binds, fmt.Sprintf("%q: ValueOf(&%s).Elem(),", name, q))
 		case *types.Func:
 			if isGeneric(obj.Type()) {
-				skipped = append(skipped, name)
+				inst, ok := float32Instance(obj.Type().(*types.Signature).TypeParams())
+				if !ok {
+					skipped = append(skipped, name)
+					continue
+				}
+				binds = append(binds, fmt.Sprintf("%q: ValueOf(%s%s),", name, q, inst))
+				instantiated = append(instantiated, name)
 				continue
 			}
 			binds = append(binds, fmt.Sprintf("%q: ValueOf(%s),", name, q))
 		case *types.TypeName:
 			if isGeneric(obj.Type()) {
-				skipped = append(skipped, name)
+				n, isNamed := obj.Type().(*types.Named)
+				if !isNamed || obj.IsAlias() {
+					skipped = append(skipped, name)
+					continue
+				}
+				inst, ok := float32Instance(n.TypeParams())
+				if !ok {
+					skipped = append(skipped, name)
+					continue
+				}
+				typs = append(typs, fmt.Sprintf("%q: TypeOf((*%s%s)(nil)).Elem(),", name, q, inst))
+				instantiated = append(instantiated, name)
 				continue
 			}
 			typs = append(typs, fmt.Sprintf("%q: TypeOf((*%s)(nil)).Elem(),", name, q))
@@ -250,6 +289,11 @@ func generate(p *packages.Package) (src []byte, skipped []string, err error) {
 		}
 	}
 	docs := packageDocs(p)
+	for _, name := range instantiated {
+		if d, ok := docs[name]; ok {
+			docs[name] = d + "\n(In the notebook: instantiated at float32.)\n"
+		}
+	}
 
 	var body bytes.Buffer
 	fmt.Fprintf(&body, "func init() {\n\tregister(%q, imports.Package{\n\t\tName: %q,\n", p.PkgPath, p.Types.Name())
