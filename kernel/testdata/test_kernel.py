@@ -163,7 +163,8 @@ class Extras(unittest.TestCase):
         self.assertEqual(seq, ["first", "second", "third", "fourth"])
 
     def test_stop_on_error_aborts_queue(self):
-        bad = self.kc.execute('panic("first fails")')
+        # The failing cell runs long enough for the next request to be queued.
+        bad = self.kc.execute('import "time"\ntime.Sleep(300 * time.Millisecond)\npanic("first fails")')
         queued = self.kc.execute("1 + 1")
         r1, _ = collect(self.kc, bad)
         r2, out = collect(self.kc, queued)
@@ -171,7 +172,7 @@ class Extras(unittest.TestCase):
         self.assertEqual(r2["content"]["status"], "aborted")
         r3, _ = self.run_cell("1 + 1")
         self.assertEqual(r3["content"]["status"], "ok")
-        bad = self.kc.execute('panic("no abort")', stop_on_error=False)
+        bad = self.kc.execute('time.Sleep(300 * time.Millisecond)\npanic("no abort")', stop_on_error=False)
         queued = self.kc.execute("2 + 2")
         collect(self.kc, bad)
         r, _ = collect(self.kc, queued)
@@ -236,6 +237,25 @@ class Extras(unittest.TestCase):
         r = self.kc.get_shell_msg(timeout=TIMEOUT)
         self.assertEqual(r["content"]["status"], "error")
         self.assertEqual(r["content"]["ename"], "BadRequest")
+
+
+class Restart(unittest.TestCase):
+    def test_restart_clears_state(self):
+        km, kc = start_new_kernel(kernel_name=KERNEL)
+        try:
+            collect(kc, kc.execute("restartV := 1"))
+            pid = km.provisioner.process.pid
+            km.restart_kernel(now=False)
+            kc.wait_for_ready(timeout=TIMEOUT)
+            self.assertNotEqual(km.provisioner.process.pid, pid)
+            reply, _ = collect(kc, kc.execute("restartV"))
+            self.assertEqual(reply["content"]["status"], "error")  # a fresh interpreter
+            reply, out = collect(kc, kc.execute("1 + 1"))
+            self.assertEqual(out[-1]["content"]["data"]["text/plain"], "2")
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=False)
+            self.assertFalse(km.is_alive())
 
 
 class SignalInterrupt(unittest.TestCase):
