@@ -24,7 +24,7 @@ type Sink interface {
 	Clear(wait bool)
 	// Progress reports the state of a progress bar; the package throttles
 	// calls (see Progress.MinInterval) and always sends the first and the
-	// final state (s.Done is set once, on Close).
+	// final state (s.Closed is set once, on Close).
 	Progress(s ProgressState)
 }
 

@@ -44,7 +44,10 @@ func setup(t *testing.T) *env {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	e.vars = append(os.Environ(), "JUPYTER_DATA_DIR="+e.data, "JUPYTER_RUNTIME_DIR="+filepath.Join(tmp, "runtime"),
-		"JUPYTER_PLATFORM_DIRS=1", "RETLAB_KERNEL_HISTORY=off", "PYTHONUNBUFFERED=1")
+		"JUPYTER_PLATFORM_DIRS=1", "RETLAB_KERNEL_HISTORY=off", "PYTHONUNBUFFERED=1",
+		// In a venv Jupyter prefers its sys-prefix kernelspecs (make run installs
+		// one there); the tests want the one they just built.
+		"JUPYTER_PREFER_ENV_PATH=0")
 	if out, err := e.run(t, time.Minute, e.bin, "kernel", "install", "--user"); err != nil {
 		t.Fatalf("kernel install: %v\n%s", err, out)
 	}

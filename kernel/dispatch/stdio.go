@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"regexp"
 	"strconv"
 	"sync"
 	"time"
@@ -108,11 +109,19 @@ func (p *pipe) emit(data []byte) []byte {
 		default:
 		}
 	}
-	// Hold back a possible marker start or a partial rune.
+	// Hold back a possible marker start, a line that may be gomacro's
+	// warning (filtered once complete), or a partial rune.
 	keep := 0
+	if ls := bytes.LastIndexByte(data, '\n') + 1; ls < len(data) {
+		tail := data[ls:]
+		w := []byte(warningPrefix)
+		if bytes.HasPrefix(tail, w) || bytes.HasPrefix(w, tail) {
+			keep = len(tail)
+		}
+	}
 	for k := 1; k < len(markerPrefix) && k <= len(data); k++ {
 		if bytes.HasSuffix(data, []byte(markerPrefix[:k])) {
-			keep = k
+			keep = max(keep, k)
 		}
 	}
 	if keep == 0 {
@@ -130,10 +139,18 @@ func (p *pipe) emit(data []byte) []byte {
 }
 
 func (p *pipe) sendText(b []byte) {
+	b = gomacroWarning.ReplaceAll(b, nil)
 	if len(b) > 0 {
 		p.send(p.name, string(b))
 	}
 }
+
+// gomacroWarning matches the line gomacro prints (with fmt.Printf, so into
+// the captured stdout) when it skips a generic function of a standard
+// package while loading its types: noise for the notebook.
+var gomacroWarning = regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(warningPrefix) + `[^\n]*\n?`)
+
+const warningPrefix = "// warning: skipping import of "
 
 // flush waits until all text written so far to stdout and stderr has been
 // sent (at most a second: a blocked pipe must not hang the kernel).

@@ -80,6 +80,13 @@ func New(logw io.Writer) (*Interp, error) {
 	if logw == nil {
 		logw = io.Discard
 	}
+	// gomacro prints "// warning: skipping import of <generic func>" with
+	// fmt.Printf while it loads type information; keep that off stdout.
+	if null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
+		stdout := os.Stdout
+		os.Stdout = null
+		defer func() { os.Stdout = stdout; null.Close() }()
+	}
 	ir := fast.New()
 	ir.Comp.Stdout = logw
 	ir.Comp.Stderr = logw
