@@ -1,0 +1,10 @@
+//go:build !cuda && !cudaemu
+
+package cuda
+
+// Compiled reports whether this binary can run the CUDA backend: false in
+// the default (pure Go) build, true with -tags cuda (and -tags cudaemu).
+const Compiled = false
+
+// Open returns ErrNoCUDA: this binary was built without -tags cuda.
+func Open() (*Backend, error) { return nil, ErrNoCUDA }
