@@ -3,8 +3,11 @@ module github.com/retlab/retlab
 go 1.26
 
 require (
+	github.com/nlpodyssey/safetensors v0.0.0-20250209183917-bfb01cc25f7c
+	gorgonia.org/cu v0.9.6
+)
+
+require (
 	github.com/google/uuid v1.1.1 // indirect
-	github.com/nlpodyssey/safetensors v0.0.0-20250209183917-bfb01cc25f7c // indirect
 	github.com/pkg/errors v0.9.1 // indirect
-	gorgonia.org/cu v0.9.6 // indirect
 )

@@ -26,6 +26,13 @@ const (
 	maxGridX = 1<<31 - 1
 )
 
+// kernelNames lists every kernel the host code launches; each must be an
+// entry of the committed PTX and of the emulator's table (launch_test.go).
+var kernelNames = []string{
+	"ret_parallel", "ret_chunk_state", "ret_chunk_scores", "ret_chunk_output",
+	"ret_recurrent_step", "ret_rotate", "ret_groupnorm_gate", "sgemm_tiled",
+}
+
 // launchCfg is the geometry of one kernel launch.
 type launchCfg struct {
 	Grid  [3]int

@@ -172,7 +172,10 @@ ret_parallel(const float* __restrict__ q, const float* __restrict__ k, const flo
 // A (B*H, T, C), ascale (B*H, T).
 
 // ret_chunk_state: grid x = dv tile (RL_ST), y = dk tile (RL_ST), z = b*H+h.
-// Thread owns state rows r0 + ty + 16*i and columns c0 + tx + 16*j.
+// Thread owns state rows r0 + ty + 16*i and columns c0 + tx + 16*j. The
+// loop over chunks is sequential, so the next K/V slab is fetched into
+// registers while the current one is multiplied (the global-memory latency
+// would otherwise stall every slab of every chunk).
 extern "C" __global__ void __launch_bounds__(RL_THREADS)
 ret_chunk_state(const float* __restrict__ k, const float* __restrict__ v, const float* __restrict__ wv,
                 const float* __restrict__ gC, float* __restrict__ R, float* __restrict__ colsum, int T, int H,
@@ -190,11 +193,26 @@ ret_chunk_state(const float* __restrict__ k, const float* __restrict__ v, const 
     const float* w = wv + (size_t)h * C;
     const float g = gC[h];
 
+    // The slab of tokens t0+j0 .. t0+j0+15 of chunk c: element e = tid + 256*m
+    // is token row e / RL_ST, column e % RL_ST of the tile.
+    float kpre[RL_SJ * RL_ST / RL_THREADS], vpre[RL_SJ * RL_ST / RL_THREADS];
+    auto fetch = [&](int c, int j0) {
+#pragma unroll
+        for (int m = 0; m < RL_SJ * RL_ST / RL_THREADS; m++) {
+            int e = tid + RL_THREADS * m, r = e / RL_ST, cc = e % RL_ST, jj = j0 + r;
+            int d = r0 + cc, col = c0 + cc;
+            size_t t = (size_t)c * C + jj;
+            kpre[m] = (jj < C && d < dk) ? kb[t * ldqk + d] : 0.f;
+            vpre[m] = (jj < C && col < dv) ? vb[t * ldv + col] * w[jj] : 0.f;
+        }
+    };
+
     float acc[4][4];
 #pragma unroll
     for (int i = 0; i < 4; i++)
 #pragma unroll
         for (int j = 0; j < 4; j++) acc[i][j] = 0.f;
+    if (nChunks > 1) fetch(0, 0);
 
     for (int c = 0; c < nChunks; c++) {
         float* Rc = R + ((size_t)bh * nChunks + c) * dk * dv;
@@ -222,16 +240,18 @@ ret_chunk_state(const float* __restrict__ k, const float* __restrict__ v, const 
         for (int i = 0; i < 4; i++)
 #pragma unroll
             for (int j = 0; j < 4; j++) acc[i][j] *= g;
-        const int t0 = c * C;
         for (int j0 = 0; j0 < C; j0 += RL_SJ) {
-            for (int e = tid; e < RL_SJ * RL_ST; e += RL_THREADS) {
-                int r = e / RL_ST, cc = e % RL_ST, jj = j0 + r;
-                int d = r0 + cc, col = c0 + cc;
-                size_t t = (size_t)(t0 + jj);
-                Ks[r][cc] = (jj < C && d < dk) ? kb[t * ldqk + d] : 0.f;
-                Vs[r][cc] = (jj < C && col < dv) ? vb[t * ldv + col] * w[jj] : 0.f;
+#pragma unroll
+            for (int m = 0; m < RL_SJ * RL_ST / RL_THREADS; m++) {
+                int e = tid + RL_THREADS * m;
+                Ks[e / RL_ST][e % RL_ST] = kpre[m];
+                Vs[e / RL_ST][e % RL_ST] = vpre[m];
             }
             __syncthreads();  // also orders the red[] reads above before the next chunk's writes
+            if (j0 + RL_SJ < C)
+                fetch(c, j0 + RL_SJ);
+            else if (c + 1 < nChunks - 1)
+                fetch(c + 1, 0);
 #pragma unroll 4
             for (int r = 0; r < RL_SJ; r++) {
                 float kr[4], vr[4];
