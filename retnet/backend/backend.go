@@ -168,10 +168,20 @@ func (NotImplemented) GroupNormGate([]float32, []float32, []float32, []float32, 
 func (NotImplemented) Info() Info { return Info{} }
 
 var (
-	mu       sync.RWMutex
-	registry = map[string]func() (Backend, error){}
-	current  Backend
+	mu          sync.RWMutex
+	registry    = map[string]func() (Backend, error){}
+	current     Backend
+	defaultName = "cpu"
 )
+
+// SetDefault names the backend Current opens when neither Use nor
+// RETLAB_BACKEND chose one ("cpu" unless set). A binary built with GPU
+// support calls it so that it uses the GPU without configuration.
+func SetDefault(name string) {
+	mu.Lock()
+	defaultName = name
+	mu.Unlock()
+}
 
 // Register makes a backend constructor available under name. It panics if
 // the name is taken (programmer error: two backends with one name).
@@ -220,25 +230,25 @@ func Use(name string) error {
 }
 
 // Current returns the backend in use: the one chosen by Use, else the one
-// named by RETLAB_BACKEND, else "cpu". It panics if none can be opened,
-// which means the cpu backend was not linked (import retnet, or
-// retnet/backend/cpu).
+// named by RETLAB_BACKEND, else the default (SetDefault; "cpu"). If that
+// cannot be opened it says why on stderr and uses "cpu". It panics if cpu
+// cannot be opened either, which means the cpu backend was not linked
+// (import retnet, or retnet/backend/cpu).
 func Current() Backend {
 	mu.RLock()
-	b := current
+	b, name := current, defaultName
 	mu.RUnlock()
 	if b != nil {
 		return b
 	}
-	name := os.Getenv("RETLAB_BACKEND")
-	if name == "" {
-		name = "cpu"
+	if env := os.Getenv("RETLAB_BACKEND"); env != "" {
+		name = env
 	}
 	if err := Use(name); err != nil {
 		if name == "cpu" {
 			panic(err)
 		}
-		fmt.Fprintf(os.Stderr, "retlab: RETLAB_BACKEND=%s: %v; using cpu\n", name, err)
+		fmt.Fprintf(os.Stderr, "retlab: backend %s: %v; using cpu\n", name, err)
 		if err := Use("cpu"); err != nil {
 			panic(err)
 		}

@@ -32,6 +32,8 @@ type driver interface {
 	dtoh(dst unsafe.Pointer, src devPtr, bytes int64) error
 	// zero sets n float32 at p to 0.
 	zero(p devPtr, n int64) error
+	// copy enqueues a device-to-device copy.
+	copy(dst, src devPtr, bytes int64) error
 	// launch enqueues kernel name; args are the argument values, each in
 	// 8 bytes (see arg helpers).
 	launch(name string, l launchCfg, args []uint64) error

@@ -25,6 +25,9 @@ var (
 	gemmPTX string
 )
 
+// RegistryName is the name this build registers its backend under (the GPU backend).
+const RegistryName = "cuda"
+
 // Compiled reports whether this binary can run the CUDA backend: true
 // under -tags cuda. Such a binary needs an NVIDIA driver and a GPU:
 // gorgonia.org/cu initialises the driver before main and exits the
@@ -40,7 +43,7 @@ var (
 func init() {
 	// The registry shares one Backend (one CUDA context) per process:
 	// backend.Use("cuda") may run more than once.
-	backend.Register("cuda", func() (backend.Backend, error) {
+	backend.Register(RegistryName, func() (backend.Backend, error) {
 		sharedOnce.Do(func() { shared, sharedErr = Open() })
 		if sharedErr != nil {
 			return nil, sharedErr
@@ -146,6 +149,10 @@ func (d *cuDriver) dtoh(dst unsafe.Pointer, src devPtr, bytes int64) error {
 }
 
 func (d *cuDriver) zero(p devPtr, n int64) error { return cu.MemsetD32(cu.DevicePtr(p), 0, n) }
+
+func (d *cuDriver) copy(dst, src devPtr, bytes int64) error {
+	return cu.MemcpyDtoD(cu.DevicePtr(dst), cu.DevicePtr(src), bytes)
+}
 
 func (d *cuDriver) launch(name string, l launchCfg, args []uint64) error {
 	fn, ok := d.fns[name]

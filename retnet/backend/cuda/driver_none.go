@@ -2,6 +2,9 @@
 
 package cuda
 
+// RegistryName is the name this build registers its backend under (empty: nothing is registered in this build).
+const RegistryName = ""
+
 // Compiled reports whether this binary can run the CUDA backend: false in
 // the default (pure Go) build, true with -tags cuda (and -tags cudaemu).
 const Compiled = false

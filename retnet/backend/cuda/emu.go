@@ -44,12 +44,15 @@ import (
 //go:embed kernels/*.cu kernels/*.cuh emu/*.h
 var emuSources embed.FS
 
+// RegistryName is the name this build registers its backend under (the CPU emulator of the kernels, for tests).
+const RegistryName = "cuda-emu"
+
 // Compiled reports whether this binary can run the CUDA backend; under
 // -tags cudaemu it runs the kernels on the CPU emulator.
 const Compiled = true
 
 func init() {
-	backend.Register("cuda-emu", func() (backend.Backend, error) {
+	backend.Register(RegistryName, func() (backend.Backend, error) {
 		b, err := Open()
 		if err != nil {
 			return nil, err
@@ -143,6 +146,19 @@ func (d *emuDriver) zero(p devPtr, n int64) error {
 		return err
 	}
 	C.memset(q, 0, C.size_t(4*n))
+	return nil
+}
+
+func (d *emuDriver) copy(dst, src devPtr, bytes int64) error {
+	p, err := d.lookup(dst, bytes)
+	if err != nil {
+		return err
+	}
+	q, err := d.lookup(src, bytes)
+	if err != nil {
+		return err
+	}
+	C.memmove(p, q, C.size_t(bytes))
 	return nil
 }
 

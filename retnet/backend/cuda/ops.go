@@ -141,20 +141,30 @@ func (p *ChunkPlan) Run(q, k, v, o *Buffer) error {
 }
 
 func (p *ChunkPlan) run(q, k, v, o *Buffer) error {
-	s, g, b := p.s, p.g, p.b
-	H, C := s.H, g.C
-	if g.NChunks > 1 {
-		err := b.launch("ret_chunk_state", chunkStateLaunch(s, g), argB(k), argB(v),
-			argOff(p.tab.p, 2*H*C), argOff(p.tab.p, 3*H*C), argB(p.R), argB(p.cs),
-			argI(s.T), argI(H), argI(s.Dk), argI(s.Dv), argI(C), argI(g.NChunks))
-		if err != nil {
+	for stage := 0; stage < 3; stage++ {
+		if err := p.stage(stage, q, k, v, o); err != nil {
 			return err
 		}
 	}
-	err := b.launch("ret_chunk_scores", chunkScoresLaunch(s, g), argB(q), argB(k), argOff(p.tab.p, 0), argB(p.lg),
-		argB(p.A), argB(p.as), argI(s.T), argI(H), argI(s.Dk), argI(C), argI(g.TilesPerChunk))
-	if err != nil {
+	return nil
+}
+
+// stage enqueues one of the three kernels: 0 state pass, 1 scores, 2 output.
+func (p *ChunkPlan) stage(stage int, q, k, v, o *Buffer) error {
+	s, g, b := p.s, p.g, p.b
+	H, C := s.H, g.C
+	switch stage {
+	case 0:
+		if g.NChunks == 1 {
+			return nil
+		}
+		err := b.launch("ret_chunk_state", chunkStateLaunch(s, g), argB(k), argB(v),
+			argOff(p.tab.p, 2*H*C), argOff(p.tab.p, 3*H*C), argB(p.R), argB(p.cs),
+			argI(s.T), argI(H), argI(s.Dk), argI(s.Dv), argI(C), argI(g.NChunks))
 		return err
+	case 1:
+		return b.launch("ret_chunk_scores", chunkScoresLaunch(s, g), argB(q), argB(k), argOff(p.tab.p, 0), argB(p.lg),
+			argB(p.A), argB(p.as), argI(s.T), argI(H), argI(s.Dk), argI(C), argI(g.TilesPerChunk))
 	}
 	return b.launch("ret_chunk_output", chunkOutputLaunch(s, g), argB(q), argB(v), argB(p.A), argB(p.as),
 		argB(p.R), argB(p.cs), argOff(p.tab.p, H*C), argB(o), argI(s.T), argI(H), argI(s.Dk), argI(s.Dv),
