@@ -26,6 +26,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/retlab/retlab/retnet"
@@ -41,6 +44,18 @@ type Config struct {
 	// Large adds production-sized shapes (T up to 4096, dk 256, dv 512):
 	// seconds on a GPU, far too slow for the CPU emulator.
 	Large bool
+	// Report, if not nil, receives every comparison the suite makes (for
+	// the JSON record of a GPU run, scripts/gpu-check.sh).
+	Report func(Result)
+}
+
+// Result is one comparison of the suite.
+type Result struct {
+	Op     string  `json:"op"`      // Sgemm, ParallelRetention, ...
+	Case   string  `json:"case"`    // shape and options
+	RelErr float64 `json:"rel_err"` // max|got - want| / max|want|
+	Tol    float64 `json:"tol"`
+	Pass   bool    `json:"pass"`
 }
 
 // RunAll runs the standard suite on b.
@@ -53,8 +68,8 @@ func RunAllConfig(t *testing.T, b backend.Backend, cfg Config) {
 	t.Run("ChunkwiseRetention", func(t *testing.T) { testChunkwise(t, b, cfg) })
 	t.Run("RecurrentRetention", func(t *testing.T) { testRecurrent(t, b, cfg) })
 	t.Run("Decoder", func(t *testing.T) { testDecoder(t, b, cfg) })
-	t.Run("Rotate", func(t *testing.T) { testRotate(t, b) })
-	t.Run("GroupNormGate", func(t *testing.T) { testGroupNorm(t, b) })
+	t.Run("Rotate", func(t *testing.T) { testRotate(t, b, cfg) })
+	t.Run("GroupNormGate", func(t *testing.T) { testGroupNorm(t, b, cfg) })
 	t.Run("Misuse", func(t *testing.T) { testMisuse(t, b) })
 }
 
@@ -79,9 +94,18 @@ func RelErr(got, want []float32) float64 {
 	return diff / norm
 }
 
-func check(t *testing.T, what string, got, want []float32) {
+// check compares got with want and reports the result to cfg.Report.
+func check(t *testing.T, cfg Config, what string, got, want []float32) {
 	t.Helper()
-	if e := RelErr(got, want); !(e <= Tol) {
+	e := RelErr(got, want)
+	if cfg.Report != nil {
+		op, _, _ := strings.Cut(t.Name(), "/")
+		if _, sub, ok := strings.Cut(t.Name(), "/"); ok {
+			op = sub
+		}
+		cfg.Report(Result{Op: op, Case: what, RelErr: e, Tol: Tol, Pass: e <= Tol})
+	}
+	if !(e <= Tol) {
 		i := worst(got, want)
 		t.Errorf("%s: relative error %.3g > %g (worst at %d: got %g want %g)", what, e, Tol, i, got[i], want[i])
 	}
@@ -132,6 +156,25 @@ func logGammas(H int) []float32 {
 	return lg
 }
 
+// forHeads runs fn for every (sequence, head) of s, spread over the cores
+// (the oracle of the large shapes is seconds of CPU work per head).
+func forHeads(s backend.Shape, fn func(b, h int)) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for bi := 0; bi < s.B; bi++ {
+		for h := 0; h < s.H; h++ {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				fn(bi, h)
+				<-sem
+			}()
+		}
+	}
+	wg.Wait()
+}
+
 // head is the retnet view of head h of sequence b in the batched layout.
 func head(s backend.Shape, q, k, v, o []float32, lg []float32, b, h int) retnet.Head[float32] {
 	qk := b*s.T*s.H*s.Dk + h*s.Dk
@@ -164,7 +207,7 @@ func testSgemm(t *testing.T, b backend.Backend, cfg Config) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	sizes := [][3]int{{1, 1, 1}, {3, 5, 7}, {17, 33, 9}, {64, 64, 64}, {65, 130, 70}, {100, 37, 260}}
 	if cfg.Large {
-		sizes = append(sizes, [3]int{512, 1024, 768}, [3]int{1000, 999, 1001})
+		sizes = append(sizes, [3]int{777, 1001, 513})
 	}
 	for _, sz := range sizes {
 		m, n, k := sz[0], sz[1], sz[2]
@@ -202,7 +245,7 @@ func testSgemm(t *testing.T, b backend.Backend, cfg Config) {
 						}
 					}
 				}
-				check(t, name, gotM, wantM)
+				check(t, cfg, name, gotM, wantM)
 			}
 		}
 	}
@@ -218,13 +261,11 @@ func testParallel(t *testing.T, b backend.Backend, cfg Config) {
 			return
 		}
 		want := make([]float32, s.VLen())
-		work := make([]float32, retnet.ParallelWorkSize(s.T))
-		for bi := 0; bi < s.B; bi++ {
-			for h := 0; h < s.H; h++ {
-				retnet.ParallelRetention(head(s, q, k, v, want, lg, bi, h), nil, work)
-			}
-		}
-		check(t, fmt.Sprintf("%+v", s), got, want)
+		forHeads(s, func(bi, h int) {
+			work := make([]float32, retnet.ParallelWorkSize(s.T))
+			retnet.ParallelRetention(head(s, q, k, v, want, lg, bi, h), nil, work)
+		})
+		check(t, cfg, fmt.Sprintf("%+v", s), got, want)
 	}
 }
 
@@ -244,13 +285,11 @@ func testChunkwise(t *testing.T, b backend.Backend, cfg Config) {
 				return
 			}
 			want := make([]float32, s.VLen())
-			work := make([]float32, retnet.ChunkwiseWorkSize(C, s.Dv))
-			for bi := 0; bi < s.B; bi++ {
-				for h := 0; h < s.H; h++ {
-					retnet.ChunkwiseRetention(head(s, q, k, v, want, lg, bi, h), C, nil, work)
-				}
-			}
-			check(t, fmt.Sprintf("%+v chunk %d", s, C), got, want)
+			forHeads(s, func(bi, h int) {
+				work := make([]float32, retnet.ChunkwiseWorkSize(C, s.Dv))
+				retnet.ChunkwiseRetention(head(s, q, k, v, want, lg, bi, h), C, nil, work)
+			})
+			check(t, cfg, fmt.Sprintf("%+v chunk %d", s, C), got, want)
 		}
 	}
 }
@@ -305,9 +344,9 @@ func testRecurrent(t *testing.T, b backend.Backend, cfg Config) {
 			want := make([]float32, s.VLen())
 			recurrentOracle(s, q, k, v, want, S, scale, lg)
 			name := fmt.Sprintf("%+v from %d tokens", s, n0)
-			check(t, name+" o", got, want)
-			check(t, name+" S", gotS, S)
-			check(t, name+" scale", gotScale, scale)
+			check(t, cfg, name+" o", got, want)
+			check(t, cfg, name+" S", gotS, S)
+			check(t, cfg, name+" scale", gotScale, scale)
 		}
 	}
 }
@@ -339,21 +378,21 @@ func testDecoder(t *testing.T, b backend.Backend, cfg Config) {
 			}
 			want := make([]float32, s.VLen())
 			recurrentOracle(s, q, k, v, want, S, scale, lg)
-			check(t, fmt.Sprintf("%+v step %d o", s, step), got, want)
+			check(t, cfg, fmt.Sprintf("%+v step %d o", s, step), got, want)
 		}
 		gotS, gotScale := make([]float32, s.StateLen()), make([]float32, s.H)
 		if err := d.State(gotS, gotScale); err != nil {
 			t.Fatal(err)
 		}
-		check(t, fmt.Sprintf("%+v S", s), gotS, S)
-		check(t, fmt.Sprintf("%+v scale", s), gotScale, scale)
+		check(t, cfg, fmt.Sprintf("%+v S", s), gotS, S)
+		check(t, cfg, fmt.Sprintf("%+v scale", s), gotScale, scale)
 		if err := d.Close(); err != nil {
 			t.Fatal(err)
 		}
 	}
 }
 
-func testRotate(t *testing.T, b backend.Backend) {
+func testRotate(t *testing.T, b backend.Backend, cfg Config) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	for _, c := range []struct{ B, T, H, Dk, pos0 int }{{1, 1, 1, 2, 0}, {2, 37, 3, 8, 0}, {3, 17, 2, 256, 5000}, {1, 300, 1, 64, 1}} {
 		rows := c.B * c.T
@@ -370,12 +409,12 @@ func testRotate(t *testing.T, b backend.Backend) {
 			} else {
 				retnet.RotateForward(want, rt, rows, c.H)
 			}
-			check(t, fmt.Sprintf("%+v inverse=%v", c, inverse), got, want)
+			check(t, cfg, fmt.Sprintf("%+v inverse=%v", c, inverse), got, want)
 		}
 	}
 }
 
-func testGroupNorm(t *testing.T, b backend.Backend) {
+func testGroupNorm(t *testing.T, b backend.Backend, cfg Config) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	for _, c := range []struct {
 		N, H, Dv int
@@ -390,9 +429,9 @@ func testGroupNorm(t *testing.T, b backend.Backend) {
 		wg, wy, wr := make([]float32, n), make([]float32, n), make([]float32, c.N*c.H)
 		retnet.GroupNormGateForward(wg, wy, wr, o, g, c.N, c.H, c.Dv, c.eps)
 		name := fmt.Sprintf("%+v", c)
-		check(t, name+" gated", gated, wg)
-		check(t, name+" y", y, wy)
-		check(t, name+" rstd", rstd, wr)
+		check(t, cfg, name+" gated", gated, wg)
+		check(t, cfg, name+" y", y, wy)
+		check(t, cfg, name+" rstd", rstd, wr)
 	}
 }
 

@@ -22,9 +22,6 @@ func TestBenchSmoke(t *testing.T) {
 		CopyBytes: 1 << 16,
 		Repeats:   2,
 	}
-	if b.Name() == "cuda" && !testing.Short() {
-		cfg = cuda.BenchConfig{Repeats: 3} // the goal shapes
-	}
 	recs, err := cuda.Bench(b, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
