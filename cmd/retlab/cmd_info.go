@@ -66,7 +66,7 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "memory      %.1f GiB total, %.1f GiB free\n", float64(rec.MemTotal)/(1<<30), float64(rec.MemFree)/(1<<30))
 	}
 	fmt.Fprintf(stdout, "registered  %s\n", strings.Join(rec.Registered, ", "))
-	gpu := "not compiled in (build with -tags cuda, see docs/gpu-results.md)"
+	gpu := "not compiled in (build with -tags cuda: go doc ./retnet/backend/cuda)"
 	if rec.CUDACompiled {
 		gpu = "compiled in (-tags cuda)"
 	}
