@@ -35,12 +35,16 @@ func matmulLoop[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda i
 		for j := 0; j < n; j++ {
 			var s T
 			for p := 0; p < k; p++ {
-				av, bv := a[i*lda+p], b[p*ldb+j]
+				var av, bv T
 				if transA {
 					av = a[p*lda+i]
+				} else {
+					av = a[i*lda+p]
 				}
 				if transB {
 					bv = b[j*ldb+p]
+				} else {
+					bv = b[p*ldb+j]
 				}
 				s += av * bv
 			}
