@@ -3,7 +3,8 @@
 # and no Go toolchain. Runs, with a time limit each (all together < 8 minutes):
 #
 #   1. retlab info                         -> $OUT/info.json         backend, device, memory
-#   2. the conformance tests on the GPU    -> $OUT/parity.json       every kernel vs the CPU code, rel err <= 1e-4
+#   2. the conformance tests on the GPU    -> $OUT/parity.json       every kernel vs the CPU code, rel err <= 1e-4;
+#                                                                    the whole LM (logits, decoding) vs the CPU model
 #   3. retlab bench gpu                    -> $OUT/bench_cuda.json   kernel timings (device events)
 #   4. scripts/gpu/torch_reference.py      -> $OUT/bench_torch.json  the same computations in PyTorch, same GPU
 #   5. scripts/gpu/summarize.py            -> $OUT/summary.{json,md} speedups and the goals' verdicts
@@ -29,7 +30,7 @@ mkdir -p "$OUT"
 t_start=$(date +%s)
 say() { echo "gpu-check [$(( $(date +%s) - t_start ))s] $*" >&2; }
 
-for f in retlab cuda.test; do
+for f in retlab cuda.test lm.test; do
   [ -x "$BUNDLE/$f" ] || { say "missing $BUNDLE/$f: run 'make gpu-bundle' on the development machine"; exit 2; }
 done
 { date -u; uname -a; cat "$BUNDLE/BUILD_INFO" 2>/dev/null; "$PY" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)' 2>&1; } > "$OUT/env.txt"
@@ -46,7 +47,10 @@ say "2/5 parity tests (conformance suite, large shapes)"
 ( cd retnet/backend/cuda && RETLAB_GPU_OUT="$OUT" timeout 240 "$BUNDLE/cuda.test" -test.v -test.count=1 $short \
     -test.run 'TestConformance|TestBenchSmoke' -test.timeout 235s ) > "$OUT/parity.log" 2>&1
 parity_rc=$?
-grep -E '^(--- |    --- |PASS|FAIL|ok)' "$OUT/parity.log" | head -40 >&2
+( cd retnet/backend/cuda/lm && timeout 60 "$BUNDLE/lm.test" -test.v -test.count=1 -test.timeout 55s ) > "$OUT/parity_lm.log" 2>&1
+lm_rc=$?
+[ $lm_rc -ne 0 ] && parity_rc=$lm_rc
+cat "$OUT/parity.log" "$OUT/parity_lm.log" | grep -E '^(--- |    --- |PASS|FAIL|ok)' | head -40 >&2
 say "parity exit status $parity_rc"
 
 say "3/5 CUDA benchmarks"

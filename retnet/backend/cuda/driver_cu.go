@@ -23,6 +23,8 @@ var (
 	retentionPTX string
 	//go:embed kernels/gemm.ptx
 	gemmPTX string
+	//go:embed kernels/model.ptx
+	modelPTX string
 )
 
 // RegistryName is the name this build registers its backend under (the GPU backend).
@@ -99,7 +101,7 @@ func newCUDriver(ordinal int) (*cuDriver, error) {
 		return nil, fmt.Errorf("cuda: creating a context on device %d: %w", ordinal, err)
 	}
 	d := &cuDriver{dev: dev, ctx: ctx, fns: map[string]cu.Function{}}
-	for _, ptx := range []struct{ name, src string }{{"retention.ptx", retentionPTX}, {"gemm.ptx", gemmPTX}} {
+	for _, ptx := range []struct{ name, src string }{{"retention.ptx", retentionPTX}, {"gemm.ptx", gemmPTX}, {"model.ptx", modelPTX}} {
 		mod, err := cu.LoadData(ptx.src)
 		if err != nil {
 			_ = d.close()

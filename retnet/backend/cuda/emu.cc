@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "kernels/gemm.cu"
+#include "kernels/model.cu"
 #include "kernels/retention.cu"
 
 namespace emu {
@@ -142,7 +143,8 @@ struct Kernel {
 const Kernel kernels[] = {
     EMU_KERNEL(sgemm_tiled),        EMU_KERNEL(ret_parallel),     EMU_KERNEL(ret_chunk_state),
     EMU_KERNEL(ret_chunk_scores),   EMU_KERNEL(ret_chunk_output), EMU_KERNEL(ret_recurrent_step),
-    EMU_KERNEL(ret_rotate),         EMU_KERNEL(ret_groupnorm_gate),
+    EMU_KERNEL(ret_rotate),         EMU_KERNEL(ret_groupnorm_gate), EMU_KERNEL(lm_embed),
+    EMU_KERNEL(lm_rmsnorm),         EMU_KERNEL(lm_glu),             EMU_KERNEL(lm_axpy),
 };
 
 }  // namespace

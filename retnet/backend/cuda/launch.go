@@ -31,6 +31,7 @@ const (
 var kernelNames = []string{
 	"ret_parallel", "ret_chunk_state", "ret_chunk_scores", "ret_chunk_output",
 	"ret_recurrent_step", "ret_rotate", "ret_groupnorm_gate", "sgemm_tiled",
+	"lm_embed", "lm_rmsnorm", "lm_glu", "lm_axpy",
 }
 
 // launchCfg is the geometry of one kernel launch.
@@ -132,6 +133,12 @@ func rotateLaunch(rows, H, Dk int) launchCfg {
 func groupNormLaunch(N, H int) launchCfg {
 	return grid(cdiv(N*H, recRows), 1, 1)
 }
+
+// elemLaunch: one thread per element.
+func elemLaunch(n int) launchCfg { return grid(cdiv(n, threads), 1, 1) }
+
+// rowLaunch: one warp per row.
+func rowLaunch(rows int) launchCfg { return grid(cdiv(rows, recRows), 1, 1) }
 
 // gemmLaunch: one block per 64x64 tile of C.
 func gemmLaunch(m, n int) launchCfg {

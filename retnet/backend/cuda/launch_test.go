@@ -103,7 +103,7 @@ func kernelResources(t *testing.T) map[string][2]int {
 func TestKernelsFitTheirLaunches(t *testing.T) {
 	res := kernelResources(t)
 	var ptx strings.Builder
-	for _, f := range []string{"kernels/retention.ptx", "kernels/gemm.ptx"} {
+	for _, f := range []string{"kernels/retention.ptx", "kernels/gemm.ptx", "kernels/model.ptx"} {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)

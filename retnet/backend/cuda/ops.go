@@ -358,8 +358,9 @@ func (d *Decoder) SetState(S, scale []float32) error {
 	})
 }
 
-// StateBytes is the device memory of the state S.
-func (d *Decoder) StateBytes() int64 { return 4 * int64(d.S.n) }
+// StateBytes is the memory of the state kept between steps: S and the
+// scales c_n (as retnet.StateOf.Bytes counts it).
+func (d *Decoder) StateBytes() int64 { return 4 * int64(d.B*d.H*d.Dv*d.Dk+d.H) }
 
 // Close implements backend.Decoder: it frees the device memory.
 func (d *Decoder) Close() error {
