@@ -6,6 +6,7 @@
 #   2. the conformance tests on the GPU    -> $OUT/parity.json       every kernel vs the CPU code, rel err <= 1e-4;
 #                                                                    the whole LM (logits, decoding) vs the CPU model
 #   3. retlab bench gpu                    -> $OUT/bench_cuda.json   kernel timings (device events)
+#      retlab bench gpu-lm                 -> $OUT/bench_lm.json     a whole LM (preset medium) forward and decoding
 #   4. scripts/gpu/torch_reference.py      -> $OUT/bench_torch.json  the same computations in PyTorch, same GPU
 #   5. scripts/gpu/summarize.py            -> $OUT/summary.{json,md} speedups and the goals' verdicts
 #
@@ -18,7 +19,7 @@
 # Exit status: 0 when the parity tests passed (benchmarks are reported, not judged here), 1 otherwise.
 # Environment: OUT (default ./gpu-results), GPU_BUNDLE (default bin/gpu-bundle), PYTHON (default python3),
 # GPU_CHECK_QUICK=1 for a fast pass (small parity shapes, fewer repeats), GPU_CHECK_BENCH_ARGS and
-# GPU_CHECK_TORCH_ARGS: extra flags for steps 3 and 4 (e.g. smaller shapes for a dry run on the emulator:
+# GPU_CHECK_TORCH_ARGS, GPU_CHECK_LM_ARGS: extra flags for steps 3 and 4 (e.g. smaller shapes for a dry run on the emulator:
 # `make gpu-bundle GPU_BUNDLE_TAGS=cudaemu`).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -56,6 +57,10 @@ say "parity exit status $parity_rc"
 say "3/5 CUDA benchmarks"
 timeout 150 "$BUNDLE/retlab" bench gpu --json --repeats $repeats ${GPU_CHECK_BENCH_ARGS:-} > "$OUT/bench_cuda.json" 2> "$OUT/bench_cuda.log" \
   || say "bench gpu failed or timed out (see bench_cuda.log)"
+
+say "3b/5 whole-LM benchmark (preset medium: chunkwise forward, decode steps)"
+timeout 120 "$BUNDLE/retlab" bench gpu-lm --json ${GPU_CHECK_LM_ARGS:-} > "$OUT/bench_lm.json" 2> "$OUT/bench_lm.log" \
+  || say "bench gpu-lm failed or timed out (see bench_lm.log)"
 
 say "4/5 PyTorch reference"
 timeout 180 "$PY" scripts/gpu/torch_reference.py --repeats $repeats ${GPU_CHECK_TORCH_ARGS:-} > "$OUT/bench_torch.json" 2> "$OUT/bench_torch.log" \

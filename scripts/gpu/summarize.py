@@ -3,7 +3,8 @@
 
     python3 scripts/gpu/summarize.py OUT_DIR
 
-Reads info.json (retlab info), parity.json (the conformance test), bench_cuda.json (retlab bench gpu) and
+Reads info.json (retlab info), parity.json (the conformance test), bench_cuda.json (retlab bench gpu),
+bench_lm.json (retlab bench gpu-lm) and
 bench_torch.json (scripts/gpu/torch_reference.py); any may be missing. Pairs the CUDA and PyTorch timings of
 the same (op, shape), and judges issue 8's goals on an H200:
   * chunkwise retention forward at B=1, T=8192, H=8, dk=256, dv=512 at least 3x faster than PyTorch
@@ -41,7 +42,8 @@ def main():
     d = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("OUT", ".")
     info = load(d, "info.json") or {}
     parity = load(d, "parity.json")
-    cuda = [r for r in load(d, "bench_cuda.json") or [] if r.get("impl") in ("cuda", "cuda-emu")]
+    cuda = [r for r in (load(d, "bench_cuda.json") or []) + (load(d, "bench_lm.json") or [])
+            if r.get("impl") in ("cuda", "cuda-emu")]
     torch = [r for r in load(d, "bench_torch.json") or [] if r.get("impl") == "pytorch"]
     tref = {key(r): r for r in torch}
     pairs = []
