@@ -27,6 +27,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -47,6 +48,9 @@ type Config struct {
 	// Report, if not nil, receives every comparison the suite makes (for
 	// the JSON record of a GPU run, scripts/gpu-check.sh).
 	Report func(Result)
+	// Only, if not empty, restricts the suite to these operations
+	// ("Sgemm", "ParallelRetention", ...: the subtest names).
+	Only []string
 }
 
 // Result is one comparison of the suite.
@@ -63,14 +67,19 @@ func RunAll(t *testing.T, b backend.Backend) { RunAllConfig(t, b, Config{}) }
 
 // RunAllConfig runs the suite on b with the options in cfg.
 func RunAllConfig(t *testing.T, b backend.Backend, cfg Config) {
-	t.Run("Sgemm", func(t *testing.T) { testSgemm(t, b, cfg) })
-	t.Run("ParallelRetention", func(t *testing.T) { testParallel(t, b, cfg) })
-	t.Run("ChunkwiseRetention", func(t *testing.T) { testChunkwise(t, b, cfg) })
-	t.Run("RecurrentRetention", func(t *testing.T) { testRecurrent(t, b, cfg) })
-	t.Run("Decoder", func(t *testing.T) { testDecoder(t, b, cfg) })
-	t.Run("Rotate", func(t *testing.T) { testRotate(t, b, cfg) })
-	t.Run("GroupNormGate", func(t *testing.T) { testGroupNorm(t, b, cfg) })
-	t.Run("Misuse", func(t *testing.T) { testMisuse(t, b) })
+	for _, c := range []struct {
+		name string
+		fn   func(*testing.T, backend.Backend, Config)
+	}{
+		{"Sgemm", testSgemm}, {"ParallelRetention", testParallel}, {"ChunkwiseRetention", testChunkwise},
+		{"RecurrentRetention", testRecurrent}, {"Decoder", testDecoder}, {"Rotate", testRotate},
+		{"GroupNormGate", testGroupNorm}, {"Misuse", testMisuse},
+	} {
+		if len(cfg.Only) > 0 && !slices.Contains(cfg.Only, c.name) {
+			continue
+		}
+		t.Run(c.name, func(t *testing.T) { c.fn(t, b, cfg) })
+	}
 }
 
 // RelErr is max|got - want| / max|want| (max|got - want| when want is 0).
@@ -437,7 +446,7 @@ func testGroupNorm(t *testing.T, b backend.Backend, cfg Config) {
 
 // testMisuse checks the contract that slices too short for the shape panic
 // (once the backend implements the operation).
-func testMisuse(t *testing.T, b backend.Backend) {
+func testMisuse(t *testing.T, b backend.Backend, _ Config) {
 	s := backend.Shape{B: 1, T: 4, H: 1, Dk: 2, Dv: 2}
 	q, k, v, o := make([]float32, s.QKLen()), make([]float32, s.QKLen()), make([]float32, s.VLen()), make([]float32, s.VLen())
 	lg := []float32{-0.1}

@@ -67,6 +67,13 @@ func TestConformance(t *testing.T) {
 		}()
 	}
 	backendtest.RunAllConfig(t, b, cfg)
+	// With cuBLAS in use, the sgemm_tiled kernel must pass too.
+	if b.SetVendorBLAS(true) {
+		b.SetVendorBLAS(false)
+		defer b.SetVendorBLAS(true)
+		cfg.Only = []string{"Sgemm"}
+		t.Run("sgemm_tiled", func(t *testing.T) { backendtest.RunAllConfig(t, b, cfg) })
+	}
 	if err := b.Err(); err != nil {
 		t.Errorf("Sgemm fell back to the CPU: %v", err)
 	}

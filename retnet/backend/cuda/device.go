@@ -37,6 +37,9 @@ type driver interface {
 	// launch enqueues kernel name; args are the argument values, each in
 	// 8 bytes (see arg helpers).
 	launch(name string, l launchCfg, args []uint64) error
+	// blasGemm runs C = alpha op(A) op(B) + beta C (row-major) with a
+	// vendor BLAS when the driver has one; ok is false when it has not.
+	blasGemm(transA, transB bool, m, n, k int, alpha float32, a devPtr, lda int, b devPtr, ldb int, beta float32, c devPtr, ldc int) (ok bool, err error)
 	// sync waits for all enqueued work and reports its first error.
 	sync() error
 	// timer returns a start/stop pair measuring device time between them.
@@ -69,6 +72,7 @@ type Backend struct {
 	chunks map[chunkKey]*ChunkPlan // plans of the host-slice chunkwise calls
 	closed bool
 	err    atomic.Pointer[error] // first error Sgemm recovered from
+	noBLAS bool                  // SetVendorBLAS(false): products on sgemm_tiled
 }
 
 type chunkKey struct {

@@ -75,10 +75,12 @@ func Open() (*Backend, error) {
 // cuDriver is the driver over the CUDA driver API (gorgonia.org/cu): one
 // context, the legacy default stream, PTX modules loaded with cuModuleLoadData.
 type cuDriver struct {
-	dev  cu.Device
-	ctx  cu.CUContext
-	mods []cu.Module
-	fns  map[string]cu.Function
+	dev      cu.Device
+	ctx      cu.CUContext
+	mods     []cu.Module
+	fns      map[string]cu.Function
+	blas     *cublas // nil: sgemm_tiled does the products
+	blasNote string  // why blas is nil
 }
 
 func newCUDriver(ordinal int) (*cuDriver, error) {
@@ -123,6 +125,7 @@ func newCUDriver(ordinal int) (*cuDriver, error) {
 		}
 		d.fns[name] = fn
 	}
+	d.blas, d.blasNote = openCUBLAS()
 	return d, nil
 }
 
@@ -166,6 +169,16 @@ func (d *cuDriver) launch(name string, l launchCfg, args []uint64) error {
 		params[i] = unsafe.Pointer(&args[i])
 	}
 	return fn.Launch(l.Grid[0], l.Grid[1], l.Grid[2], l.Block[0], l.Block[1], l.Block[2], l.Smem, cu.Stream{}, params)
+}
+
+func (d *cuDriver) blasGemm(transA, transB bool, m, n, k int, alpha float32, a devPtr, lda int, b devPtr, ldb int, beta float32, c devPtr, ldc int) (bool, error) {
+	if d.blas == nil {
+		return false, nil
+	}
+	if m == 0 || n == 0 {
+		return true, nil // a probe (SetVendorBLAS) or an empty product
+	}
+	return true, d.blas.sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 func (d *cuDriver) sync() error { return cu.Synchronize() }
@@ -214,11 +227,20 @@ func (d *cuDriver) info() backend.Info {
 	}
 	in.Details["driver_version"] = strconv.Itoa(cu.Version())
 	in.Details["kernels"] = "PTX compute_80 (nvcc 11.8), JIT-compiled by the driver"
+	if d.blas != nil {
+		in.Details["sgemm"] = "cuBLAS (" + d.blas.name + ", loaded at run time)"
+	} else {
+		in.Details["sgemm"] = "sgemm_tiled kernel; cuBLAS: " + d.blasNote
+	}
 	return in
 }
 
 func (d *cuDriver) close() error {
 	var errs []error
+	if d.blas != nil {
+		errs = append(errs, d.blas.close())
+		d.blas = nil
+	}
 	for _, m := range d.mods {
 		if err := m.Unload(); err != nil {
 			errs = append(errs, err)

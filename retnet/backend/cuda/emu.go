@@ -178,6 +178,10 @@ func (d *emuDriver) launch(name string, l launchCfg, args []uint64) error {
 	return nil
 }
 
+func (d *emuDriver) blasGemm(bool, bool, int, int, int, float32, devPtr, int, devPtr, int, float32, devPtr, int) (bool, error) {
+	return false, nil // no vendor BLAS: sgemm_tiled
+}
+
 func (d *emuDriver) sync() error { return nil }
 
 func (d *emuDriver) timer() (func() error, func() (float64, error), error) {

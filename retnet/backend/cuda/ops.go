@@ -554,7 +554,30 @@ func checkGemmBuffers(transA, transB bool, m, n, k int, a *Buffer, lda int, bb *
 	needs("SgemmDev", "C", c, (m-1)*ldc+n)
 }
 
+// SetVendorBLAS chooses between cuBLAS (when it could be loaded; the
+// default) and the sgemm_tiled kernel for the products, and reports whether
+// cuBLAS is now in use. Tests use it to check both.
+func (b *Backend) SetVendorBLAS(on bool) bool {
+	var active bool
+	_ = b.do(func() error {
+		b.noBLAS = !on
+		if on {
+			active, _ = b.drv.blasGemm(false, false, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+		}
+		return nil
+	})
+	return active
+}
+
 func (b *Backend) sgemm(transA, transB bool, m, n, k int, alpha float32, a devPtr, lda int, bp devPtr, ldb int, beta float32, c devPtr, ldc int) error {
+	if !b.noBLAS {
+		if ok, err := b.drv.blasGemm(transA, transB, m, n, k, alpha, a, lda, bp, ldb, beta, c, ldc); ok {
+			if err != nil {
+				return fmt.Errorf("cuda: %w", err)
+			}
+			return nil
+		}
+	}
 	sai, sap := gemmStrides(transA, lda)
 	sbp, sbj := gemmStrides(transB, ldb)
 	// op(B)(p,j): stored (k,n) row-major is b[p*ldb + j] (not transposed):
