@@ -112,13 +112,14 @@ def main():
                       "measured copy%s)" % (g["verdict"], g["gb_per_s"], 100 * (g["bw_frac_of_copy"] or 0),
                                            ", %.0f%% of the nominal peak" % (100 * g["frac_of_peak"])
                                            if g["frac_of_peak"] else ""))
-    md += ["", "| op | shape | CUDA ms | PyTorch ms | speedup | CUDA GFLOP/s | CUDA GB/s |", "|---|---|---|---|---|---|---|"]
+    md += ["", "| op | shape | CUDA ms | PyTorch ms | speedup | CUDA GFLOP/s | CUDA GB/s | note |",
+           "|---|---|---|---|---|---|---|---|"]
     for p in pairs:
         shape = " ".join("%s=%s" % (k, p[k]) for k in KEYS[1:] if p.get(k))
         fmt = lambda v, f: (f % v) if v else ""
-        md.append("| %s | %s | %.4f | %s | %s | %s | %s |" % (
+        md.append("| %s | %s | %.4f | %s | %s | %s | %s | %s |" % (
             p["op"], shape, p["cuda_ms"], fmt(p.get("torch_ms"), "%.4f"), fmt(p.get("speedup"), "%.2fx"),
-            fmt(p.get("cuda_gflop_per_s"), "%.0f"), fmt(p.get("cuda_gb_per_s"), "%.0f")))
+            fmt(p.get("cuda_gflop_per_s"), "%.0f"), fmt(p.get("cuda_gb_per_s"), "%.0f"), p.get("note", "")[:90]))
     with open(os.path.join(d, "summary.md"), "w") as f:
         f.write("\n".join(md) + "\n")
     print("\n".join(md))

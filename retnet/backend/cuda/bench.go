@@ -327,14 +327,26 @@ func Bench(b *Backend, cfg BenchConfig, progress io.Writer) ([]KernelBench, erro
 				return out, err
 			}
 			bufs = append(bufs, c)
-			best, med, err := timeRepeats(b, cfg.Repeats, func() error {
-				return b.SgemmDev(false, false, m, n, k, 1, a, k, bb, n, 0, c, n)
-			})
-			if err != nil {
-				return out, err
+			modes := []bool{false} // sgemm_tiled
+			if b.SetVendorBLAS(true) {
+				modes = []bool{true, false}
 			}
-			add(KernelBench{Op: "sgemm", M: m, N: n, K: k, Ms: best, MsMedian: med, GFlop: 2 * float64(m) * float64(n) * float64(k) / 1e9,
-				Note: "sgemm_tiled, full float32 (no TF32)"})
+			for _, vendor := range modes {
+				b.SetVendorBLAS(vendor)
+				best, med, err := timeRepeats(b, cfg.Repeats, func() error {
+					return b.SgemmDev(false, false, m, n, k, 1, a, k, bb, n, 0, c, n)
+				})
+				if err != nil {
+					b.SetVendorBLAS(true)
+					return out, err
+				}
+				note := "sgemm_tiled kernel, full float32"
+				if vendor {
+					note = "cuBLAS, default math (full float32, no TF32)"
+				}
+				add(KernelBench{Op: "sgemm", M: m, N: n, K: k, Ms: best, MsMedian: med, GFlop: 2 * float64(m) * float64(n) * float64(k) / 1e9, Note: note})
+			}
+			b.SetVendorBLAS(true)
 			free()
 		}
 	}
