@@ -205,6 +205,7 @@ func retentionShapes(cfg Config) []backend.Shape {
 		{B: 1, T: 130, H: 2, Dk: 16, Dv: 24},
 		{B: 1, T: 200, H: 2, Dk: 72, Dv: 136},
 		{B: 3, T: 65, H: 1, Dk: 33, Dv: 129},
+		{B: 1, T: 100, H: 1, Dk: 40, Dv: 300},
 	}
 	if cfg.Large {
 		s = append(s, backend.Shape{B: 2, T: 1000, H: 4, Dk: 128, Dv: 256}, backend.Shape{B: 1, T: 4096, H: 2, Dk: 256, Dv: 512})
@@ -280,7 +281,7 @@ func testParallel(t *testing.T, b backend.Backend, cfg Config) {
 
 func testChunkwise(t *testing.T, b backend.Backend, cfg Config) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	chunks := map[int][]int{1: {1, 4}, 37: {1, 5, 16, 37}, 130: {64, 100}, 200: {64, 100, 512}, 65: {7, 64}}
+	chunks := map[int][]int{1: {1, 4}, 37: {1, 5, 16, 37}, 130: {64, 100}, 200: {64, 100, 512}, 65: {7, 64}, 100: {16, 100}}
 	for _, s := range retentionShapes(cfg) {
 		cs := chunks[s.T]
 		if cs == nil {

@@ -28,10 +28,16 @@
 //
 //	ret_parallel        parallel form: 64-query tiles x 128 value columns, key tiles up to the
 //	                    diagonal, decay gamma^(n-m) computed in registers, normalisers deferred
-//	ret_chunk_state     chunkwise, pass 1: per (sequence, head) the chunk-start states R_c, a 64x64
-//	                    tile per block in registers, sequential over chunks (next slab prefetched)
-//	ret_chunk_scores    chunkwise, pass 2: intra-chunk scores A and their row sums a_i
-//	ret_chunk_output    chunkwise, pass 3: o = (A V + qd (.) Q R_c) / max(a_i, r_c), all chunks at once
+//	ret_chunk_state     chunkwise, pass 1: the state at the start of every 64-token sub-chunk (aligned
+//	                    to the chunk starts), a 64x64 tile per block in registers, sequential (next
+//	                    slab prefetched); |R_c| column sums at chunk starts for the normaliser r_c
+//	ret_chunk_scores    chunkwise, pass 2: the chunk's scores, their row sums a_i, the diagonal tiles
+//	ret_chunk_output    chunkwise, pass 3, all sub-chunks at once: the sub-chunk's own A V plus the
+//	                    state term, over max(a_i, r_c); 64x256 tiles, 8x8 results per thread
+//
+// The chunkwise numerator does not depend on the chunk size (only the
+// normalisers do), so it is computed on 64-token sub-chunks whatever C is:
+// the intra-chunk product costs 64 per token, not C (see retention.cu).
 //	ret_recurrent_step  one decode step of B sequences x H heads, state in device memory, one warp
 //	                    per state row: a single read and write of the state (memory bound)
 //	ret_rotate          the relative-position rotation of q and k

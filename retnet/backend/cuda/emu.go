@@ -3,7 +3,7 @@
 package cuda
 
 /*
-#cgo CXXFLAGS: -std=c++17 -O2 -Wno-unknown-pragmas
+#cgo CXXFLAGS: -std=c++17 -O2 -fno-strict-aliasing -Wno-unknown-pragmas
 #cgo LDFLAGS: -lstdc++ -lm
 #include <stdint.h>
 #include <stdlib.h>

@@ -13,7 +13,9 @@ const (
 	tileM    = 64  // RL_BM: query rows per block
 	tileN    = 64  // RL_BN: key columns per score tile
 	tileD    = 32  // RL_BD: dk slab
-	tileDV   = 128 // RL_DVT: value columns per block
+	tileDV   = 128 // RL_DVT: value columns per block (parallel form)
+	tileODV  = 256 // RL_ODVT: value columns per block (chunk output)
+	powLen   = 65  // RL_POW: gamma^0..gamma^64 per head in the chunk tables
 	tileK    = 32  // RL_BK: keys or state rows per value slab
 	tileS    = 64  // RL_ST: chunk state tile (dk and dv)
 	tileSJ   = 16  // RL_SJ: tokens per state-pass slab
@@ -92,13 +94,22 @@ func chunkScoresLaunch(s backend.Shape, g chunkGeom) launchCfg {
 // chunkOutputLaunch: one block per (chunk, row tile), value tile and
 // sequence*head.
 func chunkOutputLaunch(s backend.Shape, g chunkGeom) launchCfg {
-	return grid(g.NChunks*g.TilesPerChunk, cdiv(s.Dv, tileDV), s.B*s.H)
+	return grid(g.NChunks*g.TilesPerChunk, cdiv(s.Dv, tileODV), s.B*s.H)
 }
 
+// NSub is the number of sub-chunks (64-row tiles aligned to the chunk
+// starts), some empty in a ragged last chunk: the states R are kept per
+// sub-chunk.
+func (g chunkGeom) NSub() int { return g.NChunks * g.TilesPerChunk }
+
+// needsState reports whether the state pass must run: whenever the first
+// sub-chunk does not cover the whole sequence.
+func (g chunkGeom) needsState(T int) bool { return min(tileM, g.C) < T }
+
 // chunkScratch is the float count of each device scratch buffer of the
-// chunkwise form: R (B*H, nChunks, dk, dv) chunk-start states, colsum
-// (B*H, nChunks, nDkTiles, dv), A (B*H, T, C) intra-chunk scores, ascale
-// (B*H, T), and the per-head tables (H, 3C+1): inv, qd, wv (each H*C) and gC (H).
+// chunkwise form: R (B*H, nSub, dk, dv) sub-chunk-start states, colsum
+// (B*H, nChunks, nDkTiles, dv), A (B*H, T, 64) diagonal score tiles, ascale
+// (B*H, T), and the per-head tables: inv (H*C), pow (H*65), invSC (H).
 type chunkScratch struct {
 	R, Colsum, A, AScale, Tables int
 }
@@ -106,11 +117,11 @@ type chunkScratch struct {
 func newChunkScratch(s backend.Shape, g chunkGeom) chunkScratch {
 	bh := s.B * s.H
 	return chunkScratch{
-		R:      bh * g.NChunks * s.Dk * s.Dv,
+		R:      bh * g.NSub() * s.Dk * s.Dv,
 		Colsum: bh * g.NChunks * g.NDkTiles * s.Dv,
-		A:      bh * s.T * g.C,
+		A:      bh * s.T * tileN,
 		AScale: bh * s.T,
-		Tables: s.H * (3*g.C + 1),
+		Tables: s.H * (g.C + powLen + 1),
 	}
 }
 

@@ -27,7 +27,7 @@ func TestTileConstantsMatchHeader(t *testing.T) {
 		defs[m[1]] = v
 	}
 	for name, goVal := range map[string]int{
-		"RL_THREADS": threads, "RL_BM": tileM, "RL_BN": tileN, "RL_BD": tileD, "RL_DVT": tileDV, "RL_BK": tileK,
+		"RL_THREADS": threads, "RL_BM": tileM, "RL_BN": tileN, "RL_BD": tileD, "RL_DVT": tileDV, "RL_ODVT": tileODV, "RL_BK": tileK,
 		"RL_ST": tileS, "RL_SJ": tileSJ, "RL_REC_ROWS": recRows, "GEMM_BM": gemmM, "GEMM_BN": gemmN, "GEMM_BK": gemmK,
 	} {
 		if v, ok := defs[name]; !ok || v != goVal {
@@ -170,7 +170,7 @@ func TestLaunchGeometry(t *testing.T) {
 				t.Errorf("%+v: scores launch %+v", s, sc)
 			}
 			out := chunkOutputLaunch(s, g)
-			covers("output cols", out.Grid[1], tileDV, s.Dv)
+			covers("output cols", out.Grid[1], tileODV, s.Dv)
 		}
 		r := recurrentLaunch(s.B, s.H, s.Dv)
 		covers("recurrent rows", r.Grid[0], recRows, s.B*s.H*s.Dv)
@@ -184,38 +184,50 @@ func TestLaunchGeometry(t *testing.T) {
 }
 
 // The scratch of the goal shape of issue 8 (B=1, T=8192, H=8, dk=256,
-// dv=512) at chunk 64: R dominates, 8*128*256*512 floats = 512 MiB.
+// dv=512): R, a state per 64-token sub-chunk, dominates: 8*128*256*512
+// floats = 512 MiB at any chunk size that is a multiple of 64.
 func TestChunkScratchSize(t *testing.T) {
 	s := backend.Shape{B: 1, T: 8192, H: 8, Dk: 256, Dv: 512}
-	sz := newChunkScratch(s, newChunkGeom(s, 64))
-	if sz.R != 8*128*256*512 || sz.A != 8*8192*64 || sz.Colsum != 8*128*4*512 || sz.Tables != 8*(3*64+1) {
-		t.Errorf("scratch %+v", sz)
+	for _, C := range []int{64, 512} {
+		g := newChunkGeom(s, C)
+		sz := newChunkScratch(s, g)
+		if g.NSub() != 128 || sz.R != 8*128*256*512 || sz.A != 8*8192*64 || sz.Colsum != 8*(8192/C)*4*512 || sz.Tables != 8*(C+66) {
+			t.Errorf("C=%d: scratch %+v", C, sz)
+		}
+		t.Logf("goal shape, chunk %d: %.1f MiB of scratch", C, float64(sz.Bytes())/(1<<20))
 	}
-	t.Logf("goal shape, chunk 64: %.1f MiB of scratch", float64(sz.Bytes())/(1<<20))
+	if g := newChunkGeom(backend.Shape{B: 1, T: 64, H: 1, Dk: 1, Dv: 1}, 512); g.needsState(64) {
+		t.Error("one sub-chunk covering T needs no state pass")
+	}
+	if g := newChunkGeom(backend.Shape{B: 1, T: 65, H: 1, Dk: 1, Dv: 1}, 512); !g.needsState(65) {
+		t.Error("two sub-chunks need the state pass")
+	}
 }
 
-// chunkTables rounds exactly as retnet.ChunkwiseRetention does.
+// chunkTables rounds exactly as retnet's DecayTable does.
 func TestChunkTablesMatchRetnet(t *testing.T) {
 	lg := retnet.LogGammas(retnet.ScheduleTorchscale, 4)
 	lg[3] = 0
 	for _, C := range []int{1, 7, 64, 512} {
 		tab := chunkTables(lg, 4, C)
 		for h := 0; h < 4; h++ {
-			dt := retnet.NewDecayTable[float32](lg[h], C)
+			dt := retnet.NewDecayTable[float32](lg[h], max(C, powLen))
 			var SC float64
 			for j := 0; j < C; j++ {
 				SC += float64(dt.Pow[j])
 			}
 			for i := 0; i < C; i++ {
-				inv := dt.InvSqrtCum[i]
-				qd := float32(float64(dt.Pow[i+1]) * SC * float64(dt.InvSqrtCum[i]))
-				wv := float32(float64(dt.Pow[C-1-i]) / SC)
-				if tab[h*C+i] != inv || tab[4*C+h*C+i] != qd || tab[8*C+h*C+i] != wv {
-					t.Fatalf("C=%d h=%d i=%d: tables (%g %g %g) want (%g %g %g)", C, h, i, tab[h*C+i], tab[4*C+h*C+i], tab[8*C+h*C+i], inv, qd, wv)
+				if tab[h*C+i] != dt.InvSqrtCum[i] {
+					t.Fatalf("C=%d h=%d inv[%d] = %g, want %g", C, h, i, tab[h*C+i], dt.InvSqrtCum[i])
 				}
 			}
-			if tab[12*C+h] != dt.Pow[C] {
-				t.Errorf("C=%d h=%d: gC %g want %g", C, h, tab[12*C+h], dt.Pow[C])
+			for d := 0; d < powLen; d++ {
+				if got := tab[4*C+h*powLen+d]; got != dt.Pow[d] {
+					t.Fatalf("C=%d h=%d pow[%d] = %g, want %g", C, h, d, got, dt.Pow[d])
+				}
+			}
+			if got, want := tab[4*(C+powLen)+h], float32(1/SC); got != want {
+				t.Errorf("C=%d h=%d invSC = %g, want %g", C, h, got, want)
 			}
 		}
 	}

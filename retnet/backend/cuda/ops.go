@@ -153,21 +153,20 @@ func (p *ChunkPlan) run(q, k, v, o *Buffer) error {
 func (p *ChunkPlan) stage(stage int, q, k, v, o *Buffer) error {
 	s, g, b := p.s, p.g, p.b
 	H, C := s.H, g.C
+	inv, pw, invSC := argOff(p.tab.p, 0), argOff(p.tab.p, H*C), argOff(p.tab.p, H*(C+powLen))
 	switch stage {
 	case 0:
-		if g.NChunks == 1 {
+		if !g.needsState(s.T) {
 			return nil
 		}
-		err := b.launch("ret_chunk_state", chunkStateLaunch(s, g), argB(k), argB(v),
-			argOff(p.tab.p, 2*H*C), argOff(p.tab.p, 3*H*C), argB(p.R), argB(p.cs),
-			argI(s.T), argI(H), argI(s.Dk), argI(s.Dv), argI(C), argI(g.NChunks))
-		return err
+		return b.launch("ret_chunk_state", chunkStateLaunch(s, g), argB(k), argB(v), pw, invSC, argB(p.R), argB(p.cs),
+			argI(s.T), argI(H), argI(s.Dk), argI(s.Dv), argI(C), argI(g.NChunks), argI(g.TilesPerChunk))
 	case 1:
-		return b.launch("ret_chunk_scores", chunkScoresLaunch(s, g), argB(q), argB(k), argOff(p.tab.p, 0), argB(p.lg),
+		return b.launch("ret_chunk_scores", chunkScoresLaunch(s, g), argB(q), argB(k), inv, argB(p.lg),
 			argB(p.A), argB(p.as), argI(s.T), argI(H), argI(s.Dk), argI(C), argI(g.TilesPerChunk))
 	}
 	return b.launch("ret_chunk_output", chunkOutputLaunch(s, g), argB(q), argB(v), argB(p.A), argB(p.as),
-		argB(p.R), argB(p.cs), argOff(p.tab.p, H*C), argB(o), argI(s.T), argI(H), argI(s.Dk), argI(s.Dv),
+		argB(p.R), argB(p.cs), inv, pw, argB(o), argI(s.T), argI(H), argI(s.Dk), argI(s.Dv),
 		argI(C), argI(g.NChunks), argI(g.TilesPerChunk), argI(g.NDkTiles))
 }
 

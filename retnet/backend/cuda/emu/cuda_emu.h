@@ -49,6 +49,7 @@ uint64_t shfl(uint64_t bits, int op, int arg);
 #define __shared__ static
 #define __restrict__ __restrict
 #define __launch_bounds__(...)
+#define __align__(n) __attribute__((aligned(n)))
 
 inline void __syncthreads() { emu::syncthreads(); }
 inline void __syncwarp(unsigned = 0xffffffffu) { emu::shfl(0, 0, 0); }

@@ -18,7 +18,8 @@
 #define RL_BM 64         // query rows per block: parallel form, chunk scores, chunk output
 #define RL_BN 64         // key columns per score tile (== RL_BM: tiles align on the diagonal)
 #define RL_BD 32         // dk columns per shared-memory slab of a score tile
-#define RL_DVT 128       // value columns per block: parallel form, chunk output
+#define RL_DVT 128       // value columns per block: parallel form
+#define RL_ODVT 256      // value columns per block: chunk output (8x8 results per thread)
 #define RL_BK 32         // keys (or state rows) per shared-memory slab of an output product
 #define RL_ST 64         // state tile (dk rows x dv columns) of the chunk state pass
 #define RL_SJ 16         // tokens per shared-memory slab of the chunk state pass
@@ -28,6 +29,7 @@
 #define GEMM_BK 16       // k per shared-memory slab
 
 #define RL_FULL 0xffffffffu
+#define RL_POW (RL_BM + 1)  // powers gamma^0 .. gamma^RL_BM per head in the chunk tables
 
 static __device__ __forceinline__ int rl_min(int a, int b) { return a < b ? a : b; }
 

@@ -154,32 +154,41 @@ ret_parallel(const float* __restrict__ q, const float* __restrict__ k, const flo
     }
 }
 
-// The chunkwise form (retnet.ChunkwiseRetention) in three kernels. With
-// chunk size C, chunk c covering tokens c*C .. c*C+nc-1 and local indices
-// i, j < nc, and per-head host tables (cuda.chunkTables, rounded exactly as
-// retnet's DecayTable): inv[i] = 1/sqrt(s_i), qd[i] = gamma^(i+1) S_C inv[i],
-// wv[j] = gamma^(C-1-j) / S_C, gC = gamma^C:
+// The chunkwise form (retnet.ChunkwiseRetention) in three kernels.
 //
-//	ret_chunk_state   R_0 = 0, R_{c+1} = gC R_c + sum_j k_j^T (wv[j] v_j),
-//	                  stored for every chunk, with per-column |R_c| sums
-//	ret_chunk_scores  A_ij = (q_i . k_j) gamma^(i-j) inv[i] (j <= i), a_i = max(1, sum_j |A_ij|)
-//	ret_chunk_output  o_i = (sum_j A_ij v_j + (qd[i] q_i) R_c) / max(a_i, r_c),
-//	                  r_c = max(1, max over columns of the |R_c| column sums)
+// With chunk size C the CPU computes, for chunk c and local i, j < C,
 //
-// The state pass is sequential over chunks (a block keeps a 64x64 tile of
-// the state in registers); scores and outputs are parallel over chunks.
-// Scratch: R (B*H, nChunks, dk, dv), colsum (B*H, nChunks, nDkTiles, dv),
-// A (B*H, T, C), ascale (B*H, T).
+//	A_ij = (q_i . k_j) gamma^(i-j) / sqrt(s_i) (j <= i), a_i = max(1, sum_j |A_ij|),  s_i = sum_{d<=i} gamma^d
+//	R_0 = 0, R_{c+1} = gamma^C R_c + sum_j gamma^(C-1-j) k_j^T v_j / S_C,  r_c = max(1, max_col sum_row |R_c|)
+//	o_i = (sum_{j<=i} A_ij v_j + gamma^(i+1) S_C / sqrt(s_i) q_i R_c) / max(a_i, r_c)
+//
+// The numerator is U_n / sqrt(s_i) with U_n = sum_{m<=n} gamma^(n-m) (q_n.k_m) v_m, whatever
+// the chunking, so the kernels compute it on sub-chunks of at most 64 tokens (the 64-row
+// tiles of each chunk, aligned to the chunk's start) and only the normalisers use C:
+//
+//	ret_chunk_state   Z_s = sum_{m < p_s} gamma^(p_s-1-m) k_m^T v_m at the start p_s of every
+//	                  sub-chunk (sequential; one 64x64 state tile per block, in registers), and
+//	                  at each chunk start the column sums of |Z|/S_C = |R_c| (for r_c)
+//	ret_chunk_scores  A (all of the chunk's columns, for a_i) and its 64x64 diagonal tile
+//	ret_chunk_output  o_i = (sum_{j in sub-chunk, j<=i} A_ij v_j + gamma^(i'+1)/sqrt(s_i) q_i Z_s)
+//	                        / max(a_i, r_c),  i' = the index within the sub-chunk
+//
+// so the intra-chunk product costs 64 (not C) per token; a_i still needs every score of the
+// chunk (that is torchscale's definition). For C <= 64 the sub-chunks are the chunks.
+// Host tables (cuda.chunkTables, rounded as retnet's DecayTable): inv[h][i] = 1/sqrt(s_i)
+// (i < C), pow[h][d] = gamma^d (d <= 64), invSC[h] = 1/S_C.
+// Scratch: R (B*H, nSub, dk, dv) with nSub = nChunks*tilesPerChunk, colsum (B*H, nChunks,
+// nDkTiles, dv), A (B*H, T, 64) diagonal tiles, ascale (B*H, T).
 
 // ret_chunk_state: grid x = dv tile (RL_ST), y = dk tile (RL_ST), z = b*H+h.
 // Thread owns state rows r0 + ty + 16*i and columns c0 + tx + 16*j. The
-// loop over chunks is sequential, so the next K/V slab is fetched into
+// loop over sub-chunks is sequential, so the next K/V slab is fetched into
 // registers while the current one is multiplied (the global-memory latency
-// would otherwise stall every slab of every chunk).
+// would otherwise stall every slab).
 extern "C" __global__ void __launch_bounds__(RL_THREADS)
-ret_chunk_state(const float* __restrict__ k, const float* __restrict__ v, const float* __restrict__ wv,
-                const float* __restrict__ gC, float* __restrict__ R, float* __restrict__ colsum, int T, int H,
-                int dk, int dv, int C, int nChunks) {
+ret_chunk_state(const float* __restrict__ k, const float* __restrict__ v, const float* __restrict__ pow,
+                const float* __restrict__ invSC, float* __restrict__ R, float* __restrict__ colsum, int T, int H,
+                int dk, int dv, int C, int nChunks, int tilesPerChunk) {
     __shared__ float Ks[RL_SJ][RL_ST];
     __shared__ float Vs[RL_SJ][RL_ST];
     __shared__ float red[16][RL_ST];
@@ -190,20 +199,27 @@ ret_chunk_state(const float* __restrict__ k, const float* __restrict__ v, const 
     const size_t ldqk = (size_t)H * dk, ldv = (size_t)H * dv;
     const float* kb = k + (size_t)b * T * ldqk + (size_t)h * dk;
     const float* vb = v + (size_t)b * T * ldv + (size_t)h * dv;
-    const float* w = wv + (size_t)h * C;
-    const float g = gC[h];
+    const float* pw = pow + (size_t)h * RL_POW;
+    const float isc = invSC[h];
+    const int nSub = nChunks * tilesPerChunk;
 
-    // The slab of tokens t0+j0 .. t0+j0+15 of chunk c: element e = tid + 256*m
+    // Sub-chunk s: chunk s / tilesPerChunk, tile s % tilesPerChunk; start and length.
+    auto start = [&](int s) { return (s / tilesPerChunk) * C + (s % tilesPerChunk) * RL_BM; };
+    auto length = [&](int s) {
+        return rl_min(RL_BM, rl_min(C - (s % tilesPerChunk) * RL_BM, T - start(s)));
+    };
+    // The slab of tokens j0 .. j0+15 of sub-chunk s: element e = tid + 256*m
     // is token row e / RL_ST, column e % RL_ST of the tile.
     float kpre[RL_SJ * RL_ST / RL_THREADS], vpre[RL_SJ * RL_ST / RL_THREADS];
-    auto fetch = [&](int c, int j0) {
+    auto fetch = [&](int s, int j0) {
+        const int p0 = start(s), len = length(s);
 #pragma unroll
         for (int m = 0; m < RL_SJ * RL_ST / RL_THREADS; m++) {
             int e = tid + RL_THREADS * m, r = e / RL_ST, cc = e % RL_ST, jj = j0 + r;
             int d = r0 + cc, col = c0 + cc;
-            size_t t = (size_t)c * C + jj;
-            kpre[m] = (jj < C && d < dk) ? kb[t * ldqk + d] : 0.f;
-            vpre[m] = (jj < C && col < dv) ? vb[t * ldv + col] * w[jj] : 0.f;
+            size_t t = (size_t)p0 + jj;
+            kpre[m] = (jj < len && d < dk) ? kb[t * ldqk + d] : 0.f;
+            vpre[m] = (jj < len && col < dv) ? vb[t * ldv + col] * pw[len - 1 - jj] : 0.f;
         }
     };
 
@@ -212,10 +228,13 @@ ret_chunk_state(const float* __restrict__ k, const float* __restrict__ v, const 
     for (int i = 0; i < 4; i++)
 #pragma unroll
         for (int j = 0; j < 4; j++) acc[i][j] = 0.f;
-    if (nChunks > 1) fetch(0, 0);
+    if (length(0) < T) fetch(0, 0);
 
-    for (int c = 0; c < nChunks; c++) {
-        float* Rc = R + ((size_t)bh * nChunks + c) * dk * dv;
+    for (int s = 0; s < nSub; s++) {
+        const int p0 = start(s);
+        if (p0 >= T) break;
+        const int len = length(s);
+        float* Rs = R + ((size_t)bh * nSub + s) * dk * dv;
 #pragma unroll
         for (int j = 0; j < 4; j++) {
             int col = c0 + tx + 16 * j;
@@ -223,35 +242,36 @@ ret_chunk_state(const float* __restrict__ k, const float* __restrict__ v, const 
 #pragma unroll
             for (int i = 0; i < 4; i++) {
                 int row = r0 + ty + 16 * i;
-                if (row < dk && col < dv) Rc[(size_t)row * dv + col] = acc[i][j];
+                if (row < dk && col < dv) Rs[(size_t)row * dv + col] = acc[i][j];
                 p += fabsf(acc[i][j]);
             }
             red[ty][tx + 16 * j] = p;
         }
         __syncthreads();
-        if (tid < RL_ST && c0 + tid < dv) {
-            float s = 0.f;
-            for (int y = 0; y < 16; y++) s += red[y][tid];
-            colsum[(((size_t)bh * nChunks + c) * nDkT + blockIdx.y) * dv + c0 + tid] = s;
+        if (s % tilesPerChunk == 0 && tid < RL_ST && c0 + tid < dv) {
+            float sum = 0.f;
+            for (int y = 0; y < 16; y++) sum += red[y][tid];
+            colsum[(((size_t)bh * nChunks + s / tilesPerChunk) * nDkT + blockIdx.y) * dv + c0 + tid] = sum * isc;
         }
-        if (c == nChunks - 1) break;
-        // R_{c+1} = gC R_c + K_c^T (wv (.) V_c); chunk c < nChunks-1 is full (C tokens).
+        if (p0 + len >= T) break;  // no later sub-chunk needs a state
+        // Z <- gamma^len Z + sum_j gamma^(len-1-j) k_j^T v_j over this sub-chunk.
+        const float g = pw[len];
 #pragma unroll
         for (int i = 0; i < 4; i++)
 #pragma unroll
             for (int j = 0; j < 4; j++) acc[i][j] *= g;
-        for (int j0 = 0; j0 < C; j0 += RL_SJ) {
+        for (int j0 = 0; j0 < len; j0 += RL_SJ) {
 #pragma unroll
             for (int m = 0; m < RL_SJ * RL_ST / RL_THREADS; m++) {
                 int e = tid + RL_THREADS * m;
                 Ks[e / RL_ST][e % RL_ST] = kpre[m];
                 Vs[e / RL_ST][e % RL_ST] = vpre[m];
             }
-            __syncthreads();  // also orders the red[] reads above before the next chunk's writes
-            if (j0 + RL_SJ < C)
-                fetch(c, j0 + RL_SJ);
-            else if (c + 1 < nChunks - 1)
-                fetch(c + 1, 0);
+            __syncthreads();  // also orders the red[] reads above before the next sub-chunk's writes
+            if (j0 + RL_SJ < len)
+                fetch(s, j0 + RL_SJ);
+            else if (s + 1 < nSub && start(s + 1) + length(s + 1) < T)
+                fetch(s + 1, 0);
 #pragma unroll 4
             for (int r = 0; r < RL_SJ; r++) {
                 float kr[4], vr[4];
@@ -270,8 +290,8 @@ ret_chunk_state(const float* __restrict__ k, const float* __restrict__ v, const 
 }
 
 // ret_chunk_scores: grid x = chunk * tilesPerChunk + row tile, y = b*H+h.
-// Writes A for the rows of its tile and every column tile up to the
-// diagonal (zeros above it), and a_i.
+// Accumulates a_i over every column tile of the chunk up to the diagonal
+// and stores the diagonal tile of A (zeros above the diagonal).
 extern "C" __global__ void __launch_bounds__(RL_THREADS)
 ret_chunk_scores(const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ inv,
                  const float* __restrict__ logGamma, float* __restrict__ A, float* __restrict__ ascale, int T,
@@ -287,7 +307,7 @@ ret_chunk_scores(const float* __restrict__ q, const float* __restrict__ k, const
     const size_t ldqk = (size_t)H * dk;
     const float* qb = q + ((size_t)b * T + t0) * ldqk + (size_t)h * dk;
     const float* kb = k + ((size_t)b * T + t0) * ldqk + (size_t)h * dk;
-    float* Ab = A + ((size_t)bh * T + t0) * C;
+    float* Ab = A + ((size_t)bh * T + t0) * RL_BN;
     const float lg = logGamma[h];
     const int rowEnd = rl_min(nc, i0 + RL_BM);
 
@@ -310,7 +330,7 @@ ret_chunk_scores(const float* __restrict__ q, const float* __restrict__ k, const
                 float val = 0.f;
                 if (jj <= ii && ii < nc) val = s[i][j] * (expf((float)(ii - jj) * lg) * invr[i]);
                 rowabs[i] += fabsf(val);
-                if (ii < nc && jj < C) Ab[(size_t)ii * C + jj] = val;
+                if (j0 == i0 && ii < nc) Ab[(size_t)ii * RL_BN + tx + 16 * j] = val;
             }
         }
     }
@@ -322,39 +342,47 @@ ret_chunk_scores(const float* __restrict__ q, const float* __restrict__ k, const
     }
 }
 
-// ret_chunk_output: grid x = chunk * tilesPerChunk + row tile, y = value
-// tile of RL_DVT columns, z = b*H+h. One GEMM with two k phases:
-// [A | qd (.) Q] (64 x (nc + dk)) times [V ; R_c].
-extern "C" __global__ void __launch_bounds__(RL_THREADS)
+// ret_chunk_output: grid x = chunk * tilesPerChunk + row tile (the
+// sub-chunk), y = value tile of RL_ODVT columns, z = b*H+h. One GEMM with
+// two k phases, [A_diag | f (.) Q] (64 x (len + dk)) times [V ; Z_s], with
+// f_i = gamma^(i'+1) / sqrt(s_i). 256 threads as 8 (ty, one warp each) x 32
+// (tx): a thread owns rows ty*8 + i and columns tx*4 + j and 128 + tx*4 + j
+// (i, j < 8 / 4): 64 results, operands read as float4 from shared memory
+// (X stored k-major, so a warp's reads of X are broadcasts).
+extern "C" __global__ void __launch_bounds__(RL_THREADS, 2)
 ret_chunk_output(const float* __restrict__ q, const float* __restrict__ v, const float* __restrict__ A,
                  const float* __restrict__ ascale, const float* __restrict__ R,
-                 const float* __restrict__ colsum, const float* __restrict__ qd, float* __restrict__ o, int T,
-                 int H, int dk, int dv, int C, int nChunks, int tilesPerChunk, int nDkT) {
-    __shared__ float Xs[RL_BM][RL_BK + 1];  // A slab, then the scaled Q slab
-    __shared__ float Ys[RL_BK][RL_DVT];     // V slab, then the R_c slab
+                 const float* __restrict__ colsum, const float* __restrict__ inv, const float* __restrict__ pow,
+                 float* __restrict__ o, int T, int H, int dk, int dv, int C, int nChunks, int tilesPerChunk,
+                 int nDkT) {
+    __shared__ __align__(16) float Xs[RL_BK][RL_BM + 4];  // X^T slab: A_diag, then f (.) Q
+    __shared__ __align__(16) float Ys[RL_BK][RL_ODVT];    // V slab, then the Z_s slab
     __shared__ float red[RL_THREADS];
 
-    const int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
+    const int tid = threadIdx.x, tx = tid & 31, ty = tid >> 5;
     const int c = blockIdx.x / tilesPerChunk, i0 = (blockIdx.x % tilesPerChunk) * RL_BM;
     const int t0 = c * C, nc = rl_min(C, T - t0);
     if (i0 >= nc) return;  // whole block
-    const int c0 = blockIdx.y * RL_DVT;
+    const int s = blockIdx.x, nSub = nChunks * tilesPerChunk;
+    const int rowEnd = rl_min(nc, i0 + RL_BM), len = rowEnd - i0;
+    const int c0 = blockIdx.y * RL_ODVT;
     const int bh = blockIdx.z, b = bh / H, h = bh % H;
     const size_t ldqk = (size_t)H * dk, ldv = (size_t)H * dv;
-    const float* qb = q + ((size_t)b * T + t0) * ldqk + (size_t)h * dk;
-    const float* vb = v + ((size_t)b * T + t0) * ldv + (size_t)h * dv;
-    const float* Ab = A + ((size_t)bh * T + t0) * C;
-    float* ob = o + ((size_t)b * T + t0) * ldv + (size_t)h * dv;
+    const size_t p0 = (size_t)t0 + i0;  // first token of the sub-chunk
+    const float* qb = q + ((size_t)b * T + p0) * ldqk + (size_t)h * dk;
+    const float* vb = v + ((size_t)b * T + p0) * ldv + (size_t)h * dv;
+    const float* Ab = A + ((size_t)bh * T + p0) * RL_BN;
+    float* ob = o + ((size_t)b * T + p0) * ldv + (size_t)h * dv;
 
-    // r_c = max(1, max_col sum over dk tiles of the column sums of |R_c|).
+    // r_c = max(1, max over columns of the dk tiles' sums of |R_c|).
     float rc = 1.f;
     if (c > 0) {
         const float* cs = colsum + ((size_t)bh * nChunks + c) * nDkT * dv;
         float m = 0.f;
         for (int x = tid; x < dv; x += RL_THREADS) {
-            float s = 0.f;
-            for (int t = 0; t < nDkT; t++) s += cs[(size_t)t * dv + x];
-            m = fmaxf(m, s);
+            float sum = 0.f;
+            for (int t = 0; t < nDkT; t++) sum += cs[(size_t)t * dv + x];
+            m = fmaxf(m, sum);
         }
         red[tid] = m;
         __syncthreads();
@@ -365,76 +393,73 @@ ret_chunk_output(const float* __restrict__ q, const float* __restrict__ v, const
         rc = fmaxf(red[0], 1.f);
     }
 
-    float acc[4][8];
+    float acc[8][8];
 #pragma unroll
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 8; i++)
 #pragma unroll
-        for (int cc = 0; cc < 8; cc++) acc[i][cc] = 0.f;
+        for (int j = 0; j < 8; j++) acc[i][j] = 0.f;
 
-    // Phase 1: sum_j A_ij v_j over the columns up to the tile's last row.
-    const int jEnd = rl_min(nc, i0 + RL_BM);
-    for (int k0 = 0; k0 < jEnd; k0 += RL_BK) {
-        for (int e = tid; e < RL_BM * RL_BK; e += RL_THREADS) {
-            int r = e / RL_BK, cc = e % RL_BK, ii = i0 + r, jj = k0 + cc;
-            Xs[r][cc] = (ii < nc && jj < jEnd) ? Ab[(size_t)ii * C + jj] : 0.f;
-        }
-        for (int e = tid; e < RL_BK * RL_DVT; e += RL_THREADS) {
-            int r = e / RL_DVT, cc = e % RL_DVT, jj = k0 + r, col = c0 + cc;
-            Ys[r][cc] = (jj < jEnd && col < dv) ? vb[(size_t)jj * ldv + col] : 0.f;
-        }
-        __syncthreads();
+    // One k slab: Xs and Ys loaded, then 32 rank-1 updates of the 8x8 tile.
+    auto multiply = [&]() {
 #pragma unroll 4
         for (int kk = 0; kk < RL_BK; kk++) {
-            float x[4], y[8];
+            const float4 x0 = *(const float4*)&Xs[kk][ty * 8];
+            const float4 x1 = *(const float4*)&Xs[kk][ty * 8 + 4];
+            const float4 y0 = *(const float4*)&Ys[kk][tx * 4];
+            const float4 y1 = *(const float4*)&Ys[kk][128 + tx * 4];
+            const float x[8] = {x0.x, x0.y, x0.z, x0.w, x1.x, x1.y, x1.z, x1.w};
+            const float y[8] = {y0.x, y0.y, y0.z, y0.w, y1.x, y1.y, y1.z, y1.w};
 #pragma unroll
-            for (int i = 0; i < 4; i++) x[i] = Xs[ty * 4 + i][kk];
+            for (int i = 0; i < 8; i++)
 #pragma unroll
-            for (int cc = 0; cc < 8; cc++) y[cc] = Ys[kk][tx + 16 * cc];
-#pragma unroll
-            for (int i = 0; i < 4; i++)
-#pragma unroll
-                for (int cc = 0; cc < 8; cc++) acc[i][cc] = fmaf(x[i], y[cc], acc[i][cc]);
+                for (int j = 0; j < 8; j++) acc[i][j] = fmaf(x[i], y[j], acc[i][j]);
+        }
+    };
+
+    // Phase 1: the sub-chunk's own keys, sum_j A_ij v_j.
+    for (int k0 = 0; k0 < len; k0 += RL_BK) {
+        for (int e = tid; e < RL_BM * RL_BK; e += RL_THREADS) {
+            int r = e / RL_BK, kk = e % RL_BK;
+            Xs[kk][r] = (r < len && k0 + kk < len) ? Ab[(size_t)r * RL_BN + k0 + kk] : 0.f;
+        }
+        for (int e = tid; e < RL_BK * RL_ODVT; e += RL_THREADS) {
+            int r = e / RL_ODVT, cc = e % RL_ODVT, col = c0 + cc;
+            Ys[r][cc] = (k0 + r < len && col < dv) ? vb[(size_t)(k0 + r) * ldv + col] : 0.f;
         }
         __syncthreads();
+        multiply();
+        __syncthreads();
     }
-    // Phase 2: (qd[i] q_i) R_c; R_0 = 0 is skipped.
-    if (c > 0) {
-        const float* Rc = R + ((size_t)bh * nChunks + c) * dk * dv;
-        const float* qdh = qd + (size_t)h * C;
+    // Phase 2: the state before the sub-chunk (Z_0 = 0 is skipped).
+    if (p0 > 0) {
+        const float* Zs = R + ((size_t)bh * nSub + s) * dk * dv;
+        const float* invh = inv + (size_t)h * C;
+        const float* pw = pow + (size_t)h * RL_POW;
         for (int d0 = 0; d0 < dk; d0 += RL_BK) {
             for (int e = tid; e < RL_BM * RL_BK; e += RL_THREADS) {
-                int r = e / RL_BK, cc = e % RL_BK, ii = i0 + r, d = d0 + cc;
-                Xs[r][cc] = (ii < nc && d < dk) ? qb[(size_t)ii * ldqk + d] * qdh[ii] : 0.f;
+                int r = e / RL_BK, kk = e % RL_BK, d = d0 + kk;
+                Xs[kk][r] = (r < len && d < dk) ? qb[(size_t)r * ldqk + d] * (pw[r + 1] * invh[i0 + r]) : 0.f;
             }
-            for (int e = tid; e < RL_BK * RL_DVT; e += RL_THREADS) {
-                int r = e / RL_DVT, cc = e % RL_DVT, d = d0 + r, col = c0 + cc;
-                Ys[r][cc] = (d < dk && col < dv) ? Rc[(size_t)d * dv + col] : 0.f;
+            for (int e = tid; e < RL_BK * RL_ODVT; e += RL_THREADS) {
+                int r = e / RL_ODVT, cc = e % RL_ODVT, d = d0 + r, col = c0 + cc;
+                Ys[r][cc] = (d < dk && col < dv) ? Zs[(size_t)d * dv + col] : 0.f;
             }
             __syncthreads();
-#pragma unroll 4
-            for (int kk = 0; kk < RL_BK; kk++) {
-                float x[4], y[8];
-#pragma unroll
-                for (int i = 0; i < 4; i++) x[i] = Xs[ty * 4 + i][kk];
-#pragma unroll
-                for (int cc = 0; cc < 8; cc++) y[cc] = Ys[kk][tx + 16 * cc];
-#pragma unroll
-                for (int i = 0; i < 4; i++)
-#pragma unroll
-                    for (int cc = 0; cc < 8; cc++) acc[i][cc] = fmaf(x[i], y[cc], acc[i][cc]);
-            }
+            multiply();
             __syncthreads();
         }
     }
+    // Phase 1 left the inner part unnormalised by sqrt(s_i): A already
+    // carries it (inv[i] in the scores), and f carries it for the state.
 #pragma unroll
-    for (int i = 0; i < 4; i++) {
-        int ii = i0 + ty * 4 + i;
-        if (ii < nc) {
-            float den = fmaxf(ascale[(size_t)bh * T + t0 + ii], rc);
+    for (int i = 0; i < 8; i++) {
+        int r = ty * 8 + i;
+        if (r < len) {
+            float den = fmaxf(ascale[(size_t)bh * T + p0 + r], rc);
 #pragma unroll
-            for (int cc = 0; cc < 8; cc++) {
-                int col = c0 + tx + 16 * cc;
-                if (col < dv) ob[(size_t)ii * ldv + col] = acc[i][cc] / den;
+            for (int j = 0; j < 8; j++) {
+                int col = c0 + (j < 4 ? tx * 4 + j : 128 + tx * 4 + j - 4);
+                if (col < dv) ob[(size_t)r * ldv + col] = acc[i][j] / den;
             }
         }
     }
