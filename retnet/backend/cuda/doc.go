@@ -38,6 +38,7 @@
 // The chunkwise numerator does not depend on the chunk size (only the
 // normalisers do), so it is computed on 64-token sub-chunks whatever C is:
 // the intra-chunk product costs 64 per token, not C (see retention.cu).
+//
 //	ret_recurrent_step  one decode step of B sequences x H heads, state in device memory, one warp
 //	                    per state row: a single read and write of the state (memory bound)
 //	ret_rotate          the relative-position rotation of q and k
