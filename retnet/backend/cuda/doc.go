@@ -35,15 +35,17 @@
 //	ret_chunk_output    chunkwise, pass 3, all sub-chunks at once: the sub-chunk's own A V plus the
 //	                    state term, over max(a_i, r_c); 64x256 tiles, 8x8 results per thread
 //
-// The chunkwise numerator does not depend on the chunk size (only the
-// normalisers do), so it is computed on 64-token sub-chunks whatever C is:
-// the intra-chunk product costs 64 per token, not C (see retention.cu).
-//
 //	ret_recurrent_step  one decode step of B sequences x H heads, state in device memory, one warp
 //	                    per state row: a single read and write of the state (memory bound)
 //	ret_rotate          the relative-position rotation of q and k
 //	ret_groupnorm_gate  per-head RMS norm (no affine) and the swish gate
 //	sgemm_tiled         float32 GEMM (64x64 tiles), any transposes, for the projections
+//	                    where cuBLAS cannot be loaded (cublas.go loads it at run time)
+//	lm_*                embedding, RMSNorm, GLU, residual: the rest of a model (package lm)
+//
+// The chunkwise numerator does not depend on the chunk size (only the
+// normalisers do), so it is computed on 64-token sub-chunks whatever C is:
+// the intra-chunk product costs 64 per token, not C (see retention.cu).
 //
 // Every kernel is checked against the CPU code of package retnet by the
 // conformance suite (package backendtest; relative error <= 1e-4): on the
