@@ -34,7 +34,6 @@
 //	ret_chunk_scores    chunkwise, pass 2: the chunk's scores, their row sums a_i, the diagonal tiles
 //	ret_chunk_output    chunkwise, pass 3, all sub-chunks at once: the sub-chunk's own A V plus the
 //	                    state term, over max(a_i, r_c); 64x256 tiles, 8x8 results per thread
-//
 //	ret_recurrent_step  one decode step of B sequences x H heads, state in device memory, one warp
 //	                    per state row: a single read and write of the state (memory bound)
 //	ret_rotate          the relative-position rotation of q and k
