@@ -8,7 +8,7 @@ import (
 	"github.com/retlab/retlab/retnet/backend/cuda/lm"
 )
 
-// A model's logits and greedy-free decoding on the GPU (needs a GPU or
+// A model's logits and decoding on the GPU (needs a GPU or
 // -tags cudaemu, so no Output).
 func ExampleNew() {
 	c, _ := retnet.Preset("base", retnet.DefaultVocab)
