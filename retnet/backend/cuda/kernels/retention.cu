@@ -496,6 +496,7 @@ ret_recurrent_step(const float* __restrict__ q, const float* __restrict__ k, con
     float* Sr = S + (size_t)row * dk;
     float acc = 0.f;
     if ((dk & 127) == 0) {  // float4 path: 16-byte aligned since dk, ldqk are multiples of 4
+#pragma unroll 2
         for (int x = lane * 4; x < dk; x += 128) {
             float4 s = *(float4*)(Sr + x);
             const float4 kk = *(const float4*)(kp + x);
