@@ -25,10 +25,13 @@ func init() {
 		Types: map[string]Type{
 			"Backend": TypeOf((*cpu.Backend)(nil)).Elem(),
 		},
+		Wrappers: map[string][]string{
+			"Backend": {"ChunkwiseRetention", "GroupNormGate", "Info", "NewDecoder", "ParallelRetention", "RecurrentRetention", "Rotate"},
+		},
 	}, map[string]string{
 		"":              "package cpu // import \"github.com/retlab/retlab/retnet/backend/cpu\"\n\nPackage cpu is the default compute backend: pure Go (with Go assembly on\namd64), no cgo, using every core for large products.\n",
 		"Axpy":          "func Axpy(alpha float32, x, y []float32)\n",
-		"Backend":       "type Backend struct{}\n\nBackend is the CPU backend; the zero value is ready to use.\n\nfunc (Backend) Name() string\nfunc (Backend) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)\n",
+		"Backend":       "type Backend struct{ backend.NotImplemented }\n\nBackend is the CPU backend; the zero value is ready to use. It implements\nSgemm; the optional operations report backend.ErrNotImplemented, so\npackage retnet runs its own CPU code for them (the conformance oracle).\n\nfunc (Backend) Name() string\nfunc (Backend) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)\n",
 		"Backend.Name":  "func (Backend) Name() string\n\nName returns \"cpu\".\n",
 		"Backend.Sgemm": "func (Backend) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)\n\nSgemm implements backend.Backend with the package-level Sgemm.\n",
 		"Dot":           "func Dot(x, y []float32) float32\n",
