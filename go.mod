@@ -10,7 +10,7 @@ require (
 	github.com/go-echarts/go-echarts/v2 v2.6.7
 	github.com/go-zeromq/zmq4 v0.17.0
 	github.com/nlpodyssey/safetensors v0.0.0-20250209183917-bfb01cc25f7c
-	golang.org/x/sys v0.30.0
+	golang.org/x/sys v0.40.0
 	golang.org/x/tools v0.30.0
 	gorgonia.org/cu v0.9.6
 )

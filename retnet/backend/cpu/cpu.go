@@ -1,5 +1,3 @@
-// Package cpu is the default compute backend: pure Go (with Go assembly on
-// amd64), no cgo, using every core for large products.
 package cpu
 
 import "github.com/retlab/retlab/retnet/backend"
