@@ -498,7 +498,7 @@ step_user() {
 }
 
 # ---- run --------------------------------------------------------------------
-mkdir -p "$PREFIX"
+if [ "${selected[*]}" != apt ]; then mkdir -p "$PREFIX"; fi
 printf 'RetLab install: prefix %s, GOROOT %s, source %s%s%s\n' "$PREFIX" "$GOROOT_DIR" "$SRC" \
 	"$([ "$CUDA" = 1 ] && echo ', CUDA')" "$([ "$EXPORT" = 1 ] && echo ', export tools')"
 printf 'steps: %s\n' "${selected[*]}"
