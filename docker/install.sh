@@ -167,7 +167,6 @@ else
 		selected+=("$s")
 	done
 fi
-has_step() { [[ " ${selected[*]} " == *" $1 "* ]]; }
 needs_build_packages() {
 	[ "$APT_ONLY" = 1 ] && return 0
 	local s
