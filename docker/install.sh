@@ -51,8 +51,8 @@ usage: docker/install.sh [options]
 
   --prefix DIR     where everything goes (default /opt/retlab)
   --goroot DIR     the Go toolchain's directory (default /usr/local/go, or PREFIX/go when
-                   /usr/local/go holds another version); downloaded there when it lacks
-                   the pinned version
+                   /usr/local/go holds another version or cannot be written); downloaded
+                   there when it lacks the pinned version
   --src DIR        the RetLab source tree (default: this script's repository)
   --python PY      the python the venv is made from (default /usr/bin/python3)
   --user NAME      the account that runs JupyterLab: created when missing (uid --uid),
@@ -117,11 +117,12 @@ case $RUN_UID in '' | *[!0-9]*) die "--uid wants a number, not $RUN_UID" ;; esac
 PREFIX=$(realpath -m "$PREFIX")
 SRC=$(realpath -e "$SRC")
 
-# The Go toolchain's place: /usr/local/go unless that holds another version.
+# The Go toolchain's place: /usr/local/go when it holds the pinned version or
+# can be made to (absent, and /usr/local writable); else PREFIX/go.
 go_version_in() { [ -x "$1/bin/go" ] && env -u GOROOT -u GOFLAGS GOTOOLCHAIN=local "$1/bin/go" env GOVERSION 2>/dev/null; }
 if [ -z "$GOROOT_DIR" ]; then
 	GOROOT_DIR=/usr/local/go
-	if [ -e "$GOROOT_DIR" ] && [ "$(go_version_in "$GOROOT_DIR" || true)" != "go$GO_VERSION" ]; then
+	if [ "$(go_version_in "$GOROOT_DIR" || true)" != "go$GO_VERSION" ] && { [ -e "$GOROOT_DIR" ] || [ ! -w /usr/local ]; }; then
 		GOROOT_DIR=$PREFIX/go
 	fi
 fi
