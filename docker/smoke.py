@@ -13,7 +13,7 @@ Checks, each printed as it passes:
   3. go cache    `go list -export` of all std under kernel.json's environment
                  adds nothing to the cache (warm) and takes seconds, not a minute.
   4. kernel      (unless --no-kernel) the kernel starts within --max-start (best
-                 of 3) and runs cells through jupyter_client: Go with state,
+                 of 5; fails at twice that) and runs cells through jupyter_client: Go with state,
                  RetLab's packages, a chart whose HTML inlines ECharts and
                  carries an SVG.
   5. jupyterlab  retlab-lab prints the URL with a token; retlab-healthcheck
@@ -162,12 +162,15 @@ class Smoke:
             if i < 4:
                 kc.stop_channels()
                 km.shutdown_kernel(now=True)
-        best = min(starts)
-        if best > self.a.max_start:
-            fail("kernel", "start %.2f s (best of %s) exceeds %.1f s: is the Go cache warm?" % (
-                best, ", ".join("%.2f" % s for s in starts), self.a.max_start))
-        ok("kernel", "start %.2f s (best of 5: %s; limit %.1f s)" % (best, ", ".join("%.2f" % s for s in starts),
-                                                                   self.a.max_start))
+        # The goal is --max-start on an idle machine; a loaded one (CI shares
+        # its cores) fails only at twice the goal, still far below a cold
+        # cache's ~26 s. Check 3 is the exact test of the cache.
+        best, seq = min(starts), ", ".join("%.2f" % s for s in starts)
+        if best > 2 * self.a.max_start:
+            fail("kernel", "start %.2f s (best of %s) exceeds twice the %.1f s goal: is the Go cache warm?" % (
+                best, seq, self.a.max_start))
+        ok("kernel", "start %.2f s (best of 5: %s); goal %.1f s met: %s" % (
+            best, seq, self.a.max_start, "yes" if best <= self.a.max_start else "no (a loaded machine?)"))
         try:
             got = self.run_cell(kc, 'import (\n\t"fmt"\n\t"strings"\n)\n\nx := strings.Repeat("ab", 2)')
             got = self.run_cell(kc, 'fmt.Sprint(x, 6*7)')
