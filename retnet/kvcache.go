@@ -16,9 +16,9 @@ type KVCache = KVCacheOf[float32]
 // KVCacheOf is KVCache with element type T.
 type KVCacheOf[T Float] struct {
 	m    *TransformerOf[T]
-	b    int // sequences decoded together
-	pos  int // tokens consumed per sequence
-	size int // positions allocated per sequence and head
+	b    int   // sequences decoded together
+	pos  int   // tokens consumed per sequence
+	size int   // positions allocated per sequence and head
 	K, V [][]T // per layer (B,H,size,dk): rotated keys and values; positions [0,pos) are valid
 
 	x, xn, h, hn, next []T // (B,D) residual stream and norms of the current token

@@ -46,7 +46,7 @@ func TestGradCausalAttention(t *testing.T) {
 // definition, including causality (a later token never changes an output).
 func TestCausalAttentionNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(2, 2))
-	B, nT, H, dk := 2, attnBlock + 9, 3, 4
+	B, nT, H, dk := 2, attnBlock+9, 3, 4
 	C := H * dk
 	q, k, v := randVec(rng, B*nT*C, 1), randVec(rng, B*nT*C, 1), randVec(rng, B*nT*C, 1)
 	o, lse := make([]float64, B*nT*C), make([]float64, B*H*nT)
