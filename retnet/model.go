@@ -22,6 +22,15 @@ type ModelOf[T Float] struct {
 	Params   *ParamsOf[T]
 	LogGamma []T // (H) retnet_rel_pos.decay = log(gamma_h)
 	Angle    []T // (dk) retnet_rel_pos.angle
+
+	// TrainForm is the retention form ForwardBackward and Loss use: Parallel
+	// (default) or Chunkwise with TrainChunk (<= 0: DefaultChunk).
+	TrainForm  Form
+	TrainChunk int
+
+	grads *ParamsOf[T]  // mirrors Params; allocated by the first backward pass
+	train *trainPlan[T] // activations and gradient scratch of ForwardBackward
+	eval  *trainPlan[T] // activations of Loss
 }
 
 // New returns a model with zeroed parameters and the decay/angle buffers of
@@ -199,12 +208,7 @@ func (m *ModelOf[T]) forward(acts *ActivationsOf[T], form Form, chunk int, st *S
 		panic(err)
 	}
 	p := m.Params
-	embScale := T(float32(math.Sqrt(float64(D))))
-	if c.NoEmbedScale {
-		embScale = 1
-	}
-	x0 := acts.Layers[0].X
-	EmbeddingForward(x0, acts.Tokens, p.Embed, D, embScale)
+	EmbeddingForward(acts.Layers[0].X, acts.Tokens, p.Embed, D, m.embedScale())
 	alpha := T(c.residualAlpha())
 	for l := range acts.Layers {
 		la, lp := &acts.Layers[l], &p.Layers[l]
@@ -225,6 +229,67 @@ func (m *ModelOf[T]) forward(acts *ActivationsOf[T], form Form, chunk int, st *S
 	}
 	RMSNormForward(acts.FinalN, acts.FinalRstd, acts.XL, p.FinalNorm, N, D, c.NormEps)
 	LinearForward(acts.Logits, acts.FinalN, p.Out, N, D, c.Vocab)
+}
+
+// embedScale is the factor of the token embeddings.
+func (m *ModelOf[T]) embedScale() T {
+	if m.Config.NoEmbedScale {
+		return 1
+	}
+	return T(float32(math.Sqrt(float64(m.Config.Dim))))
+}
+
+// BackwardScratch is the gradient scratch of a (B,T) backward pass.
+type BackwardScratch[T Float] struct {
+	DLogits, Probs []T // (B,T,V)
+	Losses         []float64
+	DRes, DH, DN   []T // (B,T,D) residual-stream, block-middle and normed-input gradients
+	GLU            []T // (2,B,T,F)
+	MSR            MSRGrads[T]
+}
+
+func newBackwardScratch[T Float](c Config, N int) *BackwardScratch[T] {
+	return &BackwardScratch[T]{DLogits: make([]T, N*c.Vocab), Probs: make([]T, N*c.Vocab), Losses: make([]float64, N),
+		DRes: make([]T, N*c.Dim), DH: make([]T, N*c.Dim), DN: make([]T, N*c.Dim), GLU: make([]T, 2*N*c.FFNDim)}
+}
+
+// Backward adds into grads the gradients of the mean next-token
+// cross-entropy of the last Forward (parallel or chunkwise; for chunkwise
+// the layers' MSRActs need KeepChunkStates) against targets (B,T; < 0
+// ignores a position) and returns that loss. It walks the forward in
+// reverse: output projection, final norm, then per block the FFN branch and
+// the retention branch with their norms and residuals, then the embedding.
+func (m *ModelOf[T]) Backward(grads *ParamsOf[T], acts *ActivationsOf[T], targets []int32, s *BackwardScratch[T]) float64 {
+	c, p := m.Config, m.Params
+	N, D, V := acts.B*acts.T, c.Dim, c.Vocab
+	loss := CrossEntropyForward(s.Probs, s.Losses, acts.Logits, targets, V)
+	clear(s.DLogits)
+	CrossEntropyBackward(s.DLogits, s.Probs, targets, V)
+	clear(s.DN)
+	LinearBackward(s.DN, grads.Out, s.DLogits, acts.FinalN, p.Out, N, D, V)
+	clear(s.DRes)
+	RMSNormBackward(s.DRes, grads.FinalNorm, s.DN, acts.XL, p.FinalNorm, acts.FinalRstd, N, D)
+	alpha := T(c.residualAlpha())
+	for l := c.Layers - 1; l >= 0; l-- {
+		la, lp, lg := &acts.Layers[l], &p.Layers[l], &grads.Layers[l]
+		// next = alpha H + FFN(RMSNorm_b(H)); s.DRes holds d next.
+		for i, v := range s.DRes {
+			s.DH[i] = alpha * v
+		}
+		clear(s.DN)
+		GLUBackward(s.DN, lg.Fc1, lg.Gate, lg.Fc2, s.DRes, la.HN, lp.Fc1, lp.Gate, lp.Fc2, &la.FFN, s.GLU, N, D, c.FFNDim, c.Activation)
+		RMSNormBackward(s.DH, lg.FFNNorm, s.DN, la.H, lp.FFNNorm, la.HNRstd, N, D)
+		// H = alpha X + MSR(RMSNorm_a(X)); s.DH holds d H.
+		for i, v := range s.DH {
+			s.DRes[i] = alpha * v
+		}
+		clear(s.DN)
+		gm := &MSR[T]{Wq: lg.Wq, Wk: lg.Wk, Wv: lg.Wv, Wg: lg.Wg, Wo: lg.Wo}
+		m.msr(l).Backward(s.DN, gm, s.DH, la.XN, &la.MSR, &s.MSR)
+		RMSNormBackward(s.DRes, lg.RetNorm, s.DN, la.X, lp.RetNorm, la.XNRstd, N, D)
+	}
+	EmbeddingBackward(grads.Embed, s.DRes, acts.Tokens, D, m.embedScale())
+	return loss
 }
 
 // Logits runs the model on B equal-length sequences and returns the logits

@@ -39,6 +39,9 @@ type MSRActs[T Float] struct {
 
 	KeepChunkStates bool // save chunk states for a backward pass
 
+	form  Form // form and chunk size of the last Forward, for Backward
+	chunk int
+
 	rot    RotationTable[T]
 	decay  []DecayTable[T] // (H) for length T (parallel) or the chunk (chunkwise)
 	decayN int
@@ -140,6 +143,7 @@ func (r *MSR[T]) Forward(out []T /* (B,T,D) */, x []T /* (B,T,D) */, B, n int, f
 	scale(T(1/math.Sqrt(float64(dk))), acts.K[:N*D])
 	RotateForward(acts.Q, &acts.rot, N, H)
 	RotateForward(acts.K, &acts.rot, N, H)
+	acts.form = form
 	r.retention(acts, form, chunk, st)
 	GroupNormGateForward(acts.Gated, acts.Y, acts.GNRstd, acts.O, acts.G, N, H, dv, r.GroupNormEps)
 	LinearForward(out, acts.Gated, r.Wo, N, DV, D)
@@ -172,6 +176,7 @@ func (r *MSR[T]) retention(a *MSRActs[T], form Form, chunk int, st *LayerState[T
 			chunk = DefaultChunk
 		}
 		chunk = min(chunk, n)
+		a.chunk = chunk
 		if a.KeepChunkStates {
 			a.allocChunkSaved(r, chunk)
 		}
@@ -256,4 +261,76 @@ func (a *MSRActs[T]) allocChunkSaved(r *MSR[T], chunk int) {
 	for i := range a.Chunk {
 		a.Chunk[i] = ChunkSaved[T]{R: make([]T, nChunks*dk*dv), RNorm: make([]T, nChunks), A: make([]T, a.T)}
 	}
+}
+
+// MSRGrads is the gradient scratch of an MSR backward pass at a fixed (B,T).
+type MSRGrads[T Float] struct {
+	DGated, DY, DO, DG, DV []T // (B,T,DV)
+	DQ, DK                 []T // (B,T,D)
+	work                   [][]T
+}
+
+func (g *MSRGrads[T]) alloc(r *MSR[T], N int) {
+	if len(g.DQ) == N*r.D {
+		return
+	}
+	g.DGated, g.DY, g.DO, g.DG, g.DV = make([]T, N*r.DV), make([]T, N*r.DV), make([]T, N*r.DV), make([]T, N*r.DV), make([]T, N*r.DV)
+	g.DQ, g.DK = make([]T, N*r.D), make([]T, N*r.D)
+}
+
+// Backward adds the gradients of the last Forward (parallel or chunkwise
+// form; acts as it left them) into dx (+=) and into the weight gradients
+// held by grad (its Wq..Wo fields are gradient buffers of the same shapes).
+// x is the input of that Forward. The steps undo the forward in reverse:
+// output projection, group norm + gate, retention (per head), rotation and
+// key scaling, the four input projections.
+func (r *MSR[T]) Backward(dx []T /* (B,T,D) */, grad *MSR[T], dout []T /* (B,T,D) */, x []T /* (B,T,D) */, acts *MSRActs[T], g *MSRGrads[T]) {
+	B, n, D, DV, H := acts.B, acts.T, r.D, r.DV, r.H
+	N, dk, dv := B*n, D/H, DV/H
+	g.alloc(r, N)
+	clear(g.DGated)
+	LinearBackward(g.DGated, grad.Wo, dout, acts.Gated, r.Wo, N, DV, D)
+	clear(g.DO)
+	clear(g.DG)
+	GroupNormGateBackward(g.DO, g.DG, g.DY, g.DGated, acts.O, acts.G, acts.Y, acts.GNRstd, N, H, dv)
+	clear(g.DQ)
+	clear(g.DK)
+	clear(g.DV)
+	var size int
+	switch acts.form {
+	case Parallel:
+		size = ParallelBackwardWorkSize(n)
+	case Chunkwise:
+		if !acts.KeepChunkStates {
+			panic("retnet: MSR.Backward after a chunkwise Forward without KeepChunkStates")
+		}
+		size = ChunkwiseBackwardWorkSize(acts.chunk, dk, dv)
+	default:
+		panic(fmt.Sprintf("retnet: MSR.Backward has no %q form (train with parallel or chunkwise)", acts.form))
+	}
+	if len(g.work) < workers(B*H) {
+		g.work = make([][]T, workers(B*H))
+	}
+	for i := range g.work {
+		if len(g.work[i]) < size {
+			g.work[i] = make([]T, size)
+		}
+	}
+	parallelFor(B*H, func(w, bh int) {
+		b, h := bh/H, bh%H
+		hd := r.head(acts, b, h)
+		hg := HeadGrad[T]{DQ: g.DQ[b*n*D+h*dk:], DK: g.DK[b*n*D+h*dk:], DV: g.DV[b*n*DV+h*dv:], DO: g.DO[b*n*DV+h*dv:]}
+		if acts.form == Parallel {
+			ParallelRetentionBackward(hd, hg, acts.Denom[bh*n:(bh+1)*n], g.work[w])
+		} else {
+			ChunkwiseRetentionBackward(hd, hg, acts.chunk, &acts.Chunk[bh], g.work[w])
+		}
+	})
+	RotateBackward(g.DQ, &acts.rot, N, H)
+	RotateBackward(g.DK, &acts.rot, N, H)
+	scale(T(1/math.Sqrt(float64(dk))), g.DK)
+	LinearBackward(dx, grad.Wq, g.DQ, x, r.Wq, N, D, D)
+	LinearBackward(dx, grad.Wk, g.DK, x, r.Wk, N, D, D)
+	LinearBackward(dx, grad.Wv, g.DV, x, r.Wv, N, D, DV)
+	LinearBackward(dx, grad.Wg, g.DG, x, r.Wg, N, D, DV)
 }

@@ -29,6 +29,15 @@ func (h Head[T]) check(fn string) {
 	}
 }
 
+// HeadGrad holds the gradients of one head's view, with the same strides as
+// its Head: DO is the incoming gradient of O; DQ, DK, DV receive (+=) the
+// gradients of Q, K, V.
+type HeadGrad[T Float] struct {
+	DQ, DK []T // (T, LdQK)
+	DV     []T // (T, LdV)
+	DO     []T // (T, LdO)
+}
+
 // DecayTable holds the powers of one head's decay the forms need.
 type DecayTable[T Float] struct {
 	Pow        []T // (N+1) gamma^d, d = 0..N
@@ -100,6 +109,46 @@ func parallelRows[T Float](h Head[T], dt DecayTable[T], r0, r1 int, denom, work 
 		scale(1/d, row[:n+1])
 	}
 	matmul(false, false, false, rows, h.Dv, cols, 1, S, cols, h.V, h.LdV, 0, h.O[r0*h.LdO:], h.LdO)
+}
+
+// ParallelBackwardWorkSize is the scratch ParallelRetentionBackward needs.
+func ParallelBackwardWorkSize(T int) int { return 2 * min(T, ParallelTile) * T }
+
+// ParallelRetentionBackward adds the gradients of ParallelRetention into g
+// given g.DO. As in torchscale, the row normaliser clamp(sum|S|, 1, 5e4) is
+// detached (a constant saved in denom by the forward), so with
+// P = S / denom and S = (Q K^T) (.) Dn:
+//
+//	dV += P^T dO;  dS = (dO V^T) (.) Dn / denom;  dQ += dS K;  dK += dS^T Q
+//
+// P and dS are recomputed ParallelTile rows at a time (nothing T x T is kept).
+func ParallelRetentionBackward[T Float](h Head[T], g HeadGrad[T], denom []T, work []T) {
+	h.check("ParallelRetentionBackward")
+	dt := NewDecayTable[T](h.LogGamma, h.T)
+	if len(work) < ParallelBackwardWorkSize(h.T) {
+		panic(fmt.Sprintf("retnet: ParallelRetentionBackward work has %d floats, need %d", len(work), ParallelBackwardWorkSize(h.T)))
+	}
+	for r0 := 0; r0 < h.T; r0 += ParallelTile {
+		r1 := min(h.T, r0+ParallelTile)
+		rows, cols := r1-r0, r1
+		P, dS := work[:rows*cols], work[rows*cols:2*rows*cols]
+		matmul(false, false, true, rows, cols, h.Dk, 1, h.Q[r0*h.LdQK:], h.LdQK, h.K, h.LdQK, 0, P, cols)
+		matmul(false, false, true, rows, cols, h.Dv, 1, g.DO[r0*h.LdO:], h.LdO, h.V, h.LdV, 0, dS, cols)
+		for n := r0; n < r1; n++ {
+			p, ds := P[(n-r0)*cols:(n-r0+1)*cols], dS[(n-r0)*cols:(n-r0+1)*cols]
+			f := dt.InvSqrtCum[n] / denom[n]
+			for m := 0; m <= n; m++ {
+				w := dt.Pow[n-m] * f
+				p[m] *= w
+				ds[m] *= w
+			}
+			clear(p[n+1:])
+			clear(ds[n+1:])
+		}
+		matmul(false, true, false, cols, h.Dv, rows, 1, P, cols, g.DO[r0*h.LdO:], h.LdO, 1, g.DV, h.LdV)
+		matmul(false, false, false, rows, h.Dk, cols, 1, dS, cols, h.K, h.LdQK, 1, g.DQ[r0*h.LdQK:], h.LdQK)
+		matmul(false, true, false, cols, h.Dk, rows, 1, dS, cols, h.Q[r0*h.LdQK:], h.LdQK, 1, g.DK, h.LdQK)
+	}
 }
 
 // ChunkSaved keeps what the chunkwise backward pass needs from the forward.
@@ -224,6 +273,104 @@ func ChunkwiseRetention[T Float](h Head[T], C int, saved *ChunkSaved[T], work []
 			}
 			rnorm = max(rnorm, s)
 		}
+	}
+}
+
+// ChunkwiseBackwardWorkSize is the scratch ChunkwiseRetentionBackward needs.
+func ChunkwiseBackwardWorkSize(chunk, dk, dv int) int {
+	return 2*chunk*chunk + 2*chunk*max(dk, dv) + 2*dk*dv
+}
+
+// ChunkwiseRetentionBackward adds the gradients of ChunkwiseRetention (chunk
+// size C, its saved states) into g given g.DO. As in torchscale the scales
+// a_i and r_c are detached, so each output row is a linear function divided
+// by the constant m_i = max(a_i, r_c). With G = dO / m (per row):
+//
+//	inner:  dV += A^T G;  dA = (G V^T) (.) decay/sqrt(s_i);  dQ += dA K;  dK += dA^T Q
+//	cross:  dQ_i += qdecay_i G_i R_c^T;  dR_c += Q^T diag(qdecay) G
+//	state:  dR_c += gamma^C dR_{c+1};  dK_j += vdecay_j dR_{c+1} v_j;  dV_j += vdecay_j k_j dR_{c+1}
+//
+// running over the chunks backwards.
+func ChunkwiseRetentionBackward[T Float](h Head[T], g HeadGrad[T], C int, saved *ChunkSaved[T], work []T) {
+	h.check("ChunkwiseRetentionBackward")
+	dk, dv := h.Dk, h.Dv
+	if len(work) < ChunkwiseBackwardWorkSize(C, dk, dv) {
+		panic(fmt.Sprintf("retnet: ChunkwiseRetentionBackward work has %d floats, need %d", len(work), ChunkwiseBackwardWorkSize(C, dk, dv)))
+	}
+	dt := NewDecayTable[T](h.LogGamma, C)
+	var SC float64
+	for j := 0; j < C; j++ {
+		SC += float64(dt.Pow[j])
+	}
+	wide := max(dk, dv)
+	A, dA := work[:C*C], work[C*C:2*C*C]
+	G, tmp := work[2*C*C:2*C*C+C*wide], work[2*C*C+C*wide:2*C*C+2*C*wide]
+	dR, dRnext := work[2*C*C+2*C*wide:][:dk*dv], work[2*C*C+2*C*wide+dk*dv:][:dk*dv]
+	clear(dRnext)
+	nChunks := (h.T + C - 1) / C
+	for c := nChunks - 1; c >= 0; c-- {
+		c0 := c * C
+		n := min(C, h.T-c0)
+		q, k := h.Q[c0*h.LdQK:], h.K[c0*h.LdQK:]
+		v := h.V[c0*h.LdV:]
+		dq, dkk := g.DQ[c0*h.LdQK:], g.DK[c0*h.LdQK:]
+		dvv, do := g.DV[c0*h.LdV:], g.DO[c0*h.LdO:]
+		rnorm := saved.RNorm[c]
+		// State gradient from later chunks: R_{c+1} = gamma^C R_c + K^T diag(w) V.
+		if c < nChunks-1 {
+			wv := tmp[:n*dv] // (n, dv) w_j v_j, w_j = gamma^(C-1-j)/S_C
+			for j := 0; j < n; j++ {
+				w := T(float64(dt.Pow[C-1-j]) / SC)
+				for x, val := range v[j*h.LdV : j*h.LdV+dv] {
+					wv[j*dv+x] = w * val
+				}
+			}
+			matmul(false, false, true, n, dk, dv, 1, wv, dv, dRnext, dv, 1, dkk, h.LdQK) // dK += diag(w) V dR^T
+			kdr := tmp[:n*dv]                                                            // (n, dv) K dR_{c+1}
+			matmul(false, false, false, n, dv, dk, 1, k, h.LdQK, dRnext, dv, 0, kdr, dv)
+			for j := 0; j < n; j++ {
+				axpy(T(float64(dt.Pow[C-1-j])/SC), kdr[j*dv:(j+1)*dv], dvv[j*h.LdV:j*h.LdV+dv])
+			}
+		}
+		// G = dO / m_i.
+		Gb := G[:n*dv]
+		for i := 0; i < n; i++ {
+			mi := max(saved.A[c0+i], rnorm)
+			src := do[i*h.LdO : i*h.LdO+dv]
+			for x, val := range src {
+				Gb[i*dv+x] = val / mi
+			}
+		}
+		// Inner: recompute A (decayed, row-scaled, causal), then its gradients.
+		Ab, dAb := A[:n*n], dA[:n*n]
+		matmul(false, false, true, n, n, dk, 1, q, h.LdQK, k, h.LdQK, 0, Ab, n)
+		matmul(false, false, true, n, n, dv, 1, Gb, dv, v, h.LdV, 0, dAb, n)
+		for i := 0; i < n; i++ {
+			inv := dt.InvSqrtCum[i]
+			for j := 0; j <= i; j++ {
+				w := dt.Pow[i-j] * inv
+				Ab[i*n+j] *= w
+				dAb[i*n+j] *= w
+			}
+			clear(Ab[i*n+i+1 : (i+1)*n])
+			clear(dAb[i*n+i+1 : (i+1)*n])
+		}
+		matmul(false, true, false, n, dv, n, 1, Ab, n, Gb, dv, 1, dvv, h.LdV)
+		matmul(false, false, false, n, dk, n, 1, dAb, n, k, h.LdQK, 1, dq, h.LdQK)
+		matmul(false, true, false, n, dk, n, 1, dAb, n, q, h.LdQK, 1, dkk, h.LdQK)
+		// Cross: o_i += qdecay_i q_i R_c / m_i (R_0 = 0 contributes nothing).
+		copy(dR, dRnext)
+		scale(dt.Pow[C], dR) // dR_c = gamma^C dR_{c+1} + cross part
+		if c > 0 {
+			R := saved.R[c*dk*dv : (c+1)*dk*dv]
+			for i := 0; i < n; i++ {
+				qd := T(float64(dt.Pow[i+1]) * SC * float64(dt.InvSqrtCum[i]))
+				scale(qd, Gb[i*dv:(i+1)*dv]) // G now holds qdecay_i G_i
+			}
+			matmul(false, false, true, n, dk, dv, 1, Gb, dv, R, dv, 1, dq, h.LdQK)
+			matmul(false, true, false, dk, dv, n, 1, q, h.LdQK, Gb, dv, 1, dR, dv)
+		}
+		dR, dRnext = dRnext, dR
 	}
 }
 
