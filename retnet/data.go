@@ -40,6 +40,7 @@ type DataOptions struct {
 
 // Dataset is a corpus of byte tokens split into training and validation.
 type Dataset struct {
+	Path        string // DataOptions.Path ("" = the Go standard library)
 	Source      string // what was read, for logs and checkpoints
 	Train, Val  []byte // the splits; each file's bytes are concatenated
 	Files       int    // files read
@@ -107,11 +108,11 @@ func LoadDataset(opt DataOptions) (*Dataset, error) {
 		}
 		h.Write(b)
 		cut := len(b) - len(b)*opt.ValPercent/100
-		d := &Dataset{Source: root, Train: b[:cut], Val: b[cut:], Files: 1}
+		d := &Dataset{Path: opt.Path, Source: root, Train: b[:cut], Val: b[cut:], Files: 1}
 		d.Fingerprint = fmt.Sprintf("%016x", h.Sum64())
 		return d, d.check(root)
 	}
-	d := &Dataset{Source: root}
+	d := &Dataset{Path: opt.Path, Source: root}
 	if goOnly {
 		d.Source = root + " (*.go)"
 	}

@@ -92,12 +92,27 @@ type TrainState struct {
 	Tokens      int64       `json:"tokens"` // tokens trained on
 	ElapsedS    float64     `json:"elapsed_s"`
 	Data        string      `json:"data"`             // Dataset.Source
+	DataPath    string      `json:"data_path"`        // Dataset.Path ("" = Go standard library)
 	DataHash    string      `json:"data_fingerprint"` // Dataset.Fingerprint
 	LastValLoss *float64    `json:"val_loss,omitempty"`
 }
 
 // MetaTrainKey is the __metadata__ key of a checkpoint's TrainState.
 const MetaTrainKey = "retlab_train"
+
+// TrainStateOf returns the training state a checkpoint holds, nil if it
+// holds none (a checkpoint not written by the trainer).
+func TrainStateOf(f *TensorFile) (*TrainState, error) {
+	js, ok := f.Metadata[MetaTrainKey]
+	if !ok {
+		return nil, nil
+	}
+	var st TrainState
+	if err := json.Unmarshal([]byte(js), &st); err != nil {
+		return nil, fmt.Errorf("retnet: %s: __metadata__ %s is not valid: %w", f.Path, MetaTrainKey, err)
+	}
+	return &st, nil
+}
 
 // Files a training run writes into its output directory.
 const (
@@ -208,13 +223,12 @@ func ResumeTrainer(path string, data *Dataset, outDir string, steps int) (*Train
 	if err != nil {
 		return nil, err
 	}
-	js, ok := f.Metadata[MetaTrainKey]
-	if !ok {
-		return nil, fmt.Errorf("retnet: %s has no training state (__metadata__ %s): not written by the trainer", path, MetaTrainKey)
+	st, err := TrainStateOf(f)
+	if err != nil {
+		return nil, err
 	}
-	var st TrainState
-	if err := json.Unmarshal([]byte(js), &st); err != nil {
-		return nil, fmt.Errorf("retnet: %s: __metadata__ %s is not valid: %w", path, MetaTrainKey, err)
+	if st == nil {
+		return nil, fmt.Errorf("retnet: %s has no training state (__metadata__ %s): not written by the trainer", path, MetaTrainKey)
 	}
 	if st.DataHash != data.Fingerprint {
 		return nil, fmt.Errorf("retnet: %s was trained on %s (fingerprint %s), the data now is %s (fingerprint %s): resuming on other data would not reproduce the run", path, st.Data, st.DataHash, data.Source, data.Fingerprint)
@@ -373,7 +387,7 @@ func (t *Trainer) checkpoint() error {
 		return nil
 	}
 	st := TrainState{Config: t.Config, Step: t.Step, Tokens: t.Tokens, ElapsedS: t.elapsed.Seconds(),
-		Data: t.Data.Source, DataHash: t.Data.Fingerprint, LastValLoss: t.lastValLoss}
+		Data: t.Data.Source, DataPath: t.Data.Path, DataHash: t.Data.Fingerprint, LastValLoss: t.lastValLoss}
 	js, _ := json.Marshal(st)
 	md := t.Model.CheckpointMetadata()
 	md[MetaTrainKey] = string(js)
