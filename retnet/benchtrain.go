@@ -43,7 +43,11 @@ func (c *TrainBenchConfig) defaults() {
 // activation memory.
 type activationSizer interface{ ActivationBytes() int64 }
 
-// BenchTrain measures one record per model and sequence length. Each point
+// BenchTrain measures one record per model and sequence length. RetNet
+// trains in the parallel form up to T = DefaultChunk and in the chunkwise
+// form (chunks of DefaultChunk) beyond, as the paper does for long
+// sequences; the Transformer's attention is always exact softmax attention
+// with O(T) activation memory (see attention.go). Each point
 // builds a fresh model (seeded), so peak RSS (reset per point where the OS
 // allows it) covers weights, gradients, moments and activations.
 func BenchTrain(cfg TrainBenchConfig) ([]TrainBench, error) {
@@ -62,6 +66,9 @@ func BenchTrain(cfg TrainBenchConfig) ([]TrainBench, error) {
 			model, err := NewLanguageModel(mc, 1)
 			if err != nil {
 				return nil, err
+			}
+			if T > DefaultChunk {
+				SetTrainForm(model, "chunkwise") // RetNet: linear in T beyond one chunk
 			}
 			opt := NewAdamW(len(model.Weights()), DefaultAdamW)
 			rng := rand.New(rand.NewPCG(uint64(T), 1))

@@ -23,6 +23,10 @@ type TrainConfig struct {
 	Batch  int    `json:"batch"`          // B sequences per step
 	SeqLen int    `json:"seq_len"`        // T tokens per sequence
 	Seed   uint64 `json:"seed"`           // batches are drawn from (Seed, step)
+	// RetNetForm is the retention form a RetNet trains in: "parallel"
+	// (default) or "chunkwise" (chunks of DefaultChunk); ignored for the
+	// Transformer.
+	RetNetForm string `json:"retnet_form,omitempty"`
 
 	LR       float64     `json:"lr"`           // peak learning rate
 	MinLR    float64     `json:"min_lr"`       // end of the cosine (default LR/10)
@@ -74,8 +78,22 @@ func (c TrainConfig) Validate() error {
 		return fmt.Errorf("retnet: train batch %d and seq_len %d must be >= 1", c.Batch, c.SeqLen)
 	case c.LR <= 0 || c.MinLR < 0 || math.IsNaN(c.LR):
 		return fmt.Errorf("retnet: learning rate %g (min %g) must be > 0", c.LR, c.MinLR)
+	case c.RetNetForm != "" && c.RetNetForm != "parallel" && c.RetNetForm != "chunkwise":
+		return fmt.Errorf("retnet: train retnet_form %q, want parallel or chunkwise", c.RetNetForm)
 	}
 	return nil
+}
+
+// SetTrainForm makes a RetNet model train (and evaluate) in the named
+// retention form ("parallel", "chunkwise"; "" leaves it); other models are
+// left alone.
+func SetTrainForm(model LanguageModel, form string) {
+	if m, ok := model.(*Model); ok && form != "" {
+		m.TrainForm = Parallel
+		if form == "chunkwise" {
+			m.TrainForm = Chunkwise
+		}
+	}
 }
 
 // Schedule is the learning-rate schedule of c.
@@ -201,6 +219,7 @@ func NewTrainer(model LanguageModel, data *Dataset, cfg TrainConfig, outDir stri
 	if err := checkDataFits(data, cfg.SeqLen); err != nil {
 		return nil, err
 	}
+	SetTrainForm(model, cfg.RetNetForm)
 	return &Trainer{Config: cfg, Model: model, Opt: NewAdamW(len(model.Weights()), cfg.AdamW), Data: data, OutDir: outDir}, nil
 }
 
@@ -259,6 +278,7 @@ func ResumeTrainer(path string, data *Dataset, outDir string, steps int) (*Train
 	if err := checkDataFits(data, cfg.SeqLen); err != nil {
 		return nil, err
 	}
+	SetTrainForm(model, cfg.RetNetForm)
 	return &Trainer{Config: cfg, Model: model, Opt: opt, Data: data, OutDir: outDir, Step: st.Step, Tokens: st.Tokens,
 		elapsed: time.Duration(st.ElapsedS * float64(time.Second)), lastValLoss: st.LastValLoss}, nil
 }
