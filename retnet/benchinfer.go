@@ -56,7 +56,20 @@ type ContextFiller interface {
 }
 
 // BenchInference measures one record per model, batch and context length
-// (the model built from the ladder rung with seeded random weights).
+// (the model built from the ladder rung with seeded random weights), in two
+// passes per model and batch:
+//
+//   - memory: one context at a time, a fresh decoder brought to the context,
+//     the peak RSS reset, then a few steps: StateBytes and PeakRSSBytes;
+//   - latency: decoders for every context alive at once, timed in
+//     interleaved rounds (one step on each context in turn, Steps rounds),
+//     so that a change in machine load over time hits every context alike
+//     instead of looking like a dependence on the context; the median per
+//     context is reported.
+//
+// Decoders reach a context through ContextFiller when they implement it,
+// else by prefilling random tokens in pieces of at most prefillPiece tokens
+// (bounding the prefill's activation memory).
 func BenchInference(cfg InferenceBenchConfig) ([]InferenceBench, error) {
 	cfg.defaults()
 	var out []InferenceBench
@@ -70,62 +83,118 @@ func BenchInference(cfg InferenceBenchConfig) ([]InferenceBench, error) {
 			return nil, err
 		}
 		for _, B := range cfg.Batches {
-			for _, n := range cfg.Contexts {
-				rec, err := benchDecode(model, kind, cfg.Size, B, n, cfg.Steps, cfg.Seed)
-				if err != nil {
+			recs := make([]InferenceBench, len(cfg.Contexts))
+			for i, n := range cfg.Contexts {
+				if recs[i], err = benchMemory(model, kind, cfg.Size, B, n, cfg.Seed); err != nil {
 					return nil, err
 				}
-				out = append(out, rec)
 			}
+			lat, err := benchLatency(model, B, cfg.Contexts, cfg.Steps, cfg.Seed)
+			if err != nil {
+				return nil, err
+			}
+			for i := range recs {
+				recs[i].LatencyMs = lat[i]
+				recs[i].TokensPerS = float64(B) / (lat[i] / 1e3)
+			}
+			out = append(out, recs...)
 		}
 	}
 	return out, nil
 }
 
-func benchDecode(model LanguageModel, kind, size string, B, n, steps int, seed uint64) (InferenceBench, error) {
-	runtime.GC()
-	debug.FreeOSMemory()
-	ResetPeakRSS()
+// prefillPiece is the largest prompt piece benchmarks prefill at once.
+const prefillPiece = 1024
+
+// reachContext returns a decoder of B sequences at position n, with a
+// random next token per sequence.
+func reachContext(model LanguageModel, B, n int, seed uint64) (Decoder, []int, error) {
 	dec := model.NewDecoder(B)
 	rng := rand.New(rand.NewPCG(seed, uint64(n*16+B)))
 	V := model.VocabSize()
 	if f, ok := dec.(ContextFiller); ok {
 		if err := f.FillContext(n, seed); err != nil {
-			return InferenceBench{}, err
+			return nil, nil, err
 		}
 	} else {
-		prompt := make([][]int, B)
-		for b := range prompt {
-			prompt[b] = make([]int, n)
-			for i := range prompt[b] {
-				prompt[b][i] = rng.IntN(V)
+		for done := 0; done < n; {
+			k := min(prefillPiece, n-done)
+			prompt := make([][]int, B)
+			for b := range prompt {
+				prompt[b] = make([]int, k)
+				for i := range prompt[b] {
+					prompt[b][i] = rng.IntN(V)
+				}
 			}
-		}
-		if _, err := dec.Prefill(prompt); err != nil {
-			return InferenceBench{}, err
+			if _, err := dec.Prefill(prompt); err != nil {
+				return nil, nil, err
+			}
+			done += k
 		}
 	}
 	tok := make([]int, B)
 	for b := range tok {
 		tok[b] = rng.IntN(V)
 	}
-	if _, err := dec.Step(tok); err != nil { // warm-up (allocations, cache growth)
+	return dec, tok, nil
+}
+
+func releaseMemory() {
+	runtime.GC()
+	debug.FreeOSMemory()
+}
+
+// benchMemory measures the state size and the peak RSS of decoding at
+// context n (the prefill's own memory released first).
+func benchMemory(model LanguageModel, kind, size string, B, n int, seed uint64) (InferenceBench, error) {
+	releaseMemory()
+	dec, tok, err := reachContext(model, B, n, seed)
+	if err != nil {
 		return InferenceBench{}, err
 	}
-	times := make([]float64, steps)
-	for i := range times {
-		t0 := time.Now()
+	releaseMemory()
+	ResetPeakRSS()
+	for i := 0; i < 2; i++ {
 		if _, err := dec.Step(tok); err != nil {
 			return InferenceBench{}, err
 		}
-		times[i] = float64(time.Since(t0).Nanoseconds()) / 1e6
 	}
-	sort.Float64s(times)
-	ms := times[len(times)/2]
-	rec := InferenceBench{Model: kind, Size: size, Context: n, Batch: B, LatencyMs: ms,
-		TokensPerS: float64(B) / (ms / 1e3), StateBytes: dec.StateBytes(), PeakRSSBytes: PeakRSS()}
+	rec := InferenceBench{Model: kind, Size: size, Context: n, Batch: B, StateBytes: dec.StateBytes(), PeakRSSBytes: PeakRSS()}
 	runtime.KeepAlive(dec)
 	return rec, nil
+}
+
+// benchLatency returns the median step latency (ms) at each context,
+// timed in interleaved rounds.
+func benchLatency(model LanguageModel, B int, contexts []int, steps int, seed uint64) ([]float64, error) {
+	decs := make([]Decoder, len(contexts))
+	toks := make([][]int, len(contexts))
+	for i, n := range contexts {
+		var err error
+		if decs[i], toks[i], err = reachContext(model, B, n, seed); err != nil {
+			return nil, err
+		}
+		if _, err := decs[i].Step(toks[i]); err != nil { // warm-up: growth, scratch
+			return nil, err
+		}
+	}
+	releaseMemory()
+	times := make([][]float64, len(contexts))
+	for r := 0; r < steps; r++ {
+		for i, d := range decs {
+			t0 := time.Now()
+			if _, err := d.Step(toks[i]); err != nil {
+				return nil, err
+			}
+			times[i] = append(times[i], float64(time.Since(t0).Nanoseconds())/1e6)
+		}
+	}
+	med := make([]float64, len(contexts))
+	for i, t := range times {
+		sort.Float64s(t)
+		med[i] = t[len(t)/2]
+	}
+	return med, nil
 }
 
 // ResetPeakRSS resets the process's peak resident set size where the OS

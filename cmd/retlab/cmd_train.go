@@ -50,7 +50,7 @@ func trainMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	clip := fs.Float64("grad-clip", 1, "gradient norm clip (<= 0: off)")
 	seed := fs.Uint64("seed", 1, "seed of the weights and the batches")
 	evalEvery := fs.Int("eval-every", 0, "validate every N steps (default steps/10)")
-	evalTokens := fs.Int64("eval-tokens", 32768, "validation tokens per evaluation")
+	evalTokens := fs.Int64("eval-tokens", 0, "validation tokens per evaluation (default: recipe)")
 	ckptEvery := fs.Int("checkpoint-every", 0, "checkpoint every N steps (default steps/5)")
 	form := fs.String("retnet-form", "parallel", "RetNet training form: parallel or chunkwise")
 	every := fs.Duration("progress-every", 2*time.Second, "progress line interval")
@@ -113,9 +113,12 @@ func trainMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if set["lr"] {
 			cfg.LR = *lr
 		}
-		cfg.MinLR, cfg.Seed, cfg.GradClip, cfg.EvalTokens = *minLR, *seed, *clip, *evalTokens
+		cfg.MinLR, cfg.Seed, cfg.GradClip = *minLR, *seed, *clip
 		if cfg.GradClip <= 0 {
 			cfg.GradClip = -1
+		}
+		if set["eval-tokens"] {
+			cfg.EvalTokens = *evalTokens
 		}
 		cfg.AdamW = retnet.DefaultAdamW
 		cfg.AdamW.WeightDecay = *wd
