@@ -154,12 +154,13 @@ func benchMemory(model LanguageModel, kind, size string, B, n int, seed uint64) 
 	}
 	releaseMemory()
 	ResetPeakRSS()
+	state := dec.StateBytes() // what is held at context n
 	for i := 0; i < 2; i++ {
 		if _, err := dec.Step(tok); err != nil {
 			return InferenceBench{}, err
 		}
 	}
-	rec := InferenceBench{Model: kind, Size: size, Context: n, Batch: B, StateBytes: dec.StateBytes(), PeakRSSBytes: PeakRSS()}
+	rec := InferenceBench{Model: kind, Size: size, Context: n, Batch: B, StateBytes: state, PeakRSSBytes: PeakRSS()}
 	runtime.KeepAlive(dec)
 	return rec, nil
 }
