@@ -156,8 +156,8 @@ type TrainProgress struct {
 	Step, Steps int     // completed, total
 	Loss        float64 // this step's training loss (nats)
 	LR          float64
-	TokensPerS  float64       // mean over this session's steps
-	ETA         time.Duration // remaining steps at the session's mean speed
+	TokensPerS  float64       // mean over this session's steps (validation excluded)
+	ETA         time.Duration // remaining steps at the session's mean wall time per step
 	ValLoss     *float64      // latest validation loss, if any
 }
 
@@ -320,6 +320,7 @@ func (t *Trainer) Run(ctx context.Context) (*TrainResult, error) {
 		res.Checkpoint = filepath.Join(t.OutDir, CheckpointFile)
 	}
 	sessionStart, sessionSteps := time.Now(), 0
+	var sessionStepTime time.Duration // time in steps, validation and checkpoints excluded
 	var lastLoss float64
 	for t.Step < c.Steps {
 		if ctx.Err() != nil {
@@ -347,6 +348,7 @@ func (t *Trainer) Run(ctx context.Context) (*TrainResult, error) {
 		t.Tokens += int64(B * nT)
 		dt := time.Since(stepStart)
 		t.elapsed += dt
+		sessionStepTime += dt
 		sessionSteps++
 		lastLoss = loss
 		entry := LogEntry{Step: t.Step, Tokens: t.Tokens, Loss: loss, TokensPerS: float64(B*nT) / dt.Seconds(),
@@ -370,7 +372,7 @@ func (t *Trainer) Run(ctx context.Context) (*TrainResult, error) {
 			sess := time.Since(sessionStart)
 			perStep := sess / time.Duration(sessionSteps)
 			t.Progress.Update(TrainProgress{Step: t.Step, Steps: c.Steps, Loss: loss, LR: lr,
-				TokensPerS: float64(sessionSteps*B*nT) / sess.Seconds(), ETA: perStep * time.Duration(c.Steps-t.Step), ValLoss: t.lastValLoss})
+				TokensPerS: float64(sessionSteps*B*nT) / sessionStepTime.Seconds(), ETA: perStep * time.Duration(c.Steps-t.Step), ValLoss: t.lastValLoss})
 		}
 		if t.Step%c.CheckpointEvery == 0 || t.Step == c.Steps {
 			if err := t.checkpoint(); err != nil {
