@@ -61,6 +61,16 @@ func runLogits(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	for _, w := range m.Config.Warnings() {
+		fmt.Fprintf(stderr, "retlab logits: warning: %s\n", w)
+	}
+	all := make([]int32, len(ids))
+	for i, v := range ids {
+		all[i] = int32(min(v, 1<<30))
+	}
+	if err := m.Config.CheckTokens(all); err != nil {
+		return err
+	}
 	in := ids[:len(ids)-1]
 	logits, err := m.Logits([][]int{in}, form, *chunk)
 	if err != nil {
