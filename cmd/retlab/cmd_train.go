@@ -21,10 +21,22 @@ func init() {
 }
 
 // runTrain wires Ctrl-C (and SIGTERM) to the trainer: it finishes the
-// current step, saves a checkpoint and the process exits with 130.
+// current step, saves a checkpoint and the process exits with 130. A second
+// Ctrl-C while it saves kills the process at once (the checkpoint write is
+// atomic, so the previous checkpoint survives).
 func runTrain(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-ctx.Done():
+			stop() // restore the default action for a second signal
+			fmt.Fprintln(stderr, "interrupt: finishing this step and saving a checkpoint (again to quit at once)")
+		case <-done:
+		}
+	}()
 	err := trainMain(ctx, args, stdout, stderr)
 	if errors.Is(err, retnet.ErrInterrupted) {
 		os.Exit(130)
@@ -139,7 +151,7 @@ func trainMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stderr, "%v\n", mc)
 		fmt.Fprintf(stderr, "data: %s\n", data)
 		c := tr.Config
-		fmt.Fprintf(stderr, "training %d steps of %dx%d tokens, lr %g -> %g (warm-up %d), AdamW wd %g, clip %g, seed %d -> %s\n",
+		fmt.Fprintf(stderr, "training %d steps of %dx%d tokens, lr %.3g -> %.3g (warm-up %d), AdamW wd %g, clip %g, seed %d -> %s\n",
 			c.Steps, c.Batch, c.SeqLen, c.LR, c.MinLR, c.Warmup, c.AdamW.WeightDecay, c.GradClip, c.Seed, *out)
 	}
 	tr.Progress = progress
