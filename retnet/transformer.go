@@ -544,7 +544,11 @@ func LoadTransformerFrom(f *TensorFile, allowExtra []string) (*Transformer, erro
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("retnet: %s: %w", f.Path, err)
 	}
-	// Check every name and shape before allocating the model.
+	// Check every name and shape before allocating the model (a config
+	// claiming more layers than the file could hold fails here, cheaply).
+	if c.Layers > len(f.Names()) {
+		return nil, fmt.Errorf("retnet: %s: config has %d layers but the file holds only %d tensors", f.Path, c.Layers, len(f.Names()))
+	}
 	layout := transformerSlots(c, &TransformerParamsOf[float32]{Layers: make([]TransformerLayerParams[float32], c.Layers)})
 	want := map[string]bool{}
 	for _, s := range layout {

@@ -3,6 +3,7 @@ package retnet
 import (
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -295,4 +296,36 @@ func TestTransformerCheckpointRoundTrip(t *testing.T) {
 	if got := m.Counts().Total; got != int64(len(m.Weights())) {
 		t.Errorf("Counts().Total = %d, have %d weights", got, len(m.Weights()))
 	}
+}
+
+// FuzzLanguageModelFrom: arbitrary checkpoint bytes (seeded with real
+// checkpoints of both kinds, training state included) give an error or a
+// model, never a panic or an allocation beyond what the file holds.
+func FuzzLanguageModelFrom(f *testing.F) {
+	dir := f.TempDir()
+	tm, _ := NewTransformer(tinyTransformerConfig())
+	p := filepath.Join(dir, "t.safetensors")
+	if err := tm.Save(p, []Tensor{{Name: "optim.m", Shape: []int{1}, Data: []float32{1}}}, map[string]string{MetaTrainKey: `{"step":3}`}); err != nil {
+		f.Fatal(err)
+	}
+	data, _ := os.ReadFile(p)
+	f.Add(data)
+	f.Add(data[:len(data)/3])
+	rm := tinyModel(f, 1e-6)
+	p = filepath.Join(dir, "r.safetensors")
+	if err := rm.Save(p, nil, nil); err != nil {
+		f.Fatal(err)
+	}
+	data, _ = os.ReadFile(p)
+	f.Add(data)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tf, err := ParseSafetensors(b, "fuzz")
+		if err != nil {
+			return
+		}
+		if m, err := LanguageModelFrom(tf); err == nil && int64(len(m.Weights()))*4 > int64(len(b)) {
+			t.Fatalf("model of %d weights from %d bytes", len(m.Weights()), len(b))
+		}
+		TrainStateOf(tf)
+	})
 }
