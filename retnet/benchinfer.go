@@ -249,6 +249,7 @@ func FlatnessRatio(recs []InferenceBench, model string, batch int) float64 {
 	return hi / lo
 }
 
+// String summarises the sweep.
 func (c InferenceBenchConfig) String() string {
 	return fmt.Sprintf("bench inference: %v at size %s, contexts %v, batches %v", c.Models, c.Size, c.Contexts, c.Batches)
 }

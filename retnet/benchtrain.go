@@ -110,6 +110,7 @@ func TrainStepFLOPs(params int64, B, T int) float64 {
 	return 6 * float64(params) * float64(B*T)
 }
 
+// String summarises the sweep.
 func (c TrainBenchConfig) String() string {
 	return fmt.Sprintf("bench train: %v at size %s, T=%v, %d tokens/step", c.Models, c.Size, c.SeqLens, c.TokensPerStep)
 }

@@ -156,7 +156,9 @@ type TrainProgress struct {
 	Step, Steps int     // completed, total
 	Loss        float64 // this step's training loss (nats)
 	LR          float64
-	TokensPerS  float64       // mean over this session's steps (validation excluded)
+	StepMs      float64       // this step's time
+	TokensPerS  float64       // mean over this session's steps after its first (warm-up), validation excluded
+	GFlopPerS   float64       // TokensPerS x 6 x parameters: the usual 6N estimate of training work
 	ETA         time.Duration // remaining steps at the session's mean wall time per step
 	ValLoss     *float64      // latest validation loss, if any
 }
@@ -181,7 +183,8 @@ func (p *TextProgress) Update(s TrainProgress) {
 		if s.ValLoss != nil {
 			val = fmt.Sprintf("  val %.4f", *s.ValLoss)
 		}
-		fmt.Fprintf(p.W, "step %d/%d  loss %.4f%s  lr %.2e  %.0f tok/s  ETA %s\n", s.Step, s.Steps, s.Loss, val, s.LR, s.TokensPerS, s.ETA.Round(time.Second))
+		fmt.Fprintf(p.W, "step %d/%d  loss %.4f%s  lr %.2e  %.0f ms  %.0f tok/s  %.1f GFLOP/s  ETA %s\n",
+			s.Step, s.Steps, s.Loss, val, s.LR, s.StepMs, s.TokensPerS, s.GFlopPerS, s.ETA.Round(time.Second))
 	}
 }
 
@@ -320,7 +323,9 @@ func (t *Trainer) Run(ctx context.Context) (*TrainResult, error) {
 		res.Checkpoint = filepath.Join(t.OutDir, CheckpointFile)
 	}
 	sessionStart, sessionSteps := time.Now(), 0
-	var sessionStepTime time.Duration // time in steps, validation and checkpoints excluded
+	var sessionStepTime time.Duration // time in steps after the first, validation and checkpoints excluded
+	timedTokens := 0
+	params := float64(t.Model.Counts().Total)
 	var lastLoss float64
 	for t.Step < c.Steps {
 		if ctx.Err() != nil {
@@ -348,7 +353,10 @@ func (t *Trainer) Run(ctx context.Context) (*TrainResult, error) {
 		t.Tokens += int64(B * nT)
 		dt := time.Since(stepStart)
 		t.elapsed += dt
-		sessionStepTime += dt
+		if sessionSteps > 0 || c.Steps-t.Step == 0 {
+			sessionStepTime += dt // the session's first step (planning memory) is warm-up
+			timedTokens += B * nT
+		}
 		sessionSteps++
 		lastLoss = loss
 		entry := LogEntry{Step: t.Step, Tokens: t.Tokens, Loss: loss, TokensPerS: float64(B*nT) / dt.Seconds(),
@@ -371,8 +379,15 @@ func (t *Trainer) Run(ctx context.Context) (*TrainResult, error) {
 		if t.Progress != nil {
 			sess := time.Since(sessionStart)
 			perStep := sess / time.Duration(sessionSteps)
-			t.Progress.Update(TrainProgress{Step: t.Step, Steps: c.Steps, Loss: loss, LR: lr,
-				TokensPerS: float64(sessionSteps*B*nT) / sessionStepTime.Seconds(), ETA: perStep * time.Duration(c.Steps-t.Step), ValLoss: t.lastValLoss})
+			p := TrainProgress{Step: t.Step, Steps: c.Steps, Loss: loss, LR: lr, StepMs: float64(dt.Microseconds()) / 1e3,
+				ETA: perStep * time.Duration(c.Steps-t.Step), ValLoss: t.lastValLoss}
+			if timedTokens > 0 {
+				p.TokensPerS = float64(timedTokens) / sessionStepTime.Seconds()
+			} else {
+				p.TokensPerS = float64(B*nT) / dt.Seconds()
+			}
+			p.GFlopPerS = TrainStepFLOPs(int64(params), 1, 1) * p.TokensPerS / 1e9
+			t.Progress.Update(p)
 		}
 		if t.Step%c.CheckpointEvery == 0 || t.Step == c.Steps {
 			if err := t.checkpoint(); err != nil {

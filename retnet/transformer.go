@@ -397,7 +397,7 @@ type transformerBackward[T Float] struct {
 	glu     []T // (2,N,F) GLUBackward scratch
 }
 
-// Backward adds the gradients of the mean cross-entropy loss of the last
+// backward adds the gradients of the mean cross-entropy loss of the last
 // Forward on acts into g, given per-position targets (B,T) (< 0: ignored).
 // CrossEntropyForward must have filled acts.Probs.
 func (m *TransformerOf[T]) backward(g *TransformerParamsOf[T], acts *TransformerActsOf[T], targets []int32, s *transformerBackward[T]) {
