@@ -7,6 +7,9 @@ A step is: forward (parallel retention for T <= --chunk, chunkwise retention
 with chunks of --chunk beyond, as the Go benchmark does), mean cross-entropy,
 backward, gradient clipping to norm 1, AdamW(0.9, 0.98, wd 0.05). Prints a
 JSON array of retnet.TrainBench records (impl "pytorch") on stdout.
+With --verify CHECKPOINT it instead loads a Go RetNet checkpoint and prints
+the loss on --tokens: the Go test compares it with the Go model's, so the
+timed reference is known to compute the same function.
 
 Usage: train_step_torch.py --D 128 --DV 256 --F 256 --L 3 --H 4 --T 256,512
 """
@@ -31,6 +34,8 @@ ap.add_argument("--tokens-per-step", type=int, default=4096, help="batch = max(1
 ap.add_argument("--steps", type=int, default=3, help="timed steps (median) after one warm-up step")
 ap.add_argument("--chunk", type=int, default=512, help="chunk size; T > chunk trains chunkwise")
 ap.add_argument("--threads", type=int, default=2)
+ap.add_argument("--verify", default="", help="instead of timing: load this Go checkpoint and print the loss on --tokens as JSON")
+ap.add_argument("--tokens", default="", help="comma-separated token ids for --verify (inputs [:-1], targets [1:])")
 args = ap.parse_args()
 
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -141,36 +146,88 @@ class MSR(nn.Module):
         return self.out_proj(F.silu(g) * o)
 
 
-class Block(nn.Module):
-    def __init__(self, D, DV, Fd, H):
+class RMSNorm(nn.Module):
+    def __init__(self, D):
         super().__init__()
-        self.retention = MSR(D, DV, H)
-        self.retention_layer_norm = nn.Parameter(torch.ones(D))
-        self.final_layer_norm = nn.Parameter(torch.ones(D))
+        self.weight = nn.Parameter(torch.ones(D))
+
+    def forward(self, x):
+        return rms_norm(x, self.weight)
+
+
+class GLU(nn.Module):
+    def __init__(self, D, Fd):
+        super().__init__()
         self.fc1 = nn.Linear(D, Fd, bias=False)
         self.gate = nn.Linear(D, Fd, bias=False)
         self.fc2 = nn.Linear(Fd, D, bias=False)
 
+    def forward(self, z):
+        return self.fc2(F.silu(self.fc1(z)) * self.gate(z))
+
+
+class Block(nn.Module):
+    def __init__(self, D, DV, Fd, H):
+        super().__init__()
+        self.retention = MSR(D, DV, H)
+        self.retention_layer_norm = RMSNorm(D)
+        self.final_layer_norm = RMSNorm(D)
+        self.ffn = GLU(D, Fd)
+
     def forward(self, x, rel):
-        h = x + self.retention(rms_norm(x, self.retention_layer_norm), rel)
-        z = rms_norm(h, self.final_layer_norm)
-        return h + self.fc2(F.silu(self.fc1(z)) * self.gate(z))
+        h = x + self.retention(self.retention_layer_norm(x), rel)
+        return h + self.ffn(self.final_layer_norm(h))
 
 
 class RetNetLM(nn.Module):
+    """Parameter names are the checkpoint's (torchscale state_dict)."""
+
     def __init__(self, V, D, DV, Fd, L, H):
         super().__init__()
         self.D = D
         self.embed_tokens = nn.Embedding(V, D)
         self.layers = nn.ModuleList([Block(D, DV, Fd, H) for _ in range(L)])
-        self.layer_norm = nn.Parameter(torch.ones(D))
+        self.layer_norm = RMSNorm(D)
         self.output_projection = nn.Linear(D, V, bias=False)
 
     def forward(self, tokens, rel):
         x = self.embed_tokens(tokens) * math.sqrt(self.D)
         for layer in self.layers:
             x = layer(x, rel)
-        return self.output_projection(rms_norm(x, self.layer_norm))
+        return self.output_projection(self.layer_norm(x))
+
+
+def read_safetensors(path):
+    """Float32 tensors of a safetensors file (retnet_rel_pos.* and optim.* skipped)."""
+    import struct
+    with open(path, "rb") as f:
+        data = f.read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    base = 8 + n
+    out = {}
+    for name, t in header.items():
+        if name == "__metadata__" or name.startswith(("retnet_rel_pos.", "optim.")):
+            continue
+        if t["dtype"] != "F32":
+            raise SystemExit(f"train_step_torch: {path}: tensor {name} is {t['dtype']}, want F32")
+        lo, hi = t["data_offsets"]
+        out[name] = torch.frombuffer(bytearray(data[base + lo:base + hi]), dtype=torch.float32).reshape(t["shape"])
+    return out
+
+
+def verify():
+    """Loss of a Go checkpoint on one sequence: the same function as the Go model?"""
+    model = RetNetLM(args.V, args.D, args.DV, args.F, args.L, args.H)
+    model.load_state_dict(read_safetensors(args.verify), strict=True)
+    toks = torch.tensor([[int(t) for t in args.tokens.split(",")]])
+    T = toks.shape[1] - 1
+    rel = RelPos(args.D, args.H, T, args.chunk)
+    with torch.no_grad():
+        logits = model(toks[:, :-1], rel)
+        loss = F.cross_entropy(logits.view(-1, args.V), toks[:, 1:].reshape(-1))
+    json.dump({"loss": loss.item(), "form": "chunkwise" if rel.chunked else "parallel"}, sys.stdout)
+    print()
 
 
 def main():
@@ -212,4 +269,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    verify() if args.verify else main()
