@@ -12,24 +12,15 @@ func CrossEntropyForward[T Float](probs []T /* (N,V) */, losses []float64 /* (N)
 	for i, t := range targets {
 		row := logits[i*V : (i+1)*V]
 		p := probs[i*V : (i+1)*V]
-		mx := float64(row[0])
-		for _, v := range row {
-			mx = math.Max(mx, float64(v))
-		}
-		var s float64
+		lse := logSumExp(row)
 		for j, v := range row {
-			e := math.Exp(float64(v) - mx)
-			p[j] = T(e)
-			s += e
-		}
-		for j := range p {
-			p[j] = T(float64(p[j]) / s)
+			p[j] = T(math.Exp(float64(v) - lse))
 		}
 		if t < 0 {
 			losses[i] = 0
 			continue
 		}
-		losses[i] = math.Log(s) + mx - float64(row[t])
+		losses[i] = lse - float64(row[t])
 		total += losses[i]
 		count++
 	}
@@ -63,4 +54,17 @@ func CrossEntropyBackward[T Float](dlogits []T /* (N,V) */, probs []T /* (N,V) *
 		}
 		d[t] -= inv
 	}
+}
+
+// logSumExp returns log(sum_j exp(row_j)), computed stably in float64.
+func logSumExp[T Float](row []T) float64 {
+	mx := float64(row[0])
+	for _, v := range row {
+		mx = math.Max(mx, float64(v))
+	}
+	var s float64
+	for _, v := range row {
+		s += math.Exp(float64(v) - mx)
+	}
+	return math.Log(s) + mx
 }

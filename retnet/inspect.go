@@ -16,11 +16,10 @@ func (m *ModelOf[T]) RetentionScores(tokens []int, labels []string) ([]Retention
 	if labels != nil && len(labels) != len(tokens) {
 		return nil, fmt.Errorf("retnet: %d labels for %d tokens", len(labels), len(tokens))
 	}
-	acts, err := m.activationsFor([][]int{tokens})
+	acts, err := m.parallelRun(tokens)
 	if err != nil {
 		return nil, err
 	}
-	m.Forward(acts, Parallel, 0)
 	c := m.Config
 	n := len(tokens)
 	gammas := make([]float64, c.Heads)
@@ -57,11 +56,10 @@ func (m *ModelOf[T]) RetentionScores(tokens []int, labels []string) ([]Retention
 // to float rounding; at the default eps they differ where activations are
 // small (see the spec).
 func (m *ModelOf[T]) FormAgreement(tokens []int, chunk int) ([]FormAgreement, error) {
-	acts, err := m.activationsFor([][]int{tokens})
+	acts, err := m.parallelRun(tokens)
 	if err != nil {
 		return nil, err
 	}
-	m.Forward(acts, Parallel, 0)
 	c := m.Config
 	n := len(tokens)
 	var out []FormAgreement
@@ -87,4 +85,14 @@ func maxDiff[T Float](a, b []T) float64 {
 		d = math.Max(d, math.Abs(float64(a[i])-float64(b[i])))
 	}
 	return d
+}
+
+// parallelRun runs the parallel form on one sequence, keeping the activations.
+func (m *ModelOf[T]) parallelRun(tokens []int) (*ActivationsOf[T], error) {
+	acts, err := m.activationsFor([][]int{tokens})
+	if err != nil {
+		return nil, err
+	}
+	m.Forward(acts, Parallel, 0)
+	return acts, nil
 }

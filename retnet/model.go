@@ -328,16 +328,8 @@ func (m *ModelOf[T]) activationsFor(tokens [][]int) (*ActivationsOf[T], error) {
 func NLL[T Float](logits []T /* (N,V) */, targets []int32 /* (N) */, V int) []float64 {
 	out := make([]float64, len(targets))
 	for i, t := range targets {
-		row := logits[i*V : (i+1)*V]
-		mx := float64(row[0])
-		for _, v := range row {
-			mx = math.Max(mx, float64(v))
-		}
-		var s float64
-		for _, v := range row {
-			s += math.Exp(float64(v) - mx)
-		}
-		out[i] = math.Log(s) + mx - float64(row[t])
+		lse := logSumExp(logits[i*V : (i+1)*V])
+		out[i] = lse - float64(logits[i*V+int(t)])
 	}
 	return out
 }

@@ -64,11 +64,7 @@ func (f *TensorFile) Has(name string) bool { _, ok := f.st.Tensor(name); return 
 
 // Shape returns a tensor's shape and dtype name ("F32", "BF16", ...).
 func (f *TensorFile) Shape(name string) ([]int, string, error) {
-	tv, ok := f.st.Tensor(name)
-	if !ok {
-		return nil, "", fmt.Errorf("retnet: %s: no tensor %q", f.Path, name)
-	}
-	s, err := shapeInts(tv.Shape())
+	tv, s, err := f.view(name)
 	return s, tv.DType().String(), err
 }
 
@@ -88,16 +84,25 @@ func shapeInts(s []uint64) ([]int, error) {
 	return out, nil
 }
 
-// Float32 returns a tensor converted to float32 (from F32, F16, BF16 or
-// F64) and its shape.
-func (f *TensorFile) Float32(name string) ([]float32, []int, error) {
+// view returns a tensor's raw view and shape, or an error naming it.
+func (f *TensorFile) view(name string) (safetensors.TensorView, []int, error) {
 	tv, ok := f.st.Tensor(name)
 	if !ok {
-		return nil, nil, fmt.Errorf("retnet: %s: no tensor %q", f.Path, name)
+		return tv, nil, fmt.Errorf("retnet: %s: no tensor %q", f.Path, name)
 	}
 	shape, err := shapeInts(tv.Shape())
 	if err != nil {
-		return nil, nil, fmt.Errorf("retnet: %s: tensor %q: %w", f.Path, name, err)
+		return tv, nil, fmt.Errorf("retnet: %s: tensor %q: %w", f.Path, name, err)
+	}
+	return tv, shape, nil
+}
+
+// Float32 returns a tensor converted to float32 (from F32, F16, BF16 or
+// F64) and its shape.
+func (f *TensorFile) Float32(name string) ([]float32, []int, error) {
+	tv, shape, err := f.view(name)
+	if err != nil {
+		return nil, nil, err
 	}
 	b := tv.Data()
 	switch tv.DType() {
@@ -131,13 +136,9 @@ func (f *TensorFile) Float32(name string) ([]float32, []int, error) {
 
 // Int64 returns an integer tensor (I64 or I32) widened to int64.
 func (f *TensorFile) Int64(name string) ([]int64, []int, error) {
-	tv, ok := f.st.Tensor(name)
-	if !ok {
-		return nil, nil, fmt.Errorf("retnet: %s: no tensor %q", f.Path, name)
-	}
-	shape, err := shapeInts(tv.Shape())
+	tv, shape, err := f.view(name)
 	if err != nil {
-		return nil, nil, fmt.Errorf("retnet: %s: tensor %q: %w", f.Path, name, err)
+		return nil, nil, err
 	}
 	b := tv.Data()
 	switch tv.DType() {
