@@ -28,7 +28,3 @@ fuzz-smoke:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 	  echo "fuzz $$pkg $$fn ($(FUZZ_TIME))"; \
 	  $(GO) test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZ_TIME) $$pkg || exit 1; done
-
-.PHONY: run
-run: setup build
-	$(BIN)/retlab decay --heads 4 --len 8
