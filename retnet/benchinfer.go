@@ -24,7 +24,7 @@ type InferenceBenchConfig struct {
 	Size     string   // ladder rung (default "m")
 	Contexts []int    // default 256, 512, ..., 8192
 	Batches  []int    // default 1, 2, 4, 8
-	Steps    int      // timed decode rounds per point, median reported (default 32)
+	Steps    int      // timed decode rounds per point, median reported (default 64)
 	Seed     uint64
 }
 
@@ -42,7 +42,7 @@ func (c *InferenceBenchConfig) defaults() {
 		c.Batches = []int{1, 2, 4, 8}
 	}
 	if c.Steps <= 0 {
-		c.Steps = 32
+		c.Steps = 64
 	}
 }
 

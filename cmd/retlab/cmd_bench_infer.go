@@ -32,7 +32,7 @@ func benchInference(args []string, stdout, stderr io.Writer) error {
 	size := fs.String("size", "m", "ladder rung of both models")
 	contexts := fs.String("contexts", "256,512,1024,2048,4096,8192", "context lengths (tokens already decoded)")
 	batches := fs.String("batches", "1,2,4,8", "batch sizes")
-	steps := fs.Int("steps", 32, "timed decode rounds per point (median; contexts interleaved)")
+	steps := fs.Int("steps", 64, "timed decode rounds per point (median; contexts interleaved)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
