@@ -16,17 +16,9 @@ func init() {
 	benchKinds["train"] = benchTrain
 }
 
-// trainBenchRecord is a retnet.TrainBench plus, on Go RetNet records, the
-// speed ratio against the same-run PyTorch reference.
-type trainBenchRecord struct {
-	retnet.TrainBench
-	Speedup float64 `json:"speedup,omitempty"` // our tokens/s / PyTorch tokens/s, same config and T
-	Note    string  `json:"note,omitempty"`
-}
-
 func benchTrain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("bench train", stderr)
-	asJSON := fs.Bool("json", false, "print a JSON array of records (retnet.TrainBench plus speedup)")
+	asJSON := fs.Bool("json", false, "print a JSON array of records (retnet.TrainBench)")
 	models := fs.String("models", "retnet,transformer", "architectures")
 	size := fs.String("size", "s", "ladder rung of both models")
 	Ts := fs.String("T", "256,512,1024,2048", "sequence lengths")
@@ -51,10 +43,7 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	out := make([]trainBenchRecord, len(recs))
-	for i, r := range recs {
-		out[i] = trainBenchRecord{TrainBench: r}
-	}
+	out := recs
 	if *reference && contains(ms, retnet.KindRetNet) {
 		ref, err := torchTrainReference(*python, *script, *size, *Ts, *tokens, *steps, *threads, stderr)
 		if err != nil {
@@ -68,7 +57,8 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 				}
 			}
 			for _, r := range ref {
-				out = append(out, trainBenchRecord{TrainBench: r, Note: fmt.Sprintf("PyTorch CPU, %d threads", *threads)})
+				r.Note = fmt.Sprintf("PyTorch CPU, %d threads", *threads)
+				out = append(out, r)
 			}
 		}
 	}
