@@ -20,6 +20,7 @@ testdata:
 	/usr/bin/python3 retnet/testdata/make_reference.py --out retnet/testdata
 
 testdata-check:
+	/usr/bin/python3 retnet/testdata/make_reference.py --check >/dev/null
 	@d=$$(mktemp -d); /usr/bin/python3 retnet/testdata/make_reference.py --out $$d >/dev/null && \
 	  for f in $$d/*; do cmp -s $$f retnet/testdata/$$(basename $$f) || { echo "testdata differs from its script: $$(basename $$f) (run make testdata)"; exit 1; }; done; \
 	  rm -rf $$d; echo "testdata matches make_reference.py"

@@ -112,7 +112,9 @@ func DecayMasks(schedule string, H, N int, normalized bool) [][]float32 {
 
 // Angles returns torchscale's rotation buffer for key head dim dk (even):
 // theta_i = 10000^(-i/(dk/2-1)), i = 0..dk/2-1, each repeated twice:
-// [theta0, theta0, theta1, theta1, ...]. For dk = 2, theta0 = 1.
+// [theta0, theta0, theta1, theta1, ...]. For dk = 2, theta0 = 1. Each step
+// is rounded to float32 as torch's float32 linspace and pow round it
+// (linspace: i*step in the first half, 1-(n-1-i)*step in the second).
 func Angles(dk int) []float32 {
 	if dk < 2 || dk%2 != 0 {
 		panic(fmt.Sprintf("retnet: Angles with odd or tiny head dim %d", dk))
@@ -120,11 +122,16 @@ func Angles(dk int) []float32 {
 	half := dk / 2
 	out := make([]float32, dk)
 	for i := 0; i < half; i++ {
-		e := float32(0)
+		var e float32
 		if half > 1 {
-			e = float32(i) / float32(half-1) // torch.linspace(0, 1, half) in float32
+			step := float32(1.0 / float64(half-1))
+			if i < half/2 {
+				e = float32(float64(i) * float64(step))
+			} else {
+				e = float32(1 - float64(float32(float64(half-1-i)*float64(step))))
+			}
 		}
-		th := float32(1 / math.Pow(10000, float64(e)))
+		th := float32(1 / float64(float32(math.Pow(10000, float64(e)))))
 		out[2*i], out[2*i+1] = th, th
 	}
 	return out

@@ -41,6 +41,18 @@ var (
 // It panics if a dimension is negative, a stride is smaller than its row, or
 // a slice is too short for its dimensions and stride.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemm(Threads(), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// SgemmSerial is Sgemm on the calling goroutine only (same results, bit for
+// bit). Callers that already spread independent products over the cores,
+// such as the retention kernels (one head or row tile per goroutine), use it
+// to avoid oversubscribing them.
+func SgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemm(1, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+func sgemm(threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
 	if m == 0 || n == 0 {
 		return
@@ -52,14 +64,14 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	g := gemm{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
 		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc}
 	if kind := g.gemvKind(); kind != notGemv {
-		g.parallelGemv(kind, Threads())
+		g.parallelGemv(kind, threads)
 		return
 	}
 	if m <= smallDim && n <= smallDim && k <= smallDim && m*n*k <= smallProduct {
 		g.small()
 		return
 	}
-	g.parallel(Threads())
+	g.parallel(threads)
 }
 
 // smallProduct is the m*n*k (with no dimension over smallDim) up to which

@@ -303,3 +303,26 @@ func TestSplitGrid(t *testing.T) {
 		}
 	}
 }
+
+// SgemmSerial gives Sgemm's results bit for bit on one goroutine.
+func TestSgemmSerialEqualsSgemm(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, d := range [][3]int{{1, 300, 200}, {300, 1, 200}, {130, 257, 300}, {7, 9, 5}} {
+		m, n, k := d[0], d[1], d[2]
+		a, b := make([]float32, m*k), make([]float32, k*n)
+		for i := range a {
+			a[i] = float32(rng.NormFloat64())
+		}
+		for i := range b {
+			b[i] = float32(rng.NormFloat64())
+		}
+		c1, c2 := make([]float32, m*n), make([]float32, m*n)
+		Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c1, n)
+		SgemmSerial(false, false, m, n, k, 1, a, k, b, n, 0, c2, n)
+		for i := range c1 {
+			if c1[i] != c2[i] {
+				t.Fatalf("%v: element %d: %g vs %g", d, i, c1[i], c2[i])
+			}
+		}
+	}
+}

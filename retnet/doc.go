@@ -1,0 +1,44 @@
+// Package retnet implements Retentive Networks (RetNet, Sun et al. 2023,
+// arXiv 2307.08621) exactly as torchscale defines them: retention in its
+// three forms, multi-scale retention, the RetNet decoder language model, and
+// torchscale-compatible safetensors checkpoints. Pure Go on the CPU by
+// default; see package retnet/backend for other backends.
+//
+// # Retention
+//
+// One head of retention maps rotated queries q, scaled keys k and values v of
+// a sequence to outputs o = sum_{m<=n} gamma^(n-m) (q_n . k_m) v_m, times a
+// positive normalising scalar per token. It can be computed three ways that
+// agree after the group norm (exactly when its eps is 0):
+//
+//	ParallelRetention   O(T^2) per head, all tokens at once: training
+//	ChunkwiseRetention  O(T) with chunk-sized matrix products: long prefill
+//	RecurrentRetention  O(1) per token from a (dv,dk) state: decoding
+//
+// Decays: Gammas / LogGammas (torchscale's 1-2^(-5-h), or the paper's
+// experiment schedule), DecayMask, HalfLife, EffectiveMemory. Rotation:
+// Angles, RotationTable.
+//
+// # Models
+//
+// A Config (or a paper Preset: base, medium, xl, 3b, 7b, 13b, 65b) describes a
+// model; New allocates it, InitWeights initialises it as torchscale does, Load
+// reads a checkpoint. Params are named views over one flat slice.
+//
+//	m, _ := retnet.Load("model.safetensors", retnet.LoadOptions{})
+//	logits, _ := m.Logits([][]int{{3, 1, 4, 1}}, retnet.Parallel, 0) // (B,T,V)
+//
+// Decoding keeps a typed recurrent State: Prefill a prompt (chunkwise), then
+// Step one token at a time in constant time and memory.
+//
+//	st := m.NewState(1)
+//	logits, _ = m.Prefill(st, [][]int{prompt}, 0)
+//	next, _ := m.Step(st, []int{tok})
+//
+// # Conventions
+//
+// Tensors are row-major []float32 with their shape in a comment, e.g.
+// (B,T,D). Linear weights are stored (out, in) and applied as y = x W^T.
+// Functions panic on programmer misuse (wrong slice sizes) with a "retnet:"
+// message and return errors on circumstance (files, user input).
+package retnet

@@ -1,0 +1,48 @@
+package retnet
+
+// LanguageModel is what training, evaluation, decoding and the benchmarks
+// need of a model. *Model (RetNet) and *Transformer implement it, so the
+// trainer, `retlab train/eval/generate/bench` and the notebooks treat both
+// architectures alike.
+type LanguageModel interface {
+	// Kind is "retnet" or "transformer".
+	Kind() string
+	// VocabSize is V.
+	VocabSize() int
+	// Counts splits the parameter count like the paper's tables.
+	Counts() ParamCounts
+	// Weights is the flat parameter slice; Gradients mirrors its layout
+	// (allocated on first use). The optimizer updates Weights in one loop.
+	Weights() []float32
+	Gradients() []float32
+	// ForwardBackward runs one training forward and backward pass on inputs
+	// (B,T) with next-token targets (B,T), adds the gradients of the mean
+	// cross-entropy into Gradients (zero them first with ZeroGrad) and returns
+	// that mean loss (nats). Activation memory is planned on the first call;
+	// a later call with another B or T re-plans it.
+	ForwardBackward(inputs, targets []int32, B, T int) float64
+	ZeroGrad()
+	// Loss is the forward pass only: mean cross-entropy of targets (nats).
+	Loss(inputs, targets []int32, B, T int) float64
+	// CheckpointTensors are the named tensors a checkpoint stores (views).
+	CheckpointTensors() []Tensor
+	// CheckpointMetadata is the __metadata__ of a checkpoint (its config).
+	CheckpointMetadata() map[string]string
+	// NewDecoder starts incremental decoding of B sequences.
+	NewDecoder(B int) Decoder
+}
+
+// Decoder decodes incrementally: RetNet with a recurrent state (O(1) per
+// token), the Transformer with a KV cache (O(context) per token).
+type Decoder interface {
+	// Prefill consumes a prompt per sequence (B, equal lengths) and returns
+	// the logits (B,V) of its last position.
+	Prefill(tokens [][]int) ([]float32, error)
+	// Step consumes one token per sequence and returns next-token logits (B,V).
+	// The returned slice is reused by the next call.
+	Step(tokens []int) ([]float32, error)
+	// Pos is the number of tokens consumed.
+	Pos() int
+	// StateBytes is the memory held between steps (state or KV cache).
+	StateBytes() int64
+}

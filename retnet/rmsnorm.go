@@ -1,0 +1,64 @@
+package retnet
+
+import (
+	"fmt"
+	"math"
+)
+
+// RMSNormForward normalises each of N rows of width C by its root mean square:
+// out = x / sqrt(mean(x^2) + eps) (.) w. It stores 1/sqrt(mean(x^2)+eps) per
+// row in rstd for the backward pass. w == nil means no affine weight (the
+// group norm). It panics if a slice is too short.
+func RMSNormForward[T Float](out []T /* (N,C) */, rstd []T /* (N) */, x []T /* (N,C) */, w []T /* (C) or nil */, N, C int, eps float64) {
+	if len(out) < N*C || len(x) < N*C || len(rstd) < N || (w != nil && len(w) < C) {
+		panic(fmt.Sprintf("retnet: RMSNormForward slices too short for N=%d C=%d", N, C))
+	}
+	for i := 0; i < N; i++ {
+		xi := x[i*C : (i+1)*C]
+		oi := out[i*C : (i+1)*C]
+		var ss float64
+		for _, v := range xi {
+			ss += float64(v) * float64(v)
+		}
+		r := T(1 / math.Sqrt(ss/float64(C)+eps))
+		rstd[i] = r
+		if w == nil {
+			for j, v := range xi {
+				oi[j] = v * r
+			}
+		} else {
+			for j, v := range xi {
+				oi[j] = v * r * w[j]
+			}
+		}
+	}
+}
+
+// RMSNormBackward adds the gradients of RMSNormForward: with xh = x*rstd,
+// out = xh (.) w, it adds dx += rstd * (dout(.)w - xh * mean(dout(.)w(.)xh))
+// and dw += sum_rows dout (.) xh (dw ignored when w is nil).
+func RMSNormBackward[T Float](dx []T /* (N,C) */, dw []T /* (C) */, dout []T /* (N,C) */, x []T /* (N,C) */, w []T /* (C) or nil */, rstd []T /* (N) */, N, C int) {
+	for i := 0; i < N; i++ {
+		xi := x[i*C : (i+1)*C]
+		gi := dout[i*C : (i+1)*C]
+		dxi := dx[i*C : (i+1)*C]
+		r := rstd[i]
+		var dot float64 // sum_j g_j w_j xh_j
+		for j, v := range xi {
+			g := gi[j]
+			if w != nil {
+				g *= w[j]
+				dw[j] += gi[j] * v * r
+			}
+			dot += float64(g) * float64(v*r)
+		}
+		m := T(dot / float64(C))
+		for j, v := range xi {
+			g := gi[j]
+			if w != nil {
+				g *= w[j]
+			}
+			dxi[j] += r * (g - v*r*m)
+		}
+	}
+}
