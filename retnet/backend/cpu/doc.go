@@ -41,6 +41,8 @@
 //
 //	defer cpu.SetThreads(cpu.SetThreads(1))
 //
+// SgemmSerial is Sgemm on the calling goroutine alone, for code that already
+// runs independent products on every core (one head per goroutine).
 // The thread count never changes a result bit. Workers poll for the next
 // product for 200 us before sleeping, because waking a sleeping thread costs
 // 30-130 us on the project's VMs; back-to-back products (a forward pass)
