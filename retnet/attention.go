@@ -38,17 +38,7 @@ func newAttentionActs[T Float](N, D, H int) AttentionActs[T] {
 }
 
 // scratch returns n per-worker buffers of at least size elements each.
-func (a *AttentionActs[T]) scratch(n, size int) [][]T {
-	if len(a.work) < n {
-		a.work = append(a.work, make([][]T, n-len(a.work))...)
-	}
-	for i := 0; i < n; i++ {
-		if len(a.work[i]) < size {
-			a.work[i] = make([]T, size)
-		}
-	}
-	return a.work
-}
+func (a *AttentionActs[T]) scratch(n, size int) [][]T { return workerScratch(&a.work, n, size) }
 
 // Attention is one attention layer as views of its weights (usually into
 // TransformerParams, or into the gradients with the same layout).

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
 	"strconv"
 
 	"github.com/retlab/retlab/retnet"
@@ -101,18 +98,10 @@ func torchTrainReference(python, script, size, Ts string, tokens, steps, threads
 	}
 	c := mc.(retnet.Config)
 	it := strconv.Itoa
-	cmd := exec.Command(python, path, "--size", size, "--V", it(c.Vocab), "--D", it(c.Dim), "--DV", it(c.ValueDim), "--F", it(c.FFNDim),
-		"--L", it(c.Layers), "--H", it(c.Heads), "--T", Ts, "--tokens-per-step", it(tokens), "--steps", it(steps),
-		"--chunk", it(retnet.DefaultChunk), "--threads", it(threads))
-	cmd.Env = append(os.Environ(), "OMP_NUM_THREADS="+it(threads), "OPENBLAS_NUM_THREADS="+it(threads), "MKL_NUM_THREADS="+it(threads))
-	var buf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &buf, stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("%s %s: %w", python, path, err)
-	}
 	var recs []retnet.TrainBench
-	if err := json.Unmarshal(buf.Bytes(), &recs); err != nil {
-		return nil, fmt.Errorf("%s printed invalid JSON: %w", path, err)
-	}
-	return recs, nil
+	err = runJSONScript(python, path, []string{"--size", size, "--V", it(c.Vocab), "--D", it(c.Dim), "--DV", it(c.ValueDim), "--F", it(c.FFNDim),
+		"--L", it(c.Layers), "--H", it(c.Heads), "--T", Ts, "--tokens-per-step", it(tokens), "--steps", it(steps),
+		"--chunk", it(retnet.DefaultChunk), "--threads", it(threads)},
+		[]string{"OMP_NUM_THREADS=" + it(threads), "OPENBLAS_NUM_THREADS=" + it(threads), "MKL_NUM_THREADS=" + it(threads)}, stderr, &recs)
+	return recs, err
 }
