@@ -462,8 +462,15 @@ const (
 // fewRows is the most rows of C the fewRowsDot path takes: up to it,
 // reading each row of B once costs less than packing it. Measured at
 // n=1024, k=512 on 2 cores (BenchmarkSgemmFewRows): m=2 52 vs 29 GFLOP/s
-// packed, m=3 25 vs 17 (loaded machine), m=4 50 vs 62, m=8 60 vs 84.
-const fewRows = 3
+// packed, m=3 25 vs 17 (loaded machine), m=4 50 vs 62, m=8 60 vs 84. For a
+// small B (n*k <= smallB, the weights of the ladder's models) packing costs
+// relatively more: up to fewRowsSmallB rows stay unpacked (a batch-8 decode
+// step of the ladder's "m" RetNet: 2.85 ms instead of 3.5).
+const (
+	fewRows       = 3
+	fewRowsSmallB = 8
+	smallB        = 1 << 18
+)
 
 // gemvKind says whether (and how) the product is a matrix-vector one.
 func (g *gemm) gemvKind() int {
@@ -474,7 +481,7 @@ func (g *gemm) gemvKind() int {
 		return gemvRowDot
 	case g.n == 1 && !g.transA && (g.transB || g.ldb == 1):
 		return gemvColDot
-	case g.m <= fewRows && !g.transA && g.transB:
+	case !g.transA && g.transB && (g.m <= fewRows || g.m <= fewRowsSmallB && g.n*g.k <= smallB):
 		return fewRowsDot
 	}
 	return notGemv
