@@ -2,6 +2,8 @@ package retnet
 
 import (
 	"fmt"
+
+	"github.com/retlab/retlab/display"
 	"math/rand/v2"
 	"runtime"
 	"time"
@@ -79,8 +81,14 @@ func BenchRetention(cfg RetentionBenchConfig) ([]RetentionBench, error) {
 		return nil, err
 	}
 	var out []RetentionBench
+	bar := display.NewProgress(len(cfg.T)*len(cfg.Forms), "bench retention")
+	bar.SetUnit("point")
+	defer bar.Close()
 	for _, T := range cfg.T {
 		for _, form := range cfg.Forms {
+			if display.Interrupted() {
+				return out, display.ErrInterrupted
+			}
 			run, steps, err := benchRun(r, cfg, form, T)
 			if err != nil {
 				return nil, err
@@ -100,6 +108,7 @@ func BenchRetention(cfg RetentionBenchConfig) ([]RetentionBench, error) {
 				rec.Note = fmt.Sprintf("recurrent timed over the first %d tokens, scaled to T", steps)
 			}
 			out = append(out, rec)
+			bar.Set(len(out), display.Metric{Name: string(form) + " T=" + fmt.Sprint(T) + " GFLOP/s", Value: rec.GFlopPerS})
 		}
 	}
 	return out, nil

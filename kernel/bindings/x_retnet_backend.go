@@ -20,37 +20,119 @@ func init() {
 			"Names":             ValueOf(backend.Names),
 			"Open":              ValueOf(backend.Open),
 			"Register":          ValueOf(backend.Register),
+			"SetDefault":        ValueOf(backend.SetDefault),
 			"Use":               ValueOf(backend.Use),
 		},
 		Types: map[string]Type{
-			"Backend": TypeOf((*backend.Backend)(nil)).Elem(),
+			"Backend":        TypeOf((*backend.Backend)(nil)).Elem(),
+			"Decoder":        TypeOf((*backend.Decoder)(nil)).Elem(),
+			"Info":           TypeOf((*backend.Info)(nil)).Elem(),
+			"NotImplemented": TypeOf((*backend.NotImplemented)(nil)).Elem(),
+			"Shape":          TypeOf((*backend.Shape)(nil)).Elem(),
 		},
 		Proxies: map[string]Type{
 			"Backend": TypeOf((*P_retnet_backend_Backend)(nil)).Elem(),
+			"Decoder": TypeOf((*P_retnet_backend_Decoder)(nil)).Elem(),
 		},
 	}, map[string]string{
-		"":                  "package backend // import \"github.com/retlab/retlab/retnet/backend\"\n\nPackage backend is the narrow compute interface retention models run on,\nand the registry that picks one by name.\n\nThe CPU backend (package retnet/backend/cpu, pure Go + Go assembly) is the\ndefault and is always registered by package retnet. A CUDA backend registers\nitself when the binary is built with -tags cuda. RETLAB_BACKEND selects one\nby name at start; Use switches at run time.\n\nA backend implements what it can; optional operations report\nErrNotImplemented and callers fall back to the CPU code.\n",
-		"Backend":           "type Backend interface {\n\t// Name is the registry name (\"cpu\", \"cuda\").\n\tName() string\n\t// Sgemm computes C = alpha*op(A)*op(B) + beta*C, row-major, where op(X)\n\t// is X or X^T: op(A) is (m,k), op(B) is (k,n), C is (m,n); lda, ldb, ldc\n\t// are the row strides of A, B, C as stored. It panics on bad dimensions.\n\t// With beta = 0, C is overwritten (its old contents may be NaN).\n\tSgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)\n}\n\nBackend is the compute interface. Slices are row-major float32 host memory.\n\nfunc Current() Backend\nfunc Open(name string) (Backend, error)\n",
-		"Current":           "func Current() Backend\n\nCurrent returns the backend in use: the one chosen by Use, else the one\nnamed by RETLAB_BACKEND, else \"cpu\". It panics if none can be opened,\nwhich means the cpu backend was not linked (import retnet, or\nretnet/backend/cpu).\n",
-		"ErrNotImplemented": "var ErrNotImplemented = errors.New(\"backend: operation not implemented\")\n\nErrNotImplemented is returned by a backend for an operation it lacks;\ncallers fall back to the CPU implementation.\n",
-		"Names":             "func Names() []string\n\nNames lists the registered backends.\n",
-		"Open":              "func Open(name string) (Backend, error)\n\nOpen constructs the backend registered under name.\n",
-		"Register":          "func Register(name string, open func() (Backend, error))\n\nRegister makes a backend constructor available under name. It panics if\nthe name is taken (programmer error: two backends with one name).\n",
-		"Use":               "func Use(name string) error\n\nUse makes the named backend the one Current returns.\n",
+		"":                                  "package backend // import \"github.com/retlab/retlab/retnet/backend\"\n\nPackage backend is the narrow compute interface retention models run on,\nand the registry that picks one by name.\n\nThe CPU backend (package retnet/backend/cpu, pure Go + Go assembly) is the\ndefault and is always registered by package retnet. A CUDA backend registers\nitself when the binary is built with -tags cuda. RETLAB_BACKEND selects one\nby name at start; Use switches at run time.\n\nA backend implements what it can; optional operations report\nErrNotImplemented and callers fall back to the CPU code.\n",
+		"Backend":                           "type Backend interface {\n\t// Name is the registry name (\"cpu\", \"cuda\").\n\tName() string\n\t// Sgemm computes C = alpha*op(A)*op(B) + beta*C, row-major, where op(X)\n\t// is X or X^T: op(A) is (m,k), op(B) is (k,n), C is (m,n); lda, ldb, ldc\n\t// are the row strides of A, B, C as stored. It panics on bad dimensions.\n\t// With beta = 0, C is overwritten (its old contents may be NaN).\n\tSgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)\n\n\t// ParallelRetention computes the parallel form of every (sequence, head)\n\t// as retnet.ParallelRetention does for one head: q, k are (B,T,H*Dk)\n\t// (already rotated, k already scaled by Dk^-1/2), v and the output o are\n\t// (B,T,H*Dv), logGamma is (H). o is overwritten.\n\tParallelRetention(s Shape, q, k, v, o, logGamma []float32) error\n\t// ChunkwiseRetention computes the chunkwise form with chunk size chunk\n\t// (retnet.ChunkwiseRetention per head; T need not be a multiple of it),\n\t// same layouts as ParallelRetention.\n\tChunkwiseRetention(s Shape, chunk int, q, k, v, o, logGamma []float32) error\n\t// RecurrentRetention runs s.T recurrent steps of every (sequence, head)\n\t// from the state S (B,H,Dv,Dk) and scale (H) (torchscale's\n\t// prev_key_value and scale; empty = zeros) and leaves the new state\n\t// there (retnet.RecurrentRetention per head). Layouts as above.\n\tRecurrentRetention(s Shape, q, k, v, o, S, scale, logGamma []float32) error\n\t// NewDecoder returns a recurrent state for B sequences of H heads kept\n\t// on the backend's device between Steps (the decoding loop), initially\n\t// empty. The caller must Close it.\n\tNewDecoder(B, H, Dk, Dv int, logGamma []float32) (Decoder, error)\n\t// Rotate applies the relative-position rotation to x (rows, H*Dk) in\n\t// place as retnet.RotateForward (inverse: RotateBackward) does with a\n\t// table for positions pos0..pos0+period-1: row r is at position\n\t// pos0 + r%period. angle is the (Dk) buffer [theta0,theta0,theta1,...].\n\tRotate(x []float32, rows, H, Dk, period, pos0 int, angle []float32, inverse bool) error\n\t// GroupNormGate is retnet.GroupNormGateForward: per row and head,\n\t// y = o/sqrt(mean(o^2)+eps), gated = silu(g) (.) y; rstd (N,H) keeps the\n\t// inverse RMS. gated, y, o, g are (N,H*Dv).\n\tGroupNormGate(gated, y, rstd, o, g []float32, N, H, Dv int, eps float64) error\n\t// Info describes the backend and its device (for `retlab info`).\n\tInfo() Info\n}\n\nBackend is the compute interface. Slices are row-major float32 host memory.\n\nBesides Sgemm, which every backend has, the operations are optional: a\nbackend that lacks one returns ErrNotImplemented (embed NotImplemented to\nget that for every operation) and the caller runs the CPU code of package\nretnet instead. The cpu backend implements only Sgemm: for it the\nretention operations *are* retnet's CPU functions, which are also the\noracle the conformance suite (package backendtest) checks every other\nbackend against.\n\nMisuse (slices too short for the shape, impossible dimensions) panics;\nfailures of the device (out of memory, a launch error) are returned.\n\nfunc Current() Backend\nfunc Open(name string) (Backend, error)\n",
+		"Current":                           "func Current() Backend\n\nCurrent returns the backend in use: the one chosen by Use, else the one\nnamed by RETLAB_BACKEND, else the default (SetDefault; \"cpu\"). If that\ncannot be opened it says why on stderr and uses \"cpu\". It panics if cpu\ncannot be opened either, which means the cpu backend was not linked\n(import retnet, or retnet/backend/cpu).\n",
+		"Decoder":                           "type Decoder interface {\n\t// Step consumes one token per sequence: q, k (B,H*Dk), v (B,H*Dv); it\n\t// updates the state and writes o (B,H*Dv).\n\tStep(q, k, v, o []float32) error\n\t// State copies the state out: S (B,H,Dv,Dk) and scale (H).\n\tState(S, scale []float32) error\n\t// SetState replaces the state: S (B,H,Dv,Dk) and scale (H).\n\tSetState(S, scale []float32) error\n\t// Close frees the device memory; the Decoder is unusable afterwards.\n\tClose() error\n}\n\nDecoder is a recurrent retention state for B sequences of H heads that\nstays on a backend's device between decoding steps (no copy of the state\nper token). See Backend.NewDecoder.\n",
+		"ErrNotImplemented":                 "var ErrNotImplemented = errors.New(\"backend: operation not implemented\")\n\nErrNotImplemented is returned by a backend for an operation it lacks;\ncallers fall back to the CPU implementation.\n",
+		"Info":                              "type Info struct {\n\tBackend  string            `json:\"backend\"`\n\tDevice   string            `json:\"device,omitempty\"`    // e.g. \"NVIDIA H200 (sm_90, 132 SMs)\"\n\tMemTotal int64             `json:\"mem_total,omitempty\"` // device memory in bytes\n\tMemFree  int64             `json:\"mem_free,omitempty\"`\n\tDetails  map[string]string `json:\"details,omitempty\"` // driver version, kernels, ...\n}\n\nInfo describes a backend for humans (`retlab info`). Zero fields are\nunknown or not applicable.\n",
+		"Names":                             "func Names() []string\n\nNames lists the registered backends.\n",
+		"NotImplemented":                    "type NotImplemented struct{}\n\nNotImplemented implements every optional operation of Backend by\nreturning ErrNotImplemented (and Info with only the backend unknown).\nEmbed it in a backend and override what the backend has.\n\nfunc (NotImplemented) ChunkwiseRetention(Shape, int, []float32, []float32, []float32, []float32, []float32) error\nfunc (NotImplemented) GroupNormGate([]float32, []float32, []float32, []float32, []float32, int, int, int, float64) error\nfunc (NotImplemented) Info() Info\nfunc (NotImplemented) NewDecoder(int, int, int, int, []float32) (Decoder, error)\nfunc (NotImplemented) ParallelRetention(Shape, []float32, []float32, []float32, []float32, []float32) error\nfunc (NotImplemented) RecurrentRetention(Shape, []float32, []float32, []float32, []float32, []float32, []float32, []float32) error\nfunc (NotImplemented) Rotate([]float32, int, int, int, int, int, []float32, bool) error\n",
+		"NotImplemented.ChunkwiseRetention": "func (NotImplemented) ChunkwiseRetention(Shape, int, []float32, []float32, []float32, []float32, []float32) error\n\nChunkwiseRetention returns ErrNotImplemented.\n",
+		"NotImplemented.GroupNormGate":      "func (NotImplemented) GroupNormGate([]float32, []float32, []float32, []float32, []float32, int, int, int, float64) error\n\nGroupNormGate returns ErrNotImplemented.\n",
+		"NotImplemented.Info":               "func (NotImplemented) Info() Info\n\nInfo returns an empty Info.\n",
+		"NotImplemented.NewDecoder":         "func (NotImplemented) NewDecoder(int, int, int, int, []float32) (Decoder, error)\n\nNewDecoder returns ErrNotImplemented.\n",
+		"NotImplemented.ParallelRetention":  "func (NotImplemented) ParallelRetention(Shape, []float32, []float32, []float32, []float32, []float32) error\n\nParallelRetention returns ErrNotImplemented.\n",
+		"NotImplemented.RecurrentRetention": "func (NotImplemented) RecurrentRetention(Shape, []float32, []float32, []float32, []float32, []float32, []float32, []float32) error\n\nRecurrentRetention returns ErrNotImplemented.\n",
+		"NotImplemented.Rotate":             "func (NotImplemented) Rotate([]float32, int, int, int, int, int, []float32, bool) error\n\nRotate returns ErrNotImplemented.\n",
+		"Open":                              "func Open(name string) (Backend, error)\n\nOpen constructs the backend registered under name.\n",
+		"Register":                          "func Register(name string, open func() (Backend, error))\n\nRegister makes a backend constructor available under name. It panics if\nthe name is taken (programmer error: two backends with one name).\n",
+		"SetDefault":                        "func SetDefault(name string)\n\nSetDefault names the backend Current opens when neither Use nor\nRETLAB_BACKEND chose one (\"cpu\" unless set). A binary built with GPU\nsupport calls it so that it uses the GPU without configuration.\n",
+		"Shape":                             "type Shape struct {\n\tB, T, H, Dk, Dv int\n}\n\nShape is the shape of a batched retention call: B sequences of T tokens,\nH heads of key dim Dk and value dim Dv. The matching slices are\nq, k (B,T,H*Dk) and v, o (B,T,H*Dv): the layout of the model's\nprojections, so no transposes are needed.\n\nfunc (s Shape) Check(op string, q, k, v, o, logGamma []float32)\nfunc (s Shape) QKLen() int\nfunc (s Shape) StateLen() int\nfunc (s Shape) VLen() int\n",
+		"Shape.Check":                       "func (s Shape) Check(op string, q, k, v, o, logGamma []float32)\n\nCheck panics with a message naming the operation op unless every\ndimension is positive and each slice is at least as long as the shape\nneeds (q, k: QKLen; v, o: VLen; logGamma: H).\n",
+		"Shape.QKLen":                       "func (s Shape) QKLen() int\n\nQKLen is the length q and k must have: B*T*H*Dk.\n",
+		"Shape.StateLen":                    "func (s Shape) StateLen() int\n\nStateLen is the length of a recurrent state S: B*H*Dv*Dk.\n",
+		"Shape.VLen":                        "func (s Shape) VLen() int\n\nVLen is the length v and o must have: B*T*H*Dv.\n",
+		"Use":                               "func Use(name string) error\n\nUse makes the named backend the one Current returns.\n",
 	})
 }
 
 // P_retnet_backend_Backend lets interpreted types implement backend.Backend.
 type P_retnet_backend_Backend struct {
-	Object any
-	Name_  func(any) string
-	Sgemm_ func(any, bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
+	Object              any
+	ChunkwiseRetention_ func(any, backend.Shape, int, []float32, []float32, []float32, []float32, []float32) error
+	GroupNormGate_      func(any, []float32, []float32, []float32, []float32, []float32, int, int, int, float64) error
+	Info_               func(any) backend.Info
+	Name_               func(any) string
+	NewDecoder_         func(any, int, int, int, int, []float32) (backend.Decoder, error)
+	ParallelRetention_  func(any, backend.Shape, []float32, []float32, []float32, []float32, []float32) error
+	RecurrentRetention_ func(any, backend.Shape, []float32, []float32, []float32, []float32, []float32, []float32, []float32) error
+	Rotate_             func(any, []float32, int, int, int, int, int, []float32, bool) error
+	Sgemm_              func(any, bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
+}
+
+func (P *P_retnet_backend_Backend) ChunkwiseRetention(unnamed0 backend.Shape, unnamed1 int, unnamed2 []float32, unnamed3 []float32, unnamed4 []float32, unnamed5 []float32, unnamed6 []float32) error {
+	return P.ChunkwiseRetention_(P.Object, unnamed0, unnamed1, unnamed2, unnamed3, unnamed4, unnamed5, unnamed6)
+}
+
+func (P *P_retnet_backend_Backend) GroupNormGate(unnamed0 []float32, unnamed1 []float32, unnamed2 []float32, unnamed3 []float32, unnamed4 []float32, unnamed5 int, unnamed6 int, unnamed7 int, unnamed8 float64) error {
+	return P.GroupNormGate_(P.Object, unnamed0, unnamed1, unnamed2, unnamed3, unnamed4, unnamed5, unnamed6, unnamed7, unnamed8)
+}
+
+func (P *P_retnet_backend_Backend) Info() backend.Info {
+	return P.Info_(P.Object)
 }
 
 func (P *P_retnet_backend_Backend) Name() string {
 	return P.Name_(P.Object)
 }
 
+func (P *P_retnet_backend_Backend) NewDecoder(unnamed0 int, unnamed1 int, unnamed2 int, unnamed3 int, unnamed4 []float32) (backend.Decoder, error) {
+	return P.NewDecoder_(P.Object, unnamed0, unnamed1, unnamed2, unnamed3, unnamed4)
+}
+
+func (P *P_retnet_backend_Backend) ParallelRetention(unnamed0 backend.Shape, unnamed1 []float32, unnamed2 []float32, unnamed3 []float32, unnamed4 []float32, unnamed5 []float32) error {
+	return P.ParallelRetention_(P.Object, unnamed0, unnamed1, unnamed2, unnamed3, unnamed4, unnamed5)
+}
+
+func (P *P_retnet_backend_Backend) RecurrentRetention(unnamed0 backend.Shape, unnamed1 []float32, unnamed2 []float32, unnamed3 []float32, unnamed4 []float32, unnamed5 []float32, unnamed6 []float32, unnamed7 []float32) error {
+	return P.RecurrentRetention_(P.Object, unnamed0, unnamed1, unnamed2, unnamed3, unnamed4, unnamed5, unnamed6, unnamed7)
+}
+
+func (P *P_retnet_backend_Backend) Rotate(unnamed0 []float32, unnamed1 int, unnamed2 int, unnamed3 int, unnamed4 int, unnamed5 int, unnamed6 []float32, unnamed7 bool) error {
+	return P.Rotate_(P.Object, unnamed0, unnamed1, unnamed2, unnamed3, unnamed4, unnamed5, unnamed6, unnamed7)
+}
+
 func (P *P_retnet_backend_Backend) Sgemm(unnamed0 bool, unnamed1 bool, unnamed2 int, unnamed3 int, unnamed4 int, unnamed5 float32, unnamed6 []float32, unnamed7 int, unnamed8 []float32, unnamed9 int, unnamed10 float32, unnamed11 []float32, unnamed12 int) {
 	P.Sgemm_(P.Object, unnamed0, unnamed1, unnamed2, unnamed3, unnamed4, unnamed5, unnamed6, unnamed7, unnamed8, unnamed9, unnamed10, unnamed11, unnamed12)
+}
+
+// P_retnet_backend_Decoder lets interpreted types implement backend.Decoder.
+type P_retnet_backend_Decoder struct {
+	Object    any
+	Close_    func(any) error
+	SetState_ func(any, []float32, []float32) error
+	State_    func(any, []float32, []float32) error
+	Step_     func(any, []float32, []float32, []float32, []float32) error
+}
+
+func (P *P_retnet_backend_Decoder) Close() error {
+	return P.Close_(P.Object)
+}
+
+func (P *P_retnet_backend_Decoder) SetState(unnamed0 []float32, unnamed1 []float32) error {
+	return P.SetState_(P.Object, unnamed0, unnamed1)
+}
+
+func (P *P_retnet_backend_Decoder) State(unnamed0 []float32, unnamed1 []float32) error {
+	return P.State_(P.Object, unnamed0, unnamed1)
+}
+
+func (P *P_retnet_backend_Decoder) Step(unnamed0 []float32, unnamed1 []float32, unnamed2 []float32, unnamed3 []float32) error {
+	return P.Step_(P.Object, unnamed0, unnamed1, unnamed2, unnamed3)
 }

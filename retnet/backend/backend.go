@@ -23,6 +23,17 @@ import (
 var ErrNotImplemented = errors.New("backend: operation not implemented")
 
 // Backend is the compute interface. Slices are row-major float32 host memory.
+//
+// Besides Sgemm, which every backend has, the operations are optional: a
+// backend that lacks one returns ErrNotImplemented (embed NotImplemented to
+// get that for every operation) and the caller runs the CPU code of package
+// retnet instead. The cpu backend implements only Sgemm: for it the
+// retention operations *are* retnet's CPU functions, which are also the
+// oracle the conformance suite (package backendtest) checks every other
+// backend against.
+//
+// Misuse (slices too short for the shape, impossible dimensions) panics;
+// failures of the device (out of memory, a launch error) are returned.
 type Backend interface {
 	// Name is the registry name ("cpu", "cuda").
 	Name() string
@@ -31,13 +42,146 @@ type Backend interface {
 	// are the row strides of A, B, C as stored. It panics on bad dimensions.
 	// With beta = 0, C is overwritten (its old contents may be NaN).
 	Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+
+	// ParallelRetention computes the parallel form of every (sequence, head)
+	// as retnet.ParallelRetention does for one head: q, k are (B,T,H*Dk)
+	// (already rotated, k already scaled by Dk^-1/2), v and the output o are
+	// (B,T,H*Dv), logGamma is (H). o is overwritten.
+	ParallelRetention(s Shape, q, k, v, o, logGamma []float32) error
+	// ChunkwiseRetention computes the chunkwise form with chunk size chunk
+	// (retnet.ChunkwiseRetention per head; T need not be a multiple of it),
+	// same layouts as ParallelRetention.
+	ChunkwiseRetention(s Shape, chunk int, q, k, v, o, logGamma []float32) error
+	// RecurrentRetention runs s.T recurrent steps of every (sequence, head)
+	// from the state S (B,H,Dv,Dk) and scale (H) (torchscale's
+	// prev_key_value and scale; empty = zeros) and leaves the new state
+	// there (retnet.RecurrentRetention per head). Layouts as above.
+	RecurrentRetention(s Shape, q, k, v, o, S, scale, logGamma []float32) error
+	// NewDecoder returns a recurrent state for B sequences of H heads kept
+	// on the backend's device between Steps (the decoding loop), initially
+	// empty. The caller must Close it.
+	NewDecoder(B, H, Dk, Dv int, logGamma []float32) (Decoder, error)
+	// Rotate applies the relative-position rotation to x (rows, H*Dk) in
+	// place as retnet.RotateForward (inverse: RotateBackward) does with a
+	// table for positions pos0..pos0+period-1: row r is at position
+	// pos0 + r%period. angle is the (Dk) buffer [theta0,theta0,theta1,...].
+	Rotate(x []float32, rows, H, Dk, period, pos0 int, angle []float32, inverse bool) error
+	// GroupNormGate is retnet.GroupNormGateForward: per row and head,
+	// y = o/sqrt(mean(o^2)+eps), gated = silu(g) (.) y; rstd (N,H) keeps the
+	// inverse RMS. gated, y, o, g are (N,H*Dv).
+	GroupNormGate(gated, y, rstd, o, g []float32, N, H, Dv int, eps float64) error
+	// Info describes the backend and its device (for `retlab info`).
+	Info() Info
 }
 
+// Shape is the shape of a batched retention call: B sequences of T tokens,
+// H heads of key dim Dk and value dim Dv. The matching slices are
+// q, k (B,T,H*Dk) and v, o (B,T,H*Dv): the layout of the model's
+// projections, so no transposes are needed.
+type Shape struct {
+	B, T, H, Dk, Dv int
+}
+
+// QKLen is the length q and k must have: B*T*H*Dk.
+func (s Shape) QKLen() int { return s.B * s.T * s.H * s.Dk }
+
+// VLen is the length v and o must have: B*T*H*Dv.
+func (s Shape) VLen() int { return s.B * s.T * s.H * s.Dv }
+
+// StateLen is the length of a recurrent state S: B*H*Dv*Dk.
+func (s Shape) StateLen() int { return s.B * s.H * s.Dv * s.Dk }
+
+// Check panics with a message naming the operation op unless every
+// dimension is positive and each slice is at least as long as the shape
+// needs (q, k: QKLen; v, o: VLen; logGamma: H).
+func (s Shape) Check(op string, q, k, v, o, logGamma []float32) {
+	if s.B < 1 || s.T < 1 || s.H < 1 || s.Dk < 1 || s.Dv < 1 {
+		panic(fmt.Sprintf("backend: %s: bad shape %+v", op, s))
+	}
+	if len(q) < s.QKLen() || len(k) < s.QKLen() || len(v) < s.VLen() || len(o) < s.VLen() || len(logGamma) < s.H {
+		panic(fmt.Sprintf("backend: %s: shape %+v needs q,k %d v,o %d logGamma %d floats, have q %d k %d v %d o %d logGamma %d",
+			op, s, s.QKLen(), s.VLen(), s.H, len(q), len(k), len(v), len(o), len(logGamma)))
+	}
+}
+
+// Decoder is a recurrent retention state for B sequences of H heads that
+// stays on a backend's device between decoding steps (no copy of the state
+// per token). See Backend.NewDecoder.
+type Decoder interface {
+	// Step consumes one token per sequence: q, k (B,H*Dk), v (B,H*Dv); it
+	// updates the state and writes o (B,H*Dv).
+	Step(q, k, v, o []float32) error
+	// State copies the state out: S (B,H,Dv,Dk) and scale (H).
+	State(S, scale []float32) error
+	// SetState replaces the state: S (B,H,Dv,Dk) and scale (H).
+	SetState(S, scale []float32) error
+	// Close frees the device memory; the Decoder is unusable afterwards.
+	Close() error
+}
+
+// Info describes a backend for humans (`retlab info`). Zero fields are
+// unknown or not applicable.
+type Info struct {
+	Backend  string            `json:"backend"`
+	Device   string            `json:"device,omitempty"`    // e.g. "NVIDIA H200 (sm_90, 132 SMs)"
+	MemTotal int64             `json:"mem_total,omitempty"` // device memory in bytes
+	MemFree  int64             `json:"mem_free,omitempty"`
+	Details  map[string]string `json:"details,omitempty"` // driver version, kernels, ...
+}
+
+// NotImplemented implements every optional operation of Backend by
+// returning ErrNotImplemented (and Info with only the backend unknown).
+// Embed it in a backend and override what the backend has.
+type NotImplemented struct{}
+
+// ParallelRetention returns ErrNotImplemented.
+func (NotImplemented) ParallelRetention(Shape, []float32, []float32, []float32, []float32, []float32) error {
+	return ErrNotImplemented
+}
+
+// ChunkwiseRetention returns ErrNotImplemented.
+func (NotImplemented) ChunkwiseRetention(Shape, int, []float32, []float32, []float32, []float32, []float32) error {
+	return ErrNotImplemented
+}
+
+// RecurrentRetention returns ErrNotImplemented.
+func (NotImplemented) RecurrentRetention(Shape, []float32, []float32, []float32, []float32, []float32, []float32, []float32) error {
+	return ErrNotImplemented
+}
+
+// NewDecoder returns ErrNotImplemented.
+func (NotImplemented) NewDecoder(int, int, int, int, []float32) (Decoder, error) {
+	return nil, ErrNotImplemented
+}
+
+// Rotate returns ErrNotImplemented.
+func (NotImplemented) Rotate([]float32, int, int, int, int, int, []float32, bool) error {
+	return ErrNotImplemented
+}
+
+// GroupNormGate returns ErrNotImplemented.
+func (NotImplemented) GroupNormGate([]float32, []float32, []float32, []float32, []float32, int, int, int, float64) error {
+	return ErrNotImplemented
+}
+
+// Info returns an empty Info.
+func (NotImplemented) Info() Info { return Info{} }
+
 var (
-	mu       sync.RWMutex
-	registry = map[string]func() (Backend, error){}
-	current  Backend
+	mu          sync.RWMutex
+	registry    = map[string]func() (Backend, error){}
+	current     Backend
+	defaultName = "cpu"
 )
+
+// SetDefault names the backend Current opens when neither Use nor
+// RETLAB_BACKEND chose one ("cpu" unless set). A binary built with GPU
+// support calls it so that it uses the GPU without configuration.
+func SetDefault(name string) {
+	mu.Lock()
+	defaultName = name
+	mu.Unlock()
+}
 
 // Register makes a backend constructor available under name. It panics if
 // the name is taken (programmer error: two backends with one name).
@@ -86,25 +230,25 @@ func Use(name string) error {
 }
 
 // Current returns the backend in use: the one chosen by Use, else the one
-// named by RETLAB_BACKEND, else "cpu". It panics if none can be opened,
-// which means the cpu backend was not linked (import retnet, or
-// retnet/backend/cpu).
+// named by RETLAB_BACKEND, else the default (SetDefault; "cpu"). If that
+// cannot be opened it says why on stderr and uses "cpu". It panics if cpu
+// cannot be opened either, which means the cpu backend was not linked
+// (import retnet, or retnet/backend/cpu).
 func Current() Backend {
 	mu.RLock()
-	b := current
+	b, name := current, defaultName
 	mu.RUnlock()
 	if b != nil {
 		return b
 	}
-	name := os.Getenv("RETLAB_BACKEND")
-	if name == "" {
-		name = "cpu"
+	if env := os.Getenv("RETLAB_BACKEND"); env != "" {
+		name = env
 	}
 	if err := Use(name); err != nil {
 		if name == "cpu" {
 			panic(err)
 		}
-		fmt.Fprintf(os.Stderr, "retlab: RETLAB_BACKEND=%s: %v; using cpu\n", name, err)
+		fmt.Fprintf(os.Stderr, "retlab: backend %s: %v; using cpu\n", name, err)
 		if err := Use("cpu"); err != nil {
 			panic(err)
 		}

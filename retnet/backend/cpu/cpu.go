@@ -1,11 +1,11 @@
-// Package cpu is the default compute backend: pure Go (with Go assembly on
-// amd64), no cgo, using every core for large products.
 package cpu
 
 import "github.com/retlab/retlab/retnet/backend"
 
-// Backend is the CPU backend; the zero value is ready to use.
-type Backend struct{}
+// Backend is the CPU backend; the zero value is ready to use. It implements
+// Sgemm; the optional operations report backend.ErrNotImplemented, so
+// package retnet runs its own CPU code for them (the conformance oracle).
+type Backend struct{ backend.NotImplemented }
 
 func init() {
 	backend.Register("cpu", func() (backend.Backend, error) { return Backend{}, nil })

@@ -1,45 +1,510 @@
 package cpu
 
-// Sgemm computes C = alpha*op(A)*op(B) + beta*C (row-major), the fast path.
-// It replaces SgemmNaive:
+import (
+	"sync"
+	"unsafe"
+)
+
+// Register tile of the microkernel: mr rows x nr columns of C live in 12 YMM
+// registers (6 rows x 2 vectors of 8 floats) for a whole kc-deep panel.
+const (
+	mr = 6
+	nr = 16
+)
+
+// Cache blocking, in elements (GotoBLAS/BLIS naming). A kc x nr micro-panel of
+// packed B (16 KiB at kc=256) stays in L1 while the microkernel sweeps the
+// mc x kc block of packed A (L2); the kc x nc block of packed B sits in L3.
+// mcBlock is a multiple of mr, ncBlock of nr. They are variables only so the
+// tests can shrink them to hit every edge with small matrices.
+var (
+	kcBlock = 256
+	mcBlock = 144
+	ncBlock = 3072
+)
+
+// Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major float32
+// matrices, where op(X) is X or X^T. op(A) is (m,k), op(B) is (k,n), C is
+// (m,n); lda, ldb and ldc are the row strides of A, B and C as stored, so A is
+// stored (m,lda) or, with transA, (k,lda). It replaces SgemmNaive:
 //
 //	for i, j: C[i][j] = alpha * sum_p opA[i][p]*opB[p][j] + beta*C[i][j]
 //
-// It panics if a slice is too short for its dimensions and stride.
-// TEMPORARY simple version: an i-p-j loop; the blocked, packed, multi-core
-// kernel replaces it.
+// With beta == 0, C is only written (NaN or Inf already there disappear); with
+// alpha == 0 or k == 0, A and B are not read. Elements of C outside the m x n
+// window (ldc > n) are never touched. Rounding differs from SgemmNaive: sums
+// are float32, in blocks of kcBlock.
+//
+// Large products are blocked and packed (GotoBLAS style) and split into tiles
+// of C run on Threads() goroutines; see the package documentation.
+//
+// It panics if a dimension is negative, a stride is smaller than its row, or
+// a slice is too short for its dimensions and stride.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemm(Threads(), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// SgemmSerial is Sgemm on the calling goroutine only (same results, bit for
+// bit). Callers that already spread independent products over the cores,
+// such as the retention kernels (one head or row tile per goroutine), use it
+// to avoid oversubscribing them.
+func SgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemm(1, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+func sgemm(threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleMatrix(m, n, beta, c, ldc)
+		return
+	}
+	g := gemm{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
+		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc}
+	if kind := g.gemvKind(); kind != notGemv {
+		g.parallelGemv(kind, threads)
+		return
+	}
+	if m <= smallDim && n <= smallDim && k <= smallDim && m*n*k <= smallProduct {
+		g.small()
+		return
+	}
+	g.parallel(threads)
+}
+
+// smallProduct is the m*n*k (with no dimension over smallDim) up to which
+// packing costs more than it saves and Sgemm runs a plain loop.
+const (
+	smallProduct = 8 * 8 * 8
+	smallDim     = 64
+)
+
+// gemm holds one Sgemm call's arguments.
+type gemm struct {
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	a              []float32 // (m,lda) or with transA (k,lda)
+	b              []float32 // (k,ldb) or with transB (n,ldb)
+	c              []float32 // (m,ldc)
+	lda, ldb, ldc  int
+}
+
+// scaleMatrix sets C = beta*C over the m x n window (beta == 0 clears it).
+func scaleMatrix(m, n int, beta float32, c []float32, ldc int) {
 	for i := 0; i < m; i++ {
-		crow := c[i*ldc : i*ldc+n]
-		if beta == 0 {
-			clear(crow)
-		} else if beta != 1 {
-			for j := range crow {
-				crow[j] *= beta
+		row := c[i*ldc : i*ldc+n]
+		switch beta {
+		case 0:
+			clear(row)
+		case 1:
+		default:
+			Scale(beta, row)
+		}
+	}
+}
+
+// workspace is one goroutine's packing memory, allocated once at the largest
+// block sizes and reused by every call (see getWorkspace).
+type workspace struct {
+	a    []float32 // (mcBlock/mr, kcBlock, mr) packed A block, 64-byte aligned
+	b    []float32 // (ncBlock/nr, kcBlock, nr) packed B block, 64-byte aligned
+	tile []float32 // (mr, nr) scratch for the partial tiles at the edges of C
+}
+
+// aligned64 returns a slice of n float32 whose first element is 64-byte
+// aligned (a cache line), so packed micro-panels never straddle lines.
+func aligned64(n int) []float32 {
+	buf := make([]float32, n+16)
+	off := int(uintptr(unsafe.Pointer(&buf[0]))&63) / 4
+	if off != 0 {
+		off = 16 - off
+	}
+	return buf[off : off+n : off+n]
+}
+
+var workspaces struct {
+	sync.Mutex
+	free []*workspace
+}
+
+// getWorkspace takes a workspace from the free list, allocating one only when
+// every existing one is in use (so there are at most as many as goroutines
+// ever ran Sgemm at once).
+func getWorkspace() *workspace {
+	workspaces.Lock()
+	if n := len(workspaces.free); n > 0 {
+		ws := workspaces.free[n-1]
+		workspaces.free = workspaces.free[:n-1]
+		workspaces.Unlock()
+		if len(ws.a) == mcBlock*kcBlock && len(ws.b) == kcBlock*ncBlock {
+			return ws
+		}
+	} else {
+		workspaces.Unlock()
+	}
+	return &workspace{
+		a:    aligned64(mcBlock * kcBlock),
+		b:    aligned64(kcBlock * ncBlock),
+		tile: aligned64(mr * nr),
+	}
+}
+
+func putWorkspace(ws *workspace) {
+	workspaces.Lock()
+	workspaces.free = append(workspaces.free, ws)
+	workspaces.Unlock()
+}
+
+// tile computes the block C[i0:i1, j0:j1] of the product with one workspace:
+// the GotoBLAS loop nest jc (nc columns) > pc (kc depth, pack B) > ic (mc rows,
+// pack A) > jr > ir (microkernel).
+func (g *gemm) tile(ws *workspace, i0, i1, j0, j1 int) {
+	for jc := j0; jc < j1; jc += ncBlock {
+		nc := min(ncBlock, j1-jc)
+		for pc := 0; pc < g.k; pc += kcBlock {
+			kc := min(kcBlock, g.k-pc)
+			beta := g.beta
+			if pc > 0 {
+				beta = 1 // later depth blocks accumulate onto the first
+			}
+			packB(ws.b, g.b, g.ldb, g.transB, pc, kc, jc, nc)
+			for ic := i0; ic < i1; ic += mcBlock {
+				mc := min(mcBlock, i1-ic)
+				packA(ws.a, g.a, g.lda, g.transA, ic, mc, pc, kc)
+				g.macroKernel(ws, ic, mc, jc, nc, kc, beta)
 			}
 		}
-		for p := 0; p < k; p++ {
-			var av float32
-			if transA {
-				av = a[p*lda+i]
-			} else {
-				av = a[i*lda+p]
-			}
-			av *= alpha
-			if av == 0 {
+	}
+}
+
+// macroKernel multiplies the packed A block (mc x kc) by the packed B block
+// (kc x nc) into C[ic:ic+mc, jc:jc+nc], one mr x nr register tile at a time.
+// Full tiles go straight to C; edge tiles go through ws.tile.
+func (g *gemm) macroKernel(ws *workspace, ic, mc, jc, nc, kc int, beta float32) {
+	c, ldc, alpha := g.c, g.ldc, g.alpha
+	for jr := 0; jr < nc; jr += nr {
+		nn := min(nr, nc-jr)
+		bp := ws.b[jr*kc : jr*kc+kc*nr]
+		for ir := 0; ir < mc; ir += mr {
+			mm := min(mr, mc-ir)
+			ap := ws.a[ir*kc : ir*kc+kc*mr]
+			ci := (ic+ir)*ldc + jc + jr
+			if mm == mr && nn == nr {
+				microKernel(kc, ap, bp, c[ci:], ldc, alpha, beta)
 				continue
 			}
-			if transB {
-				for j := range crow {
-					crow[j] += av * b[j*ldb+p]
+			t := ws.tile
+			microKernel(kc, ap, bp, t, nr, alpha, 0)
+			for i := 0; i < mm; i++ {
+				crow := c[ci+i*ldc : ci+i*ldc+nn]
+				trow := t[i*nr : i*nr+nn]
+				if beta == 0 {
+					copy(crow, trow)
+					continue
 				}
-			} else {
-				brow := b[p*ldb : p*ldb+n]
-				for j, bv := range brow {
-					crow[j] += av * bv
+				for j, v := range trow {
+					crow[j] = v + beta*crow[j]
 				}
 			}
+		}
+	}
+}
+
+// microKernel dispatches to the AVX2 assembly or the pure-Go kernel:
+// C[0:mr, 0:nr] = alpha * (packed a)(packed b) + beta*C, c with row stride ldc.
+func microKernel(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
+	if useAsm {
+		// The assembly does no bounds checks: prove the extents here.
+		_ = a[kc*mr-1]
+		_ = b[kc*nr-1]
+		_ = c[(mr-1)*ldc+nr-1]
+		sgemmKernelAVX2(kc, &a[0], &b[0], &c[0], ldc, alpha, beta)
+		return
+	}
+	kernelGo(kc, a, b, c, ldc, alpha, beta)
+}
+
+// kernelGo is the portable microkernel (and the plain loop the assembly
+// replaces): a (kc, mr) packed A panel times a (kc, nr) packed B panel,
+//
+//	acc[i][j] = sum_p a[p*mr+i] * b[p*nr+j]
+//	C[i][j] = alpha*acc[i][j] + beta*C[i][j] // beta == 0: alpha*acc[i][j]
+//
+// computed as twelve 2x4 blocks so each block's eight sums stay in registers
+// (a whole 6x16 tile would spill to the stack every step).
+func kernelGo(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
+	a = a[:kc*mr]
+	b = b[:kc*nr]
+	for i := 0; i < mr; i += 2 {
+		for j := 0; j < nr; j += 4 {
+			var s00, s01, s02, s03, s10, s11, s12, s13 float32
+			for p := 0; p < kc; p++ {
+				ap := a[p*mr+i : p*mr+i+2]
+				bp := b[p*nr+j : p*nr+j+4]
+				a0, a1 := ap[0], ap[1]
+				b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
+				s00 += a0 * b0
+				s01 += a0 * b1
+				s02 += a0 * b2
+				s03 += a0 * b3
+				s10 += a1 * b0
+				s11 += a1 * b1
+				s12 += a1 * b2
+				s13 += a1 * b3
+			}
+			c0 := c[i*ldc+j : i*ldc+j+4]
+			c1 := c[(i+1)*ldc+j : (i+1)*ldc+j+4]
+			if beta == 0 {
+				c0[0], c0[1], c0[2], c0[3] = alpha*s00, alpha*s01, alpha*s02, alpha*s03
+				c1[0], c1[1], c1[2], c1[3] = alpha*s10, alpha*s11, alpha*s12, alpha*s13
+				continue
+			}
+			c0[0] = alpha*s00 + beta*c0[0]
+			c0[1] = alpha*s01 + beta*c0[1]
+			c0[2] = alpha*s02 + beta*c0[2]
+			c0[3] = alpha*s03 + beta*c0[3]
+			c1[0] = alpha*s10 + beta*c1[0]
+			c1[1] = alpha*s11 + beta*c1[1]
+			c1[2] = alpha*s12 + beta*c1[2]
+			c1[3] = alpha*s13 + beta*c1[3]
+		}
+	}
+}
+
+// packRows is how many stored rows packA and packB read before moving on to
+// the next micro-panel when no transpose is needed.
+var packRows = 8
+
+// packA copies opA[i0:i0+mc, p0:p0+kc] into dst as mc/mr micro-panels, each
+// (kc, mr): dst[ir*kc + p*mr + i] = opA[i0+ir+i][p0+p]. Rows past mc are zero.
+func packA(dst, a []float32, lda int, transA bool, i0, mc, p0, kc int) {
+	if transA {
+		// opA[i][p] = a[p*lda+i]: each depth step is six contiguous floats.
+		// The stored rows are read in groups of packRows, all micro-panels
+		// per group: walking one panel down all kc rows at a power-of-two
+		// stride would thrash a few L1 sets.
+		full := mc / mr * mr
+		for pb := 0; pb < kc; pb += packRows {
+			rows := min(packRows, kc-pb)
+			for ir := 0; ir < full; ir += mr {
+				d := dst[ir*kc+pb*mr : ir*kc+(pb+rows)*mr]
+				src := a[(p0+pb)*lda+i0+ir:]
+				_ = src[(rows-1)*lda+mr-1] // the rows x 6 block is in bounds
+				if useAsm {
+					packA6TAVX2(&d[0], &src[0], lda, rows)
+					continue
+				}
+				for p := range rows {
+					*(*[mr]float32)(d[p*mr:]) = *(*[mr]float32)(src[p*lda:])
+				}
+			}
+		}
+		if full < mc {
+			d := dst[full*kc : full*kc+kc*mr]
+			clear(d)
+			for p := range kc {
+				copy(d[p*mr:p*mr+mc-full], a[(p0+p)*lda+i0+full:])
+			}
+		}
+		return
+	}
+	for ir := 0; ir < mc; ir += mr {
+		mm := min(mr, mc-ir)
+		d := dst[ir*kc : ir*kc+kc*mr]
+		row := i0 + ir
+		switch {
+		case mm == mr:
+			// Six row streams, interleaved: a 6 x kc -> kc x 6 transpose.
+			r0 := a[(row+0)*lda+p0:][:kc]
+			r1 := a[(row+1)*lda+p0:][:kc]
+			r2 := a[(row+2)*lda+p0:][:kc]
+			r3 := a[(row+3)*lda+p0:][:kc]
+			r4 := a[(row+4)*lda+p0:][:kc]
+			r5 := a[(row+5)*lda+p0:][:kc]
+			p := 0
+			if useAsm && kc >= 8 {
+				p = kc &^ 7
+				packA6AVX2(&d[0], &r0[0], lda, p/8) // rows r0..r5 in bounds above
+			}
+			for ; p < kc; p++ {
+				q := (*[mr]float32)(d[p*mr:])
+				q[0], q[1], q[2], q[3], q[4], q[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
+			}
+		default:
+			clear(d)
+			for i := 0; i < mm; i++ {
+				r := a[(row+i)*lda+p0:][:kc]
+				for p, v := range r {
+					d[p*mr+i] = v
+				}
+			}
+		}
+	}
+}
+
+// packB copies opB[p0:p0+kc, j0:j0+nc] into dst as nc/nr micro-panels, each
+// (kc, nr): dst[jr*kc + p*nr + j] = opB[p0+p][j0+jr+j]. Columns past nc are zero.
+func packB(dst, b []float32, ldb int, transB bool, p0, kc, j0, nc int) {
+	if !transB {
+		// Rows in groups of packRows, as in packA.
+		full := nc / nr * nr
+		for pb := 0; pb < kc; pb += packRows {
+			rows := min(packRows, kc-pb)
+			for jr := 0; jr < full; jr += nr {
+				d := dst[jr*kc+pb*nr : jr*kc+(pb+rows)*nr]
+				src := b[(p0+pb)*ldb+j0+jr:]
+				_ = src[(rows-1)*ldb+nr-1] // the rows x 16 block is in bounds
+				if useAsm {
+					packB16AVX2(&d[0], &src[0], ldb, rows)
+					continue
+				}
+				for p := range rows {
+					*(*[nr]float32)(d[p*nr:]) = *(*[nr]float32)(src[p*ldb:])
+				}
+			}
+		}
+		if full < nc {
+			d := dst[full*kc : full*kc+kc*nr]
+			clear(d)
+			for p := range kc {
+				copy(d[p*nr:p*nr+nc-full], b[(p0+p)*ldb+j0+full:])
+			}
+		}
+		return
+	}
+	for jr := 0; jr < nc; jr += nr {
+		nn := min(nr, nc-jr)
+		d := dst[jr*kc : jr*kc+kc*nr]
+		col := j0 + jr
+		switch {
+		case nn == nr:
+			// opB[p][j] = b[j*ldb+p]: a 16 x kc -> kc x 16 transpose.
+			_ = b[(col+nr-1)*ldb+p0+kc-1] // all 16 source rows are in bounds
+			p := 0
+			if useAsm && kc >= 8 {
+				p = kc &^ 7
+				packB16TAVX2(&d[0], &b[col*ldb+p0], ldb, p/8)
+			}
+			for j := 0; j < nr; j++ {
+				s := b[(col+j)*ldb+p0:][:kc]
+				for q := p; q < kc; q++ {
+					d[q*nr+j] = s[q]
+				}
+			}
+		default:
+			clear(d)
+			for j := 0; j < nn; j++ {
+				s := b[(col+j)*ldb+p0:][:kc]
+				for p, v := range s {
+					d[p*nr+j] = v
+				}
+			}
+		}
+	}
+}
+
+// small runs a plain i-p-j loop for products too small to pack.
+func (g *gemm) small() {
+	m, n, k := g.m, g.n, g.k
+	for i := 0; i < m; i++ {
+		crow := g.c[i*g.ldc : i*g.ldc+n]
+		var acc [8]float32 // eight columns of the row at a time
+		for j0 := 0; j0 < n; j0 += len(acc) {
+			nn := min(len(acc), n-j0)
+			t := acc[:nn]
+			clear(t)
+			for p := 0; p < k; p++ {
+				av := g.at(i, p)
+				for j := range t {
+					t[j] += av * g.bt(p, j0+j)
+				}
+			}
+			for j, v := range t {
+				if g.beta == 0 {
+					crow[j0+j] = g.alpha * v
+				} else {
+					crow[j0+j] = g.alpha*v + g.beta*crow[j0+j]
+				}
+			}
+		}
+	}
+}
+
+// at returns opA[i][p].
+func (g *gemm) at(i, p int) float32 {
+	if g.transA {
+		return g.a[p*g.lda+i]
+	}
+	return g.a[i*g.lda+p]
+}
+
+// bt returns opB[p][j].
+func (g *gemm) bt(p, j int) float32 {
+	if g.transB {
+		return g.b[j*g.ldb+p]
+	}
+	return g.b[p*g.ldb+j]
+}
+
+// Kinds of single-row / single-column products that skip packing and run
+// on Dot and Axpy because the operand they stream is contiguous.
+const (
+	notGemv     = iota
+	gemvRowAxpy // m == 1, B not transposed: c = beta*c + sum_p alpha*a[p]*B[p,:]
+	gemvRowDot  // m == 1, B transposed, A's row contiguous: c[j] = alpha*a.B[j,:] + beta*c[j]
+	gemvColDot  // n == 1, A not transposed, b contiguous: c[i] = alpha*A[i,:].b + beta*c[i]
+)
+
+// gemvKind says whether (and how) the product is a matrix-vector one.
+func (g *gemm) gemvKind() int {
+	switch {
+	case g.m == 1 && !g.transB:
+		return gemvRowAxpy
+	case g.m == 1 && (!g.transA || g.lda == 1):
+		return gemvRowDot
+	case g.n == 1 && !g.transA && (g.transB || g.ldb == 1):
+		return gemvColDot
+	}
+	return notGemv
+}
+
+// gemvChunk is how many columns of C gemvRowAxpy updates per sweep over A, so
+// that the slice of C stays in L1.
+const gemvChunk = 2048
+
+// gemvRange computes outputs [lo, hi) of a matrix-vector product: columns of
+// C's single row, or rows of C's single column (gemvColDot).
+func (g *gemm) gemvRange(kind, lo, hi int) {
+	switch kind {
+	case gemvRowAxpy:
+		for j0 := lo; j0 < hi; j0 += gemvChunk {
+			j1 := min(hi, j0+gemvChunk)
+			crow := g.c[j0:j1]
+			scaleMatrix(1, j1-j0, g.beta, crow, 0)
+			for p := 0; p < g.k; p++ {
+				Axpy(g.alpha*g.at(0, p), g.b[p*g.ldb+j0:p*g.ldb+j1], crow)
+			}
+		}
+	case gemvRowDot:
+		arow := g.a[:g.k]
+		for j := lo; j < hi; j++ {
+			s := g.alpha * Dot(arow, g.b[j*g.ldb:j*g.ldb+g.k])
+			if g.beta != 0 {
+				s += g.beta * g.c[j]
+			}
+			g.c[j] = s
+		}
+	case gemvColDot:
+		bcol := g.b[:g.k]
+		for i := lo; i < hi; i++ {
+			s := g.alpha * Dot(g.a[i*g.lda:i*g.lda+g.k], bcol)
+			if g.beta != 0 {
+				s += g.beta * g.c[i*g.ldc]
+			}
+			g.c[i*g.ldc] = s
 		}
 	}
 }

@@ -1,0 +1,52 @@
+# CUDA backend (retnet/backend/cuda, issue 8). The default build stays pure Go and CGO-free; these targets
+#   setup-cuda-headers  fetch the CUDA 11.8 headers + link stubs (Debian non-free nvidia-cuda-dev, 774 MB
+#                       download, ~16 MB kept) into $(CUDA_ROOT), once (stamp file; gitignored .cache/)
+#   cuda-vet            go vet -tags cuda ./... and compile the -tags cuda test binary and CLI against them:
+#                       the GPU code always compiles, although no GPU is here
+#   cuda-emu-test       run the conformance suite on the CUDA kernels' sources compiled as C++ and executed by
+#                       a CPU emulator (-tags cudaemu, needs g++)
+#   gpu-bundle          build bin/gpu-bundle/{retlab,cuda.test,lm.test} (-tags cuda) for scripts/gpu-check.sh on a GPU
+#                       machine without Go: carry bin/gpu-bundle there
+#   ptx                 regenerate the committed PTX (needs nvcc: `make cuda-toolkit`, 5.5 GB; CI never does)
+CUDA_CACHE ?= $(ROOT)/.cache/cuda
+CUDA_ROOT := $(CUDA_CACHE)/nvidia-cuda-dev
+CUDA_ENV := CGO_ENABLED=1 CGO_CFLAGS="-I$(CUDA_ROOT)/usr/include" CGO_LDFLAGS="-L$(CUDA_ROOT)/usr/lib/x86_64-linux-gnu/stubs"
+CUDA_PKG := ./retnet/backend/cuda
+CUDA_LM_PKG := ./retnet/backend/cuda/lm
+GPU_BUNDLE ?= $(BIN)/gpu-bundle
+GPU_BUNDLE_TAGS ?= cuda
+
+.PHONY: setup-cuda-headers cuda-vet cuda-emu-test gpu-bundle ptx cuda-toolkit
+SETUP_STEPS += setup-cuda-headers
+TEST_STEPS += cuda-vet cuda-emu-test
+
+setup-cuda-headers:
+	@scripts/gpu/cuda-headers.sh $(CUDA_ROOT)
+
+cuda-vet: setup-cuda-headers
+	$(CUDA_ENV) $(GO) vet -tags cuda ./...
+	$(CUDA_ENV) $(GO) test -c -tags cuda -o /dev/null $(CUDA_PKG)
+	$(CUDA_ENV) $(GO) test -c -tags cuda -o /dev/null $(CUDA_LM_PKG)
+	$(CUDA_ENV) $(GO) test -c -tags cuda -o /dev/null ./cmd/retlab
+	$(CUDA_ENV) $(GO) build -tags cuda -o /dev/null ./cmd/retlab
+	CGO_ENABLED=1 $(GO) vet -tags cudaemu $(CUDA_PKG)/... ./cmd/retlab
+
+cuda-emu-test:
+	CGO_ENABLED=1 $(GO) test -count=1 -tags cudaemu $(CUDA_PKG)/...
+
+gpu-bundle: setup-cuda-headers
+	rm -rf $(GPU_BUNDLE) && mkdir -p $(GPU_BUNDLE)
+	$(CUDA_ENV) $(GO) test -c -tags $(GPU_BUNDLE_TAGS) -o $(GPU_BUNDLE)/cuda.test $(CUDA_PKG)
+	$(CUDA_ENV) $(GO) test -c -tags $(GPU_BUNDLE_TAGS) -o $(GPU_BUNDLE)/lm.test $(CUDA_LM_PKG)
+	$(CUDA_ENV) $(GO) build -tags $(GPU_BUNDLE_TAGS) -o $(GPU_BUNDLE)/retlab ./cmd/retlab
+	@{ echo "built $$(date -u '+%F %T UTC') from $$(git rev-parse --short HEAD)$$(git diff --quiet || echo '+dirty'), tags $(GPU_BUNDLE_TAGS), $$($(GO) version)"; \
+	  echo "needs glibc >= $$(objdump -T $(GPU_BUNDLE)/retlab | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1 | cut -d_ -f2), libcuda.so.1 (NVIDIA driver)"; } > $(GPU_BUNDLE)/BUILD_INFO
+	@cat $(GPU_BUNDLE)/BUILD_INFO; du -sh $(GPU_BUNDLE)
+
+ptx:
+	$(GO) generate $(CUDA_PKG)
+
+# The CUDA toolkit (nvcc 11.8, gcc-11) for `make ptx`: large, developer machines only.
+cuda-toolkit:
+	@apt-cache show nvidia-cuda-toolkit >/dev/null 2>&1 || scripts/gpu/cuda-headers.sh $(CUDA_ROOT)
+	@scripts/apt-install.sh deps/apt-cuda.txt

@@ -1,0 +1,107 @@
+package cpu
+
+import "fmt"
+
+// useAsm selects the AVX2 assembly kernels (Sgemm's microkernel, Dot, Axpy,
+// Scale). It starts as hasAVX2; tests clear it to exercise the pure-Go
+// kernels on machines that have AVX2.
+var useAsm = hasAVX2
+
+// Dot returns sum_i x[i]*y[i], accumulated in float32 (eight lanes at a time
+// on AVX2, so the rounding differs from a left-to-right sum).
+// It panics if len(x) != len(y).
+func Dot(x, y []float32) float32 {
+	if len(x) != len(y) {
+		panic(fmt.Sprintf("cpu: Dot length mismatch %d != %d", len(x), len(y)))
+	}
+	if useAsm {
+		return dotAVX2(x, y)
+	}
+	return dotGo(x, y)
+}
+
+// Axpy adds alpha*x to y in place: y[i] += alpha*x[i].
+// It panics if len(x) != len(y).
+func Axpy(alpha float32, x, y []float32) {
+	if len(x) != len(y) {
+		panic(fmt.Sprintf("cpu: Axpy length mismatch %d != %d", len(x), len(y)))
+	}
+	if useAsm {
+		axpyAVX2(alpha, x, y)
+		return
+	}
+	axpyGo(alpha, x, y)
+}
+
+// Scale multiplies x by alpha in place: x[i] *= alpha.
+func Scale(alpha float32, x []float32) {
+	if useAsm {
+		scaleAVX2(alpha, x)
+		return
+	}
+	scaleGo(alpha, x)
+}
+
+// DotNaive is the plain loop Dot is tested against, accumulated in float64.
+// It panics if len(x) != len(y).
+func DotNaive(x, y []float32) float32 {
+	if len(x) != len(y) {
+		panic(fmt.Sprintf("cpu: DotNaive length mismatch %d != %d", len(x), len(y)))
+	}
+	var s float64
+	for i := range x {
+		s += float64(x[i]) * float64(y[i])
+	}
+	return float32(s)
+}
+
+// AxpyNaive is the plain loop Axpy is tested against: y[i] += alpha*x[i].
+// It panics if len(x) != len(y).
+func AxpyNaive(alpha float32, x, y []float32) {
+	if len(x) != len(y) {
+		panic(fmt.Sprintf("cpu: AxpyNaive length mismatch %d != %d", len(x), len(y)))
+	}
+	for i := range x {
+		y[i] += alpha * x[i]
+	}
+}
+
+// ScaleNaive is the plain loop Scale is tested against: x[i] *= alpha.
+func ScaleNaive(alpha float32, x []float32) {
+	for i := range x {
+		x[i] *= alpha
+	}
+}
+
+// dotGo is the portable Dot: four float32 accumulators, so the compiler can
+// overlap the multiply-adds.
+func dotGo(x, y []float32) float32 {
+	y = y[:len(x)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += x[i] * y[i]
+		s1 += x[i+1] * y[i+1]
+		s2 += x[i+2] * y[i+2]
+		s3 += x[i+3] * y[i+3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] * y[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// axpyGo is the portable Axpy.
+func axpyGo(alpha float32, x, y []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] += alpha * v
+	}
+}
+
+// scaleGo is the portable Scale.
+func scaleGo(alpha float32, x []float32) {
+	for i := range x {
+		x[i] *= alpha
+	}
+}

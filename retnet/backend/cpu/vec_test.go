@@ -1,0 +1,86 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// vecLens covers the 32-wide loop, the 8-wide loop and the scalar tail.
+var vecLens = []int{0, 1, 3, 7, 8, 9, 15, 31, 32, 33, 40, 63, 64, 100, 257, 1000}
+
+func TestDot(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	for _, asm := range []bool{true, false} {
+		withAsm(t, asm)
+		for _, n := range vecLens {
+			x, y := randSlice(rng, n+1)[1:], randSlice(rng, n) // x unaligned
+			got, want := Dot(x, y), DotNaive(x, y)
+			var bound float64
+			for i := range x {
+				bound += math.Abs(float64(x[i]) * float64(y[i]))
+			}
+			if diff := math.Abs(float64(got - want)); diff > float64(n+2)*0x1p-23*bound {
+				t.Errorf("asm=%v n=%d: Dot = %g, want %g", asm, n, got, want)
+			}
+		}
+	}
+}
+
+func TestAxpyScale(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for _, asm := range []bool{true, false} {
+		withAsm(t, asm)
+		for _, n := range vecLens {
+			for _, alpha := range []float32{0, 1, -2.5} {
+				x := randSlice(rng, n+1)[1:]
+				y := randSlice(rng, n+2) // sentinel after the end
+				want := append([]float32(nil), y...)
+				scale := make([]float32, len(y)) // |y| + |alpha x|: FMA rounds once, the loop twice
+				for i := range scale {
+					scale[i] = abs32(y[i])
+					if i < n {
+						scale[i] += abs32(alpha * x[i])
+					}
+				}
+				Axpy(alpha, x, y[:n])
+				AxpyNaive(alpha, x, want[:n])
+				compareVec(t, fmt.Sprintf("asm=%v Axpy(%g) n=%d", asm, alpha, n), y, want, scale, n)
+
+				z := randSlice(rng, n+2)
+				want = append([]float32(nil), z...)
+				Scale(alpha, z[:n])
+				ScaleNaive(alpha, want[:n])
+				compareVec(t, fmt.Sprintf("asm=%v Scale(%g) n=%d", asm, alpha, n), z, want, absSlice(want), n)
+			}
+		}
+	}
+}
+
+// compareVec allows two roundings relative to scale in the first n
+// elements; those past n must be untouched.
+func compareVec(t *testing.T, name string, got, want, scale []float32, n int) {
+	t.Helper()
+	for i := range got {
+		tol := 0x1p-22 * float64(scale[i])
+		if i >= n {
+			tol = 0
+		}
+		if d := math.Abs(float64(got[i] - want[i])); d > tol {
+			t.Fatalf("%s: [%d] = %g, want %g", name, i, got[i], want[i])
+		}
+	}
+}
+
+func BenchmarkDot(b *testing.B) {
+	for _, n := range []int{128, 4096} {
+		x, y := make([]float32, n), make([]float32, n)
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			b.SetBytes(int64(8 * n))
+			for b.Loop() {
+				Dot(x, y)
+			}
+		})
+	}
+}

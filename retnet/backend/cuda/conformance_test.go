@@ -1,0 +1,80 @@
+package cuda_test
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/retlab/retlab/retnet/backend/backendtest"
+	"github.com/retlab/retlab/retnet/backend/cuda"
+)
+
+// open returns the backend of this build: the GPU (-tags cuda), the CPU
+// emulator of the kernels (-tags cudaemu), or a skip (default build).
+func open(t *testing.T) *cuda.Backend {
+	t.Helper()
+	b, err := cuda.Open()
+	if errors.Is(err, cuda.ErrNoCUDA) {
+		t.Skip("built without -tags cuda or -tags cudaemu")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := b.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return b
+}
+
+// TestConformance runs every kernel against the CPU code of package retnet
+// (relative error <= 1e-4): on the GPU with the production-sized shapes
+// too, on the emulator the small ones. With RETLAB_GPU_OUT set (by
+// scripts/gpu-check.sh) it writes every comparison to parity.json there.
+func TestConformance(t *testing.T) {
+	b := open(t)
+	old := cuda.GemmMinWork.Load()
+	cuda.GemmMinWork.Store(0) // every product on the device
+	defer cuda.GemmMinWork.Store(old)
+	cfg := backendtest.Config{Large: b.Name() == "cuda" && !testing.Short()}
+	var mu sync.Mutex
+	var results []backendtest.Result
+	if dir := os.Getenv("RETLAB_GPU_OUT"); dir != "" {
+		cfg.Report = func(r backendtest.Result) {
+			mu.Lock()
+			results = append(results, r)
+			mu.Unlock()
+		}
+		defer func() {
+			rec := struct {
+				Backend string               `json:"backend"`
+				Device  string               `json:"device"`
+				Large   bool                 `json:"large"`
+				Failed  bool                 `json:"failed"`
+				Results []backendtest.Result `json:"results"`
+			}{b.Name(), b.Info().Device, cfg.Large, t.Failed(), results}
+			data, err := json.MarshalIndent(rec, "", " ")
+			if err == nil {
+				err = os.WriteFile(filepath.Join(dir, "parity.json"), data, 0o644)
+			}
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	backendtest.RunAllConfig(t, b, cfg)
+	// With cuBLAS in use, the sgemm_tiled kernel must pass too.
+	if b.SetVendorBLAS(true) {
+		b.SetVendorBLAS(false)
+		defer b.SetVendorBLAS(true)
+		cfg.Only = []string{"Sgemm"}
+		t.Run("sgemm_tiled", func(t *testing.T) { backendtest.RunAllConfig(t, b, cfg) })
+	}
+	if err := b.Err(); err != nil {
+		t.Errorf("Sgemm fell back to the CPU: %v", err)
+	}
+}
