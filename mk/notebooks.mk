@@ -35,4 +35,4 @@ notebooks-quick: nb-kernel
 # Sequential, after go test ./..., so the time budgets are measured on an
 # otherwise idle machine.
 test-notebooks: setup-py setup-npm
-	RETLAB_NOTEBOOKS=1 $(GO) test -count=1 -v -timeout 20m -run 'TestCommittedNotebooks|TestNotebooks|TestNotebookJupyterLab' ./notebooks
+	RETLAB_NOTEBOOKS=1 $(GO) test -count=1 -v -timeout 20m -run 'TestCommittedNotebooks|TestNotebooks|TestNotebookJupyterLab' ./notebooks/nbtest

@@ -1,6 +1,7 @@
-// Package notebooks holds RetLab's notebooks (NN-topic.ipynb), the figures
-// they export (figures/) and the cached results they read (results/).
-// Its tests are the notebooks' checks:
+// Package nbtest checks RetLab's notebooks (notebooks/NN-topic.ipynb), the
+// figures they export (notebooks/figures/) and the cached results they read
+// (notebooks/results/). It holds only tests (the directory name keeps the
+// kernel's bindings generator from binding it):
 //
 //   - TestCommittedNotebooks (always, also under -short): every notebook
 //     opens with what it shows and how long it takes, states its time budget,
@@ -13,7 +14,7 @@
 //   - TestNotebookJupyterLab (RETLAB_NOTEBOOKS=1): opens an executed notebook
 //     in JupyterLab in headless Chromium and checks its stored charts render,
 //     then runs it there and checks the live charts draw.
-package notebooks
+package nbtest
 
 import (
 	"bytes"
@@ -32,6 +33,9 @@ import (
 	"testing"
 	"time"
 )
+
+// nbDir is the notebooks directory (this package is notebooks/nbtest).
+var nbDir, _ = filepath.Abs("..")
 
 // quickTotalBudget bounds all notebooks together in quick mode (make test,
 // on the CI's 2 cores).
@@ -82,17 +86,18 @@ func source(raw json.RawMessage) string {
 // notebooks reads every NN-topic.ipynb except 00-kernel-tour (the kernel's own).
 func notebooks(t *testing.T) []*notebook {
 	t.Helper()
-	paths, _ := filepath.Glob("[0-9][0-9]-*.ipynb")
+	paths, _ := filepath.Glob(filepath.Join(nbDir, "[0-9][0-9]-*.ipynb"))
 	var out []*notebook
 	for _, p := range paths {
-		if strings.HasPrefix(p, "00-") {
+		name := filepath.Base(p)
+		if strings.HasPrefix(name, "00-") {
 			continue
 		}
 		b, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		n := &notebook{path: p, raw: b}
+		n := &notebook{path: name, raw: b}
 		if err := json.Unmarshal(b, &n.nb); err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}
@@ -121,7 +126,7 @@ func (n *notebook) exports() []string {
 }
 
 func TestCommittedNotebooks(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+	readme, err := os.ReadFile(filepath.Join(nbDir, "..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +199,7 @@ func TestCommittedNotebooks(t *testing.T) {
 			}
 			for _, name := range names {
 				for _, ext := range []string{".svg", ".png"} {
-					if _, err := os.Stat(filepath.Join("figures", name+ext)); err != nil {
+					if _, err := os.Stat(filepath.Join(nbDir, "figures", name+ext)); err != nil {
 						t.Errorf("figures/%s%s missing (run make notebooks)", name, ext)
 					}
 				}
@@ -235,7 +240,7 @@ func setup(t *testing.T) *env {
 	if os.Getenv("RETLAB_NOTEBOOKS") != "1" {
 		t.Skip("executes notebooks: set RETLAB_NOTEBOOKS=1 (make test-notebooks, part of make test, does)")
 	}
-	root, _ := filepath.Abs("..")
+	root := filepath.Dir(nbDir)
 	e := &env{root: root, py: filepath.Join(root, ".venv", "bin", "python"), jupyter: filepath.Join(root, ".venv", "bin", "jupyter")}
 	if err := exec.Command(e.py, "-c", "import nbclient, nbformat, jupyterlab").Run(); err != nil {
 		t.Fatalf("no .venv with nbclient, nbformat, jupyterlab (%v): run make setup", err)
@@ -377,7 +382,7 @@ func TestNotebookJupyterLab(t *testing.T) {
 		t.Fatal("no node_modules/playwright-core: run make setup-npm")
 	}
 	dir := t.TempDir()
-	src, err := os.ReadFile(labNotebook)
+	src, err := os.ReadFile(filepath.Join(nbDir, labNotebook))
 	if err != nil {
 		t.Fatal(err)
 	}
