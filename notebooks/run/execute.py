@@ -216,7 +216,12 @@ def main():
     ap.add_argument("--figures", help="directory the notebooks export figures into (RETLAB_FIGURES)")
     ap.add_argument("--report", help="write a JSON report here")
     ap.add_argument("--kernel", default="retlab")
+    ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                    help="set in the kernel's environment (e.g. RETLAB_RETRAIN=1)")
     a = ap.parse_args()
+    for kv in a.env:
+        name, _, value = kv.partition("=")
+        os.environ[name] = value
     if a.out:
         os.makedirs(a.out, exist_ok=True)
     if a.figures:
