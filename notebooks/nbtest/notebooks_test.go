@@ -62,8 +62,11 @@ type notebook struct {
 				Name string `json:"name"`
 			} `json:"kernelspec"`
 			Retlab struct {
-				Budget  map[string]float64 `json:"budget_s"`
-				LastRun *struct {
+				Budget map[string]float64 `json:"budget_s"`
+				// QuickVariants are extra quick-mode runs, each with these
+				// variables set (e.g. RETLAB_RETRAIN=1: notebook 4's retraining path).
+				QuickVariants []map[string]string `json:"quick_variants"`
+				LastRun       *struct {
 					Mode    string  `json:"mode"`
 					Seconds float64 `json:"seconds"`
 				} `json:"last_run"`
@@ -319,6 +322,28 @@ func TestNotebooks(t *testing.T) {
 					t.Errorf("%s: figure %s%s not exported", r.Notebook, name, ext)
 				}
 			}
+		}
+	}
+	// Variants: a notebook run again with extra variables (its other code paths).
+	for _, n := range nbs {
+		for i, vars := range n.nb.Metadata.Retlab.QuickVariants {
+			vdir := filepath.Join(dir, fmt.Sprintf("variant-%s-%d", strings.TrimSuffix(n.path, ".ipynb"), i))
+			args := []string{"notebooks/run/execute.py", "--quick", "--out", vdir, "--figures", filepath.Join(vdir, "figures"),
+				"--report", filepath.Join(vdir, "report.json")}
+			var names []string
+			for k, v := range vars {
+				args = append(args, "--env", k+"="+v)
+				names = append(names, k+"="+v)
+			}
+			args = append(args, filepath.Join("notebooks", n.path))
+			t1 := time.Now()
+			out, err := e.command(ctx, e.py, args...).CombinedOutput()
+			total += time.Since(t1)
+			if err != nil {
+				t.Errorf("%s with %v: %v\n%s", n.path, names, err, kernelLog(string(out)))
+				continue
+			}
+			t.Logf("%s with %v: %.1fs", n.path, names, time.Since(t1).Seconds())
 		}
 	}
 	t.Logf("all %d notebooks in quick mode: %.1fs (budget %v)", len(reps), total.Seconds(), quickTotalBudget)
