@@ -53,8 +53,9 @@ type notebook struct {
 			Source   json.RawMessage `json:"source"`
 			Metadata map[string]any  `json:"metadata"`
 			Outputs  []struct {
-				OutputType string         `json:"output_type"`
-				Data       map[string]any `json:"data"`
+				OutputType string          `json:"output_type"`
+				Data       map[string]any  `json:"data"`
+				Text       json.RawMessage `json:"text"`
 			} `json:"outputs"`
 		} `json:"cells"`
 		Metadata struct {
@@ -189,6 +190,9 @@ func TestCommittedNotebooks(t *testing.T) {
 				for _, o := range c.Outputs {
 					if o.OutputType == "error" {
 						t.Errorf("cell %d has a committed error", i)
+					}
+					if o.OutputType == "stream" && strings.Contains(source(o.Text), "// warning:") {
+						t.Errorf("cell %d prints an interpreter warning: %q", i, firstLine(source(o.Text)[strings.Index(source(o.Text), "// warning:"):]))
 					}
 					if o.Data["image/png"] != nil || o.Data["image/svg+xml"] != nil {
 						charts++
