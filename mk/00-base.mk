@@ -27,4 +27,4 @@ FUZZ_TARGETS := $(shell cat deps/fuzz.txt 2>/dev/null | sed 's/ /:/')
 fuzz-smoke:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 	  echo "fuzz $$pkg $$fn ($(FUZZ_TIME))"; \
-	  $(GO) test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZ_TIME) $$pkg || exit 1; done
+	  $(GO) test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZ_TIME) -fuzzminimizetime=2s $$pkg || exit 1; done

@@ -33,6 +33,7 @@ cuda-vet: setup-cuda-headers
 
 cuda-emu-test:
 	CGO_ENABLED=1 $(GO) test -count=1 -tags cudaemu $(CUDA_PKG)/...
+	CGO_ENABLED=1 $(GO) test -count=1 -tags cudaemu -run Offload ./retnet
 
 gpu-bundle: setup-cuda-headers
 	rm -rf $(GPU_BUNDLE) && mkdir -p $(GPU_BUNDLE)

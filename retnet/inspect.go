@@ -93,6 +93,9 @@ func (m *ModelOf[T]) parallelRun(tokens []int) (*ActivationsOf[T], error) {
 	if err != nil {
 		return nil, err
 	}
+	for l := range acts.Layers {
+		acts.Layers[l].MSR.KeepForBackward = true // the row normalisers
+	}
 	m.Forward(acts, Parallel, 0)
 	return acts, nil
 }

@@ -255,7 +255,7 @@ func newBackwardScratch[T Float](c Config, N int) *BackwardScratch[T] {
 
 // Backward adds into grads the gradients of the mean next-token
 // cross-entropy of the last Forward (parallel or chunkwise; for chunkwise
-// the layers' MSRActs need KeepChunkStates) against targets (B,T; < 0
+// the layers' MSRActs need KeepForBackward) against targets (B,T; < 0
 // ignores a position) and returns that loss. It walks the forward in
 // reverse: output projection, final norm, then per block the FFN branch and
 // the retention branch with their norms and residuals, then the embedding.

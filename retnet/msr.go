@@ -1,8 +1,13 @@
 package retnet
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"os"
+	"sync"
+
+	"github.com/retlab/retlab/retnet/backend"
 )
 
 // MSR is one multi-scale retention layer (torchscale MultiScaleRetention):
@@ -35,9 +40,13 @@ type MSRActs[T Float] struct {
 	Gated  []T // (B,T,DV) silu(G) (.) Y, the input of Wo
 
 	Denom []T             // (B,H,T) parallel form: row clamp values
-	Chunk []ChunkSaved[T] // (B*H) chunkwise form: saved states (when KeepChunkStates)
+	Chunk []ChunkSaved[T] // (B*H) chunkwise form: saved states (when KeepForBackward)
 
-	KeepChunkStates bool // save chunk states for a backward pass
+	// KeepForBackward keeps what Backward (and RetentionScores) need: the
+	// parallel form's row normalisers, the chunkwise form's chunk states. It
+	// also keeps the computation on the CPU code that saves them; without it
+	// a backend with its own retention kernels (the GPU) may run the layer.
+	KeepForBackward bool
 
 	form  Form // form and chunk size of the last Forward, for Backward
 	chunk int
@@ -144,10 +153,54 @@ func (r *MSR[T]) Forward(out []T /* (B,T,D) */, x []T /* (B,T,D) */, B, n int, f
 	RotateForward(acts.Q, &acts.rot, N, H)
 	RotateForward(acts.K, &acts.rot, N, H)
 	acts.form = form
-	r.retention(acts, form, chunk, st)
+	if !r.offload(acts, form, chunk, st) {
+		r.retention(acts, form, chunk, st)
+	}
 	GroupNormGateForward(acts.Gated, acts.Y, acts.GNRstd, acts.O, acts.G, N, H, dv, r.GroupNormEps)
 	LinearForward(out, acts.Gated, r.Wo, N, DV, D)
 }
+
+// offload runs the retention of a stateless, no-backward float32 forward on
+// the current backend when it has its own kernels (the CUDA backend), and
+// reports whether it did. The CPU backend has none: its code is retention.
+func (r *MSR[T]) offload(a *MSRActs[T], form Form, chunk int, st *LayerState[T]) bool {
+	if st != nil || a.KeepForBackward || form == Recurrent {
+		return false
+	}
+	q, ok := any(a.Q).([]float32)
+	if !ok {
+		return false
+	}
+	b := backend.Current()
+	if b.Name() == "cpu" {
+		return false
+	}
+	k, v, o := any(a.K).([]float32), any(a.V).([]float32), any(a.O).([]float32)
+	lg := any(r.LogGamma).([]float32)
+	s := backend.Shape{B: a.B, T: a.T, H: r.H, Dk: r.D / r.H, Dv: r.DV / r.H}
+	var err error
+	if form == Parallel {
+		err = b.ParallelRetention(s, q, k, v, o, lg)
+	} else {
+		if chunk <= 0 {
+			chunk = DefaultChunk
+		}
+		a.chunk = min(chunk, a.T)
+		err = b.ChunkwiseRetention(s, a.chunk, q, k, v, o, lg)
+	}
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, backend.ErrNotImplemented):
+		return false
+	}
+	offloadWarn.Do(func() {
+		fmt.Fprintf(os.Stderr, "retnet: backend %s failed, retention runs on the CPU: %v\n", b.Name(), err)
+	})
+	return false
+}
+
+var offloadWarn sync.Once
 
 // retention runs the chosen form over every (batch row, head), continuing or
 // filling st when given.
@@ -177,13 +230,13 @@ func (r *MSR[T]) retention(a *MSRActs[T], form Form, chunk int, st *LayerState[T
 		}
 		chunk = min(chunk, n)
 		a.chunk = chunk
-		if a.KeepChunkStates {
+		if a.KeepForBackward {
 			a.allocChunkSaved(r, chunk)
 		}
 		work := a.scratch(workers(B*H), ChunkwiseWorkSize(chunk, dv))
 		parallelFor(B*H, func(w, bh int) {
 			var saved *ChunkSaved[T]
-			if a.KeepChunkStates {
+			if a.KeepForBackward {
 				saved = &a.Chunk[bh]
 			}
 			ChunkwiseRetention(r.head(a, bh/H, bh%H), chunk, saved, work[w])
@@ -301,8 +354,8 @@ func (r *MSR[T]) Backward(dx []T /* (B,T,D) */, grad *MSR[T], dout []T /* (B,T,D
 	case Parallel:
 		size = ParallelBackwardWorkSize(n)
 	case Chunkwise:
-		if !acts.KeepChunkStates {
-			panic("retnet: MSR.Backward after a chunkwise Forward without KeepChunkStates")
+		if !acts.KeepForBackward {
+			panic("retnet: MSR.Backward after a chunkwise Forward without KeepForBackward")
 		}
 		size = ChunkwiseBackwardWorkSize(acts.chunk, dk, dv)
 	default:

@@ -23,7 +23,7 @@ func (m *ModelOf[T]) plan(slot **trainPlan[T], B, n int, backward bool) *trainPl
 		*slot = p
 	}
 	for l := range p.acts.Layers {
-		p.acts.Layers[l].MSR.KeepChunkStates = backward && m.TrainForm == Chunkwise
+		p.acts.Layers[l].MSR.KeepForBackward = backward
 	}
 	if backward && p.scratch == nil {
 		p.scratch = newBackwardScratch[T](m.Config, B*n)

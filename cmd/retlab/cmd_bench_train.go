@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+
+	"github.com/retlab/retlab/retnet"
+)
+
+func init() {
+	benchKinds["train"] = benchTrain
+}
+
+// trainBenchRecord is a retnet.TrainBench plus, on Go RetNet records, the
+// speed ratio against the same-run PyTorch reference.
+type trainBenchRecord struct {
+	retnet.TrainBench
+	Speedup float64 `json:"speedup,omitempty"` // our tokens/s / PyTorch tokens/s, same config and T
+	Note    string  `json:"note,omitempty"`
+}
+
+func benchTrain(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("bench train", stderr)
+	asJSON := fs.Bool("json", false, "print a JSON array of records (retnet.TrainBench plus speedup)")
+	models := fs.String("models", "retnet,transformer", "architectures")
+	size := fs.String("size", "s", "ladder rung of both models")
+	Ts := fs.String("T", "256,512,1024,2048", "sequence lengths")
+	tokens := fs.Int("tokens-per-step", 4096, "tokens per step: batch = max(1, tokens/T)")
+	steps := fs.Int("steps", 3, "timed steps per point (median) after one warm-up step")
+	reference := fs.Bool("reference", true, "also time one PyTorch CPU training step of the same RetNet (scripts/train_step_torch.py) in the same run")
+	python := fs.String("python", "/usr/bin/python3", "python with torch for the reference")
+	script := fs.String("reference-script", "", "path of train_step_torch.py (default: found from the working directory or the binary)")
+	threads := fs.Int("threads", 2, "PyTorch threads (match GOMAXPROCS for a fair ratio)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	ms, err := parseModels(*models)
+	if err != nil {
+		return err
+	}
+	ts, err := parseInts("T", *Ts)
+	if err != nil {
+		return err
+	}
+	recs, err := retnet.BenchTrain(retnet.TrainBenchConfig{Models: ms, Size: *size, SeqLens: ts, TokensPerStep: *tokens, Steps: *steps})
+	if err != nil {
+		return err
+	}
+	out := make([]trainBenchRecord, len(recs))
+	for i, r := range recs {
+		out[i] = trainBenchRecord{TrainBench: r}
+	}
+	if *reference && contains(ms, retnet.KindRetNet) {
+		ref, err := torchTrainReference(*python, *script, *size, *Ts, *tokens, *steps, *threads, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "retlab bench train: no PyTorch reference: %v\n", err)
+		} else {
+			for i := range out {
+				for _, r := range ref {
+					if out[i].Model == retnet.KindRetNet && r.SeqLen == out[i].SeqLen && r.TokensPerS > 0 {
+						out[i].Speedup = out[i].TokensPerS / r.TokensPerS
+					}
+				}
+			}
+			for _, r := range ref {
+				out = append(out, trainBenchRecord{TrainBench: r, Note: fmt.Sprintf("PyTorch CPU, %d threads", *threads)})
+			}
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	fmt.Fprintf(stdout, "%-8s %-12s %6s %6s %10s %12s %12s %14s %8s\n", "impl", "model", "T", "batch", "step_ms", "tokens/s", "peak_rss_MB", "activation_MB", "speedup")
+	for _, r := range out {
+		sp := ""
+		if r.Speedup > 0 {
+			sp = fmt.Sprintf("%.2fx", r.Speedup)
+		}
+		fmt.Fprintf(stdout, "%-8s %-12s %6d %6d %10.1f %12.1f %12.1f %14.1f %8s\n", r.Impl, r.Model, r.SeqLen, r.Batch, r.StepMs, r.TokensPerS,
+			float64(r.PeakRSSBytes)/(1<<20), float64(r.ActBytes)/(1<<20), sp)
+	}
+	return nil
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// torchTrainReference runs scripts/train_step_torch.py on the RetNet config
+// of the rung and returns its records.
+func torchTrainReference(python, script, size, Ts string, tokens, steps, threads int, stderr io.Writer) ([]retnet.TrainBench, error) {
+	path, err := findScript("train_step_torch.py", script)
+	if err != nil {
+		return nil, err
+	}
+	mc, _, err := retnet.LadderModel(retnet.KindRetNet, size)
+	if err != nil {
+		return nil, err
+	}
+	c := mc.(retnet.Config)
+	it := strconv.Itoa
+	cmd := exec.Command(python, path, "--size", size, "--V", it(c.Vocab), "--D", it(c.Dim), "--DV", it(c.ValueDim), "--F", it(c.FFNDim),
+		"--L", it(c.Layers), "--H", it(c.Heads), "--T", Ts, "--tokens-per-step", it(tokens), "--steps", it(steps),
+		"--chunk", it(retnet.DefaultChunk), "--threads", it(threads))
+	cmd.Env = append(os.Environ(), "OMP_NUM_THREADS="+it(threads), "OPENBLAS_NUM_THREADS="+it(threads), "MKL_NUM_THREADS="+it(threads))
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("%s %s: %w", python, path, err)
+	}
+	var recs []retnet.TrainBench
+	if err := json.Unmarshal(buf.Bytes(), &recs); err != nil {
+		return nil, fmt.Errorf("%s printed invalid JSON: %w", path, err)
+	}
+	return recs, nil
+}

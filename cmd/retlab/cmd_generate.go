@@ -1,0 +1,59 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/retlab/retlab/retnet"
+)
+
+func init() {
+	register("generate", command{"sample text from a checkpoint (RetNet: recurrent decoding; Transformer: KV cache)", runGenerate})
+}
+
+func runGenerate(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("generate", stderr)
+	ckpt := fs.String("checkpoint", "", "checkpoint (required)")
+	prompt := fs.String("prompt", "package main\n", "prompt text (byte tokens)")
+	n := fs.Int("tokens", 256, "tokens to generate")
+	temp := fs.Float64("temperature", 0.8, "sampling temperature (0: greedy)")
+	topK := fs.Int("top-k", 0, "sample among the K most likely tokens (0: all)")
+	seed := fs.Uint64("seed", 1, "sampling seed")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *ckpt == "" {
+		return fmt.Errorf("--checkpoint is required")
+	}
+	if *n < 0 {
+		return fmt.Errorf("--tokens %d: must be >= 0", *n)
+	}
+	if *prompt == "" {
+		return fmt.Errorf("--prompt must not be empty")
+	}
+	model, _, err := retnet.LoadLanguageModel(*ckpt)
+	if err != nil {
+		return err
+	}
+	if model.VocabSize() != retnet.ByteVocab {
+		return fmt.Errorf("%s has a vocabulary of %d: generate works on byte-level (256) models", *ckpt, model.VocabSize())
+	}
+	ids := make([]int, len(*prompt))
+	for i := range len(*prompt) {
+		ids[i] = int((*prompt)[i])
+	}
+	t0 := time.Now()
+	out, err := retnet.Generate(model, ids, retnet.GenerateOptions{Tokens: *n, Temperature: *temp, TopK: *topK, Seed: *seed})
+	if err != nil {
+		return err
+	}
+	dt := time.Since(t0)
+	text := make([]byte, len(out))
+	for i, t := range out {
+		text[i] = byte(t)
+	}
+	fmt.Fprintf(stdout, "%s%s\n", *prompt, text)
+	fmt.Fprintf(stderr, "%s: %d prompt + %d generated tokens in %v (%.0f tokens/s)\n", model.Kind(), len(ids), len(out), dt.Round(time.Millisecond), float64(len(out))/dt.Seconds())
+	return nil
+}

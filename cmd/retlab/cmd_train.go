@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/retlab/retlab/retnet"
+)
+
+func init() {
+	register("train", command{"train a RetNet or Transformer LM (--model, --size, --steps, --out; --resume)", runTrain})
+}
+
+// runTrain wires Ctrl-C (and SIGTERM) to the trainer: it finishes the
+// current step, saves a checkpoint and the process exits with 130. A second
+// Ctrl-C while it saves kills the process at once (the checkpoint write is
+// atomic, so the previous checkpoint survives).
+func runTrain(args []string, stdout, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-ctx.Done():
+			stop() // restore the default action for a second signal
+			fmt.Fprintln(stderr, "interrupt: finishing this step and saving a checkpoint (again to quit at once)")
+		case <-done:
+		}
+	}()
+	err := trainMain(ctx, args, stdout, stderr)
+	if errors.Is(err, retnet.ErrInterrupted) {
+		os.Exit(130)
+	}
+	return err
+}
+
+func trainMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("train", stderr)
+	kind := fs.String("model", "retnet", "architecture: retnet or transformer")
+	size := fs.String("size", "s", "ladder rung (retlab sizes): "+fmt.Sprint(retnet.LadderNames()))
+	out := fs.String("out", "", "output directory: checkpoint.safetensors, log.jsonl (required)")
+	resume := fs.Bool("resume", false, "continue the run in --out from its checkpoint (same losses as an uninterrupted run)")
+	dataPath := fs.String("data", "", "text file or directory (default: the Go standard library sources)")
+	valPct := fs.Int("val-percent", 5, "share of the data held out for validation")
+	steps := fs.Int("steps", 0, "optimizer steps (default: the rung's recipe; with --resume: extend the run to N)")
+	batch := fs.Int("batch", 0, "sequences per step (default: recipe)")
+	seqLen := fs.Int("seq-len", 0, "tokens per sequence (default: recipe)")
+	lr := fs.Float64("lr", 0, "peak learning rate (default: recipe)")
+	minLR := fs.Float64("min-lr", 0, "final learning rate of the cosine (default lr/10)")
+	warmup := fs.Int("warmup", 0, "warm-up steps (default min(100, steps/10))")
+	wd := fs.Float64("weight-decay", retnet.DefaultAdamW.WeightDecay, "AdamW decoupled weight decay")
+	clip := fs.Float64("grad-clip", 1, "gradient norm clip (<= 0: off)")
+	seed := fs.Uint64("seed", 1, "seed of the weights and the batches")
+	evalEvery := fs.Int("eval-every", 0, "validate every N steps (default steps/10)")
+	evalTokens := fs.Int64("eval-tokens", 0, "validation tokens per evaluation (default: recipe)")
+	ckptEvery := fs.Int("checkpoint-every", 0, "checkpoint every N steps (default steps/5)")
+	form := fs.String("retnet-form", "parallel", "RetNet training form: parallel or chunkwise")
+	every := fs.Duration("progress-every", 2*time.Second, "progress line interval")
+	asJSON := fs.Bool("json", false, "print the result as JSON on stdout")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return fmt.Errorf("--out DIR is required")
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	ckptPath := filepath.Join(*out, retnet.CheckpointFile)
+	progress := &retnet.TextProgress{W: stderr, Every: *every}
+
+	var tr *retnet.Trainer
+	if *resume {
+		f, err := retnet.ReadSafetensors(ckptPath)
+		if err != nil {
+			return fmt.Errorf("--resume: %w", err)
+		}
+		st, err := retnet.TrainStateOf(f)
+		if err != nil {
+			return err
+		}
+		if st == nil {
+			return fmt.Errorf("--resume: %s was not written by retlab train (no training state)", ckptPath)
+		}
+		path := st.DataPath
+		if set["data"] {
+			path = *dataPath
+		}
+		data, err := retnet.LoadDataset(retnet.DataOptions{Path: path, ValPercent: *valPct})
+		if err != nil {
+			return err
+		}
+		if tr, err = retnet.ResumeTrainer(ckptPath, data, *out, *steps); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "resuming %s %s at step %d of %d\n", tr.Model.Kind(), tr.Config.Size, tr.Step, tr.Config.Steps)
+	} else {
+		if _, err := os.Stat(ckptPath); err == nil {
+			return fmt.Errorf("%s already holds a checkpoint: pass --resume to continue it, or choose another --out", *out)
+		}
+		mc, cfg, err := retnet.LadderModel(*kind, *size)
+		if err != nil {
+			return err
+		}
+		override := func(name string, dst *int, v int) {
+			if set[name] {
+				*dst = v
+			}
+		}
+		override("steps", &cfg.Steps, *steps)
+		override("batch", &cfg.Batch, *batch)
+		override("seq-len", &cfg.SeqLen, *seqLen)
+		override("warmup", &cfg.Warmup, *warmup)
+		override("eval-every", &cfg.EvalEvery, *evalEvery)
+		override("checkpoint-every", &cfg.CheckpointEvery, *ckptEvery)
+		if set["lr"] {
+			cfg.LR = *lr
+		}
+		cfg.MinLR, cfg.Seed, cfg.GradClip = *minLR, *seed, *clip
+		if cfg.GradClip <= 0 {
+			cfg.GradClip = -1
+		}
+		if set["eval-tokens"] {
+			cfg.EvalTokens = *evalTokens
+		}
+		cfg.AdamW = retnet.DefaultAdamW
+		cfg.AdamW.WeightDecay = *wd
+		if *kind == retnet.KindRetNet {
+			cfg.RetNetForm = *form
+		}
+		data, err := retnet.LoadDataset(retnet.DataOptions{Path: *dataPath, ValPercent: *valPct})
+		if err != nil {
+			return err
+		}
+		model, err := retnet.NewLanguageModel(mc, cfg.Seed)
+		if err != nil {
+			return err
+		}
+		if tr, err = retnet.NewTrainer(model, data, cfg, *out); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "%v\n", mc)
+		fmt.Fprintf(stderr, "data: %s\n", data)
+		c := tr.Config
+		fmt.Fprintf(stderr, "training %d steps of %dx%d tokens, lr %.3g -> %.3g (warm-up %d), AdamW wd %g, clip %g, seed %d -> %s\n",
+			c.Steps, c.Batch, c.SeqLen, c.LR, c.MinLR, c.Warmup, c.AdamW.WeightDecay, c.GradClip, c.Seed, *out)
+	}
+	tr.Progress = progress
+	res, err := tr.Run(ctx)
+	if err != nil && !errors.Is(err, retnet.ErrInterrupted) {
+		return err
+	}
+	if *asJSON && res != nil {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if e := enc.Encode(res); e != nil {
+			return e
+		}
+	}
+	return err
+}

@@ -1,0 +1,116 @@
+package retnet
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"runtime/debug"
+	"sort"
+	"time"
+)
+
+// TrainBenchConfig describes `retlab bench train`: the time and memory of
+// one training step (forward, backward, gradient clipping, AdamW) against
+// the sequence length, at a fixed number of tokens per step, for each
+// architecture at one ladder rung (the paper's Table 4 at our scale).
+type TrainBenchConfig struct {
+	Models        []string // default: retnet, transformer
+	Size          string   // ladder rung (default "s")
+	SeqLens       []int    // default 256, 512, 1024, 2048
+	TokensPerStep int      // B = max(1, TokensPerStep/T); default 4096
+	Steps         int      // timed steps after one warm-up step, median reported (default 3)
+}
+
+func (c *TrainBenchConfig) defaults() {
+	if len(c.Models) == 0 {
+		c.Models = []string{KindRetNet, KindTransformer}
+	}
+	if c.Size == "" {
+		c.Size = "s"
+	}
+	if len(c.SeqLens) == 0 {
+		c.SeqLens = []int{256, 512, 1024, 2048}
+	}
+	if c.TokensPerStep <= 0 {
+		c.TokensPerStep = 4096
+	}
+	if c.Steps <= 0 {
+		c.Steps = 3
+	}
+}
+
+// activationSizer is implemented by models that report their planned
+// activation memory.
+type activationSizer interface{ ActivationBytes() int64 }
+
+// BenchTrain measures one record per model and sequence length. RetNet
+// trains in the parallel form up to T = DefaultChunk and in the chunkwise
+// form (chunks of DefaultChunk) beyond, as the paper does for long
+// sequences; the Transformer's attention is always exact softmax attention
+// with O(T) activation memory (see attention.go). Each point
+// builds a fresh model (seeded), so peak RSS (reset per point where the OS
+// allows it) covers weights, gradients, moments and activations.
+func BenchTrain(cfg TrainBenchConfig) ([]TrainBench, error) {
+	cfg.defaults()
+	var out []TrainBench
+	for _, kind := range cfg.Models {
+		for _, T := range cfg.SeqLens {
+			mc, _, err := LadderModel(kind, cfg.Size)
+			if err != nil {
+				return nil, err
+			}
+			B := max(1, cfg.TokensPerStep/T)
+			runtime.GC()
+			debug.FreeOSMemory()
+			ResetPeakRSS()
+			model, err := NewLanguageModel(mc, 1)
+			if err != nil {
+				return nil, err
+			}
+			if T > DefaultChunk {
+				SetTrainForm(model, "chunkwise") // RetNet: linear in T beyond one chunk
+			}
+			opt := NewAdamW(len(model.Weights()), DefaultAdamW)
+			rng := rand.New(rand.NewPCG(uint64(T), 1))
+			inputs, targets := make([]int32, B*T), make([]int32, B*T)
+			for i := range inputs {
+				inputs[i], targets[i] = int32(rng.IntN(model.VocabSize())), int32(rng.IntN(model.VocabSize()))
+			}
+			step := func() {
+				model.ZeroGrad()
+				model.ForwardBackward(inputs, targets, B, T)
+				ClipGradNorm(model.Gradients(), 1)
+				opt.Update(model.Weights(), model.Gradients(), 1e-4)
+			}
+			step() // warm-up: plans activation memory
+			times := make([]float64, cfg.Steps)
+			for i := range times {
+				t0 := time.Now()
+				step()
+				times[i] = float64(time.Since(t0).Microseconds()) / 1e3
+			}
+			sort.Float64s(times)
+			ms := times[len(times)/2]
+			rec := TrainBench{Impl: "go", Model: kind, Size: cfg.Size, SeqLen: T, Batch: B, StepMs: ms,
+				TokensPerS: float64(B*T) / (ms / 1e3), PeakRSSBytes: PeakRSS()}
+			if a, ok := model.(activationSizer); ok {
+				rec.ActBytes = a.ActivationBytes()
+			}
+			out = append(out, rec)
+			runtime.KeepAlive(model)
+		}
+	}
+	return out, nil
+}
+
+// TrainStepFLOPs is the nominal work of one training step of a model with
+// n non-embedding plus embedding parameters on B*T tokens: 6 n per token
+// (forward 2, backward 4), the usual estimate (mixer terms excluded).
+func TrainStepFLOPs(params int64, B, T int) float64 {
+	return 6 * float64(params) * float64(B*T)
+}
+
+// String summarises the sweep.
+func (c TrainBenchConfig) String() string {
+	return fmt.Sprintf("bench train: %v at size %s, T=%v, %d tokens/step", c.Models, c.Size, c.SeqLens, c.TokensPerStep)
+}

@@ -1,0 +1,256 @@
+package retnet
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+)
+
+// Training data is byte-level: every byte is a token (vocabulary 256), so no
+// tokenizer is needed and any text works. The default corpus needs no
+// download: the Go standard library sources of the toolchain on the machine.
+
+// ByteVocab is the vocabulary of byte-level tokens.
+const ByteVocab = 256
+
+// DataOptions select a corpus.
+type DataOptions struct {
+	// Path is a text file or a directory of text files; "" means the Go
+	// standard library (`go env GOROOT`/src, *.go, testdata excluded).
+	Path string
+	// ValPercent is the share of the corpus held out for validation, in
+	// percent (default 5). A directory is split by file: a file is held out
+	// when the FNV-1a hash of its path relative to the root, mod 100, is
+	// below ValPercent, so the split never depends on the walk order or on
+	// which other files exist. A single file is split by position: its last
+	// ValPercent of bytes.
+	ValPercent int
+	// MaxBytes caps the bytes read (default 128 MiB); files are read in
+	// lexical path order until the cap.
+	MaxBytes int64
+}
+
+// Dataset is a corpus of byte tokens split into training and validation.
+type Dataset struct {
+	Path        string // DataOptions.Path ("" = the Go standard library)
+	Source      string // what was read, for logs and checkpoints
+	Train, Val  []byte // the splits; each file's bytes are concatenated
+	Files       int    // files read
+	ValFiles    int    // files held out (directories)
+	Fingerprint string // FNV-1a 64 of the paths and contents, hex
+}
+
+// GoRoot returns the Go installation root: runtime.GOROOT() when it exists
+// on disk, else `go env GOROOT`.
+func GoRoot() (string, error) {
+	if r := runtime.GOROOT(); r != "" {
+		if _, err := os.Stat(filepath.Join(r, "src")); err == nil {
+			return r, nil
+		}
+	}
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		return "", fmt.Errorf("retnet: cannot find the Go standard library for the default corpus (go env GOROOT: %v); pass a data path", err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// LoadDataset reads the corpus opt describes. Errors say what is wrong
+// with the path: missing, empty, no text files, or too little text to hold
+// out a validation split.
+func LoadDataset(opt DataOptions) (*Dataset, error) {
+	if opt.ValPercent == 0 {
+		opt.ValPercent = 5
+	}
+	if opt.ValPercent < 0 || opt.ValPercent >= 100 {
+		return nil, fmt.Errorf("retnet: validation share %d%% must be in [1,99]", opt.ValPercent)
+	}
+	if opt.MaxBytes <= 0 {
+		opt.MaxBytes = 128 << 20
+	}
+	root, goOnly := opt.Path, false
+	if root == "" {
+		r, err := GoRoot()
+		if err != nil {
+			return nil, err
+		}
+		root, goOnly = filepath.Join(r, "src"), true
+	}
+	info, err := os.Stat(root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("retnet: data path %s does not exist", root)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("retnet: data path: %w", err)
+	}
+	h := fnv.New64a()
+	if !info.IsDir() {
+		b, err := os.ReadFile(root)
+		if err != nil {
+			return nil, fmt.Errorf("retnet: data path: %w", err)
+		}
+		if int64(len(b)) > opt.MaxBytes {
+			b = b[:opt.MaxBytes]
+		}
+		if len(bytes.TrimSpace(b)) == 0 {
+			return nil, fmt.Errorf("retnet: data file %s is empty", root)
+		}
+		if isBinary(b) {
+			return nil, fmt.Errorf("retnet: data file %s is not text (it holds NUL bytes)", root)
+		}
+		h.Write(b)
+		cut := len(b) - len(b)*opt.ValPercent/100
+		d := &Dataset{Path: opt.Path, Source: root, Train: b[:cut], Val: b[cut:], Files: 1}
+		d.Fingerprint = fmt.Sprintf("%016x", h.Sum64())
+		return d, d.check(root)
+	}
+	d := &Dataset{Path: opt.Path, Source: root}
+	if goOnly {
+		d.Source = root + " (*.go)"
+	}
+	var train, val bytes.Buffer
+	var total int64
+	truncated := false
+	err = filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if e.IsDir() {
+			if path != root && (e.Name() == "testdata" || strings.HasPrefix(e.Name(), ".")) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), ".") || (goOnly && !strings.HasSuffix(e.Name(), ".go")) {
+			return nil
+		}
+		if total >= opt.MaxBytes {
+			truncated = true
+			return filepath.SkipAll
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if len(b) == 0 || isBinary(b) {
+			return nil
+		}
+		if int64(len(b)) > opt.MaxBytes-total {
+			b = b[:opt.MaxBytes-total]
+		}
+		rel, _ := filepath.Rel(root, path)
+		rel = filepath.ToSlash(rel)
+		h.Write([]byte(rel))
+		h.Write(b)
+		total += int64(len(b))
+		d.Files++
+		fh := fnv.New64a()
+		fh.Write([]byte(rel))
+		if int(fh.Sum64()%100) < opt.ValPercent {
+			val.Write(b)
+			d.ValFiles++
+		} else {
+			train.Write(b)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("retnet: reading data directory %s: %w", root, err)
+	}
+	if d.Files == 0 {
+		return nil, fmt.Errorf("retnet: data directory %s holds no text files", d.Source)
+	}
+	d.Train, d.Val = train.Bytes(), val.Bytes()
+	if len(d.Val) == 0 || len(d.Train) == 0 {
+		// Too few files for the hash split: fall back to splitting by position.
+		all := append(d.Train, d.Val...)
+		cut := len(all) - len(all)*opt.ValPercent/100
+		d.Train, d.Val, d.ValFiles = all[:cut], all[cut:], 0
+	}
+	if truncated {
+		d.Source += fmt.Sprintf(" (first %d bytes)", opt.MaxBytes)
+	}
+	d.Fingerprint = fmt.Sprintf("%016x", h.Sum64())
+	return d, d.check(d.Source)
+}
+
+func (d *Dataset) check(src string) error {
+	if len(d.Val) < 2 || len(d.Train) < 2 {
+		return fmt.Errorf("retnet: data %s has %d bytes: too little text to split into training and validation", src, len(d.Train)+len(d.Val))
+	}
+	return nil
+}
+
+// isBinary reports whether b looks like a binary file (a NUL byte in its
+// first 8 KiB).
+func isBinary(b []byte) bool {
+	return bytes.IndexByte(b[:min(len(b), 8192)], 0) >= 0
+}
+
+// String summarises d.
+func (d *Dataset) String() string {
+	return fmt.Sprintf("%s: %d files, %s train / %s validation bytes", d.Source, d.Files, humanCount(int64(len(d.Train))), humanCount(int64(len(d.Val))))
+}
+
+// TrainBatch fills inputs and targets (B,T) with B windows of the training
+// split at offsets drawn from a generator seeded by (seed, step): a batch
+// depends only on the seed and the step number, so a resumed run sees the
+// same batches as an uninterrupted one. It returns an error if the split is
+// shorter than T+1 bytes.
+func (d *Dataset) TrainBatch(seed uint64, step, B, nT int, inputs, targets []int32) error {
+	if len(d.Train) < nT+1 {
+		return fmt.Errorf("retnet: training split has %d bytes, need at least T+1 = %d for one sequence", len(d.Train), nT+1)
+	}
+	rng := rand.New(rand.NewPCG(seed, uint64(step)))
+	for b := 0; b < B; b++ {
+		off := rng.IntN(len(d.Train) - nT)
+		fillWindow(d.Train[off:off+nT+1], inputs[b*nT:(b+1)*nT], targets[b*nT:(b+1)*nT])
+	}
+	return nil
+}
+
+func fillWindow(w []byte, inputs, targets []int32) {
+	for i := range inputs {
+		inputs[i], targets[i] = int32(w[i]), int32(w[i+1])
+	}
+}
+
+// ValBatches splits the validation split into consecutive, non-overlapping
+// windows of T+1 bytes (each predicts T tokens), at most maxTokens predicted
+// tokens in all (<= 0: the whole split), and groups them into batches of up
+// to B windows. Every batch holds inputs and targets (b,T) for its b <= B.
+// It returns an error if the split is shorter than T+1 bytes.
+func (d *Dataset) ValBatches(B, nT int, maxTokens int64) ([]ValBatch, error) {
+	n := (len(d.Val) - 1) / nT
+	if n < 1 {
+		return nil, fmt.Errorf("retnet: validation split has %d bytes, need at least T+1 = %d for one sequence", len(d.Val), nT+1)
+	}
+	if maxTokens > 0 && int64(n)*int64(nT) > maxTokens {
+		n = max(1, int(maxTokens/int64(nT)))
+	}
+	var out []ValBatch
+	for w := 0; w < n; w += B {
+		b := min(B, n-w)
+		vb := ValBatch{B: b, T: nT, Inputs: make([]int32, b*nT), Targets: make([]int32, b*nT)}
+		for i := 0; i < b; i++ {
+			off := (w + i) * nT
+			fillWindow(d.Val[off:off+nT+1], vb.Inputs[i*nT:(i+1)*nT], vb.Targets[i*nT:(i+1)*nT])
+		}
+		out = append(out, vb)
+	}
+	return out, nil
+}
+
+// ValBatch is one batch of validation windows.
+type ValBatch struct {
+	B, T            int
+	Inputs, Targets []int32 // (B,T)
+}

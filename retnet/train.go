@@ -1,0 +1,485 @@
+package retnet
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// TrainConfig describes a training run. Zero fields take the defaults of
+// WithDefaults.
+type TrainConfig struct {
+	Model  string `json:"model"`          // "retnet" or "transformer" (informational; the model decides)
+	Size   string `json:"size,omitempty"` // ladder rung, for logs and eval records
+	Steps  int    `json:"steps"`          // optimizer updates in all
+	Batch  int    `json:"batch"`          // B sequences per step
+	SeqLen int    `json:"seq_len"`        // T tokens per sequence
+	Seed   uint64 `json:"seed"`           // batches are drawn from (Seed, step)
+	// RetNetForm is the retention form a RetNet trains in: "parallel"
+	// (default) or "chunkwise" (chunks of DefaultChunk); ignored for the
+	// Transformer.
+	RetNetForm string `json:"retnet_form,omitempty"`
+
+	LR       float64     `json:"lr"`           // peak learning rate
+	MinLR    float64     `json:"min_lr"`       // end of the cosine (default LR/10)
+	Warmup   int         `json:"warmup_steps"` // linear warm-up steps (default min(100, Steps/10))
+	AdamW    AdamWConfig `json:"adamw"`
+	GradClip float64     `json:"grad_clip"` // max gradient L2 norm (default 1; < 0: off)
+
+	EvalEvery       int   `json:"eval_every"`       // validate every N steps and at the end (default Steps/10; < 0: only at the end)
+	EvalTokens      int64 `json:"eval_tokens"`      // validation tokens per evaluation (default 32768)
+	CheckpointEvery int   `json:"checkpoint_every"` // checkpoint every N steps and at the end (default Steps/5)
+}
+
+// WithDefaults fills unset fields.
+func (c TrainConfig) WithDefaults() TrainConfig {
+	def := func(p *int, v int) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	def(&c.Batch, 8)
+	def(&c.SeqLen, 256)
+	def(&c.Warmup, min(100, max(1, c.Steps/10)))
+	def(&c.EvalEvery, max(1, c.Steps/10))
+	def(&c.CheckpointEvery, max(1, c.Steps/5))
+	if c.LR == 0 {
+		c.LR = 2e-3
+	}
+	if c.MinLR == 0 {
+		c.MinLR = c.LR / 10
+	}
+	if c.AdamW == (AdamWConfig{}) {
+		c.AdamW = DefaultAdamW
+	}
+	if c.GradClip == 0 {
+		c.GradClip = 1
+	}
+	if c.EvalTokens == 0 {
+		c.EvalTokens = 32768
+	}
+	return c
+}
+
+// Validate reports the first unusable field.
+func (c TrainConfig) Validate() error {
+	switch {
+	case c.Steps < 1:
+		return fmt.Errorf("retnet: train steps = %d, want >= 1", c.Steps)
+	case c.Batch < 1 || c.SeqLen < 1:
+		return fmt.Errorf("retnet: train batch %d and seq_len %d must be >= 1", c.Batch, c.SeqLen)
+	case c.LR <= 0 || c.MinLR < 0 || math.IsNaN(c.LR):
+		return fmt.Errorf("retnet: learning rate %g (min %g) must be > 0", c.LR, c.MinLR)
+	case c.RetNetForm != "" && c.RetNetForm != "parallel" && c.RetNetForm != "chunkwise":
+		return fmt.Errorf("retnet: train retnet_form %q, want parallel or chunkwise", c.RetNetForm)
+	}
+	return nil
+}
+
+// SetTrainForm makes a RetNet model train (and evaluate) in the named
+// retention form ("parallel", "chunkwise"; "" leaves it); other models are
+// left alone.
+func SetTrainForm(model LanguageModel, form string) {
+	if m, ok := model.(*Model); ok && form != "" {
+		m.TrainForm = Parallel
+		if form == "chunkwise" {
+			m.TrainForm = Chunkwise
+		}
+	}
+}
+
+// Schedule is the learning-rate schedule of c.
+func (c TrainConfig) Schedule() Schedule {
+	return Schedule{Peak: c.LR, Min: c.MinLR, Warmup: c.Warmup, Total: c.Steps}
+}
+
+// TrainState is the training progress stored in a checkpoint's
+// __metadata__ under MetaTrainKey, everything besides weights and moments
+// that a resumed run needs to continue bit-exactly.
+type TrainState struct {
+	Config      TrainConfig `json:"config"`
+	Step        int         `json:"step"`   // updates completed
+	Tokens      int64       `json:"tokens"` // tokens trained on
+	ElapsedS    float64     `json:"elapsed_s"`
+	Data        string      `json:"data"`             // Dataset.Source
+	DataPath    string      `json:"data_path"`        // Dataset.Path ("" = Go standard library)
+	DataHash    string      `json:"data_fingerprint"` // Dataset.Fingerprint
+	LastValLoss *float64    `json:"val_loss,omitempty"`
+}
+
+// MetaTrainKey is the __metadata__ key of a checkpoint's TrainState.
+const MetaTrainKey = "retlab_train"
+
+// TrainStateOf returns the training state a checkpoint holds, nil if it
+// holds none (a checkpoint not written by the trainer).
+func TrainStateOf(f *TensorFile) (*TrainState, error) {
+	js, ok := f.Metadata[MetaTrainKey]
+	if !ok {
+		return nil, nil
+	}
+	var st TrainState
+	if err := json.Unmarshal([]byte(js), &st); err != nil {
+		return nil, fmt.Errorf("retnet: %s: __metadata__ %s is not valid: %w", f.Path, MetaTrainKey, err)
+	}
+	return &st, nil
+}
+
+// Files a training run writes into its output directory.
+const (
+	CheckpointFile = "checkpoint.safetensors"
+	LogFile        = "log.jsonl"
+)
+
+// ErrInterrupted is returned by Trainer.Run when its context was cancelled
+// (Ctrl-C): a checkpoint was saved and the run can be resumed.
+var ErrInterrupted = errors.New("training interrupted; checkpoint saved")
+
+// ProgressSink receives a trainer's progress. TextProgress prints plain
+// lines; a notebook progress bar can implement it instead.
+type ProgressSink interface {
+	// Update is called after every step.
+	Update(p TrainProgress)
+	// Message reports an event: validation, a checkpoint, the end.
+	Message(msg string)
+}
+
+// TrainProgress is the state after one step.
+type TrainProgress struct {
+	Step, Steps int     // completed, total
+	Loss        float64 // this step's training loss (nats)
+	LR          float64
+	StepMs      float64       // this step's time
+	TokensPerS  float64       // mean over this session's steps after its first (warm-up), validation excluded
+	GFlopPerS   float64       // TokensPerS x 6 x parameters: the usual 6N estimate of training work
+	ETA         time.Duration // remaining steps at the session's mean wall time per step
+	ValLoss     *float64      // latest validation loss, if any
+}
+
+// TextProgress prints a progress line to W at most every Every (default
+// 2s), and always for the last step.
+type TextProgress struct {
+	W     io.Writer
+	Every time.Duration
+	last  time.Time
+}
+
+// Update implements ProgressSink.
+func (p *TextProgress) Update(s TrainProgress) {
+	every := p.Every
+	if every == 0 {
+		every = 2 * time.Second
+	}
+	if now := time.Now(); now.Sub(p.last) >= every || s.Step == s.Steps {
+		p.last = now
+		val := ""
+		if s.ValLoss != nil {
+			val = fmt.Sprintf("  val %.4f", *s.ValLoss)
+		}
+		fmt.Fprintf(p.W, "step %d/%d  loss %.4f%s  lr %.2e  %.0f ms  %.0f tok/s  %.1f GFLOP/s  ETA %s\n",
+			s.Step, s.Steps, s.Loss, val, s.LR, s.StepMs, s.TokensPerS, s.GFlopPerS, s.ETA.Round(time.Second))
+	}
+}
+
+// Message implements ProgressSink.
+func (p *TextProgress) Message(msg string) { fmt.Fprintln(p.W, msg) }
+
+// Trainer trains a LanguageModel on a Dataset with AdamW. Everything it
+// does is a function of the config, the seed, the initial weights and the
+// data, so a run resumed from a checkpoint reproduces the losses of an
+// uninterrupted one exactly.
+type Trainer struct {
+	Config   TrainConfig
+	Model    LanguageModel
+	Opt      *AdamW
+	Data     *Dataset
+	OutDir   string       // checkpoint and log directory ("" = write nothing)
+	Progress ProgressSink // nil = silent
+
+	Step        int   // updates completed
+	Tokens      int64 // tokens trained on
+	elapsed     time.Duration
+	lastValLoss *float64
+}
+
+// NewTrainer prepares a fresh run of model on data. It returns an error if
+// the config is unusable or the data too short for one sequence.
+func NewTrainer(model LanguageModel, data *Dataset, cfg TrainConfig, outDir string) (*Trainer, error) {
+	cfg = cfg.WithDefaults()
+	if cfg.Model == "" {
+		cfg.Model = model.Kind()
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkDataFits(data, cfg.SeqLen); err != nil {
+		return nil, err
+	}
+	SetTrainForm(model, cfg.RetNetForm)
+	return &Trainer{Config: cfg, Model: model, Opt: NewAdamW(len(model.Weights()), cfg.AdamW), Data: data, OutDir: outDir}, nil
+}
+
+func checkDataFits(d *Dataset, T int) error {
+	if len(d.Train) < T+1 {
+		return fmt.Errorf("retnet: training split of %s has %d bytes, need at least seq_len+1 = %d", d.Source, len(d.Train), T+1)
+	}
+	if len(d.Val) < T+1 {
+		return fmt.Errorf("retnet: validation split of %s has %d bytes, need at least seq_len+1 = %d (use more data or a shorter --seq-len)", d.Source, len(d.Val), T+1)
+	}
+	return nil
+}
+
+// ResumeTrainer continues the run whose checkpoint is at path: model,
+// optimizer moments, step and config are restored; steps > 0 extends the
+// total (the schedule then follows the new total). A different dataset
+// than the checkpoint's is an error, as it would break reproducibility.
+func ResumeTrainer(path string, data *Dataset, outDir string, steps int) (*Trainer, error) {
+	model, f, err := LoadLanguageModel(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := TrainStateOf(f)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return nil, fmt.Errorf("retnet: %s has no training state (__metadata__ %s): not written by the trainer", path, MetaTrainKey)
+	}
+	if st.DataHash != data.Fingerprint {
+		return nil, fmt.Errorf("retnet: %s was trained on %s (fingerprint %s), the data now is %s (fingerprint %s): resuming on other data would not reproduce the run", path, st.Data, st.DataHash, data.Source, data.Fingerprint)
+	}
+	n := len(model.Weights())
+	opt := NewAdamW(n, st.Config.AdamW)
+	opt.Step = st.Step
+	for _, mv := range []struct {
+		name string
+		dst  []float32
+	}{{OptimPrefix + "m", opt.M}, {OptimPrefix + "v", opt.V}} {
+		data, shape, err := f.Float32(mv.name)
+		if err != nil {
+			return nil, fmt.Errorf("retnet: %s has no optimizer state: %w", path, err)
+		}
+		if len(shape) != 1 || shape[0] != n {
+			return nil, fmt.Errorf("retnet: %s: optimizer tensor %q has shape %s, want [%d]", path, mv.name, shapeString(shape), n)
+		}
+		copy(mv.dst, data)
+	}
+	cfg := st.Config
+	if steps > 0 {
+		cfg.Steps = steps
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkDataFits(data, cfg.SeqLen); err != nil {
+		return nil, err
+	}
+	SetTrainForm(model, cfg.RetNetForm)
+	return &Trainer{Config: cfg, Model: model, Opt: opt, Data: data, OutDir: outDir, Step: st.Step, Tokens: st.Tokens,
+		elapsed: time.Duration(st.ElapsedS * float64(time.Second)), lastValLoss: st.LastValLoss}, nil
+}
+
+// TrainResult summarises a finished (or interrupted) run.
+type TrainResult struct {
+	Steps      int     `json:"steps"`
+	Tokens     int64   `json:"tokens"`
+	Loss       float64 `json:"loss"` // last step's training loss
+	ValLoss    float64 `json:"val_loss"`
+	ElapsedS   float64 `json:"elapsed_s"`
+	TokensPerS float64 `json:"tokens_per_s"` // this session's mean
+	Checkpoint string  `json:"checkpoint,omitempty"`
+}
+
+// Run trains until Config.Steps updates are done or ctx is cancelled. It
+// validates every EvalEvery steps and at the end, appends one LogEntry per
+// step to OutDir/log.jsonl, and writes OutDir/checkpoint.safetensors
+// (atomically) every CheckpointEvery steps, at the end, and on
+// cancellation, after which it returns ErrInterrupted.
+func (t *Trainer) Run(ctx context.Context) (*TrainResult, error) {
+	c := t.Config
+	B, nT := c.Batch, c.SeqLen
+	inputs, targets := make([]int32, B*nT), make([]int32, B*nT)
+	sched := c.Schedule()
+	var log *os.File
+	if t.OutDir != "" {
+		if err := os.MkdirAll(t.OutDir, 0o755); err != nil {
+			return nil, fmt.Errorf("retnet: %w", err)
+		}
+		var err error
+		if log, err = t.openLog(); err != nil {
+			return nil, err
+		}
+		defer log.Close()
+	}
+	res := &TrainResult{}
+	if t.OutDir != "" {
+		res.Checkpoint = filepath.Join(t.OutDir, CheckpointFile)
+	}
+	sessionStart, sessionSteps := time.Now(), 0
+	var sessionStepTime time.Duration // time in steps after the first, validation and checkpoints excluded
+	timedTokens := 0
+	params := float64(t.Model.Counts().Total)
+	var lastLoss float64
+	for t.Step < c.Steps {
+		if ctx.Err() != nil {
+			if err := t.checkpoint(); err != nil {
+				return nil, err
+			}
+			t.message(fmt.Sprintf("interrupted after step %d; checkpoint saved to %s (continue with --resume)", t.Step, res.Checkpoint))
+			t.fill(res, lastLoss, sessionStart, sessionSteps)
+			return res, ErrInterrupted
+		}
+		stepStart := time.Now()
+		if err := t.Data.TrainBatch(c.Seed, t.Step, B, nT, inputs, targets); err != nil {
+			return nil, err
+		}
+		lr := sched.LR(t.Step)
+		t.Model.ZeroGrad()
+		loss := t.Model.ForwardBackward(inputs, targets, B, nT)
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return nil, fmt.Errorf("retnet: training loss is %g at step %d (lr %g): diverged", loss, t.Step+1, lr)
+		}
+		g := t.Model.Gradients()
+		norm := ClipGradNorm(g, c.GradClip)
+		t.Opt.Update(t.Model.Weights(), g, lr)
+		t.Step++
+		t.Tokens += int64(B * nT)
+		dt := time.Since(stepStart)
+		t.elapsed += dt
+		if sessionSteps > 0 || c.Steps-t.Step == 0 {
+			sessionStepTime += dt // the session's first step (planning memory) is warm-up
+			timedTokens += B * nT
+		}
+		sessionSteps++
+		lastLoss = loss
+		entry := LogEntry{Step: t.Step, Tokens: t.Tokens, Loss: loss, TokensPerS: float64(B*nT) / dt.Seconds(),
+			LR: lr, GradNorm: norm, ElapsedS: t.elapsed.Seconds()}
+		if (c.EvalEvery > 0 && t.Step%c.EvalEvery == 0) || t.Step == c.Steps {
+			ev, err := Evaluate(t.Model, t.Data, B, nT, c.EvalTokens)
+			if err != nil {
+				return nil, err
+			}
+			v := ev.Loss
+			entry.ValLoss, t.lastValLoss = &v, &v
+			t.message(fmt.Sprintf("step %d: validation loss %.4f (ppl %.3f, %d tokens)", t.Step, v, ev.Perplexity, ev.Tokens))
+		}
+		if log != nil {
+			b, _ := json.Marshal(entry)
+			if _, err := log.Write(append(b, '\n')); err != nil {
+				return nil, fmt.Errorf("retnet: writing the training log: %w", err)
+			}
+		}
+		if t.Progress != nil {
+			sess := time.Since(sessionStart)
+			perStep := sess / time.Duration(sessionSteps)
+			p := TrainProgress{Step: t.Step, Steps: c.Steps, Loss: loss, LR: lr, StepMs: float64(dt.Microseconds()) / 1e3,
+				ETA: perStep * time.Duration(c.Steps-t.Step), ValLoss: t.lastValLoss}
+			if timedTokens > 0 {
+				p.TokensPerS = float64(timedTokens) / sessionStepTime.Seconds()
+			} else {
+				p.TokensPerS = float64(B*nT) / dt.Seconds()
+			}
+			p.GFlopPerS = TrainStepFLOPs(int64(params), 1, 1) * p.TokensPerS / 1e9
+			t.Progress.Update(p)
+		}
+		if t.Step%c.CheckpointEvery == 0 || t.Step == c.Steps {
+			if err := t.checkpoint(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	t.fill(res, lastLoss, sessionStart, sessionSteps)
+	if t.OutDir != "" {
+		t.message(fmt.Sprintf("done: %d steps, %d tokens, validation loss %.4f; checkpoint %s", t.Step, t.Tokens, res.ValLoss, res.Checkpoint))
+	}
+	return res, nil
+}
+
+func (t *Trainer) fill(res *TrainResult, loss float64, start time.Time, steps int) {
+	res.Steps, res.Tokens, res.Loss, res.ElapsedS = t.Step, t.Tokens, loss, t.elapsed.Seconds()
+	if t.lastValLoss != nil {
+		res.ValLoss = *t.lastValLoss
+	}
+	if s := time.Since(start).Seconds(); steps > 0 && s > 0 {
+		res.TokensPerS = float64(steps*t.Config.Batch*t.Config.SeqLen) / s
+	}
+}
+
+func (t *Trainer) message(s string) {
+	if t.Progress != nil {
+		t.Progress.Message(s)
+	}
+}
+
+// checkpoint writes model, optimizer state and TrainState atomically.
+func (t *Trainer) checkpoint() error {
+	if t.OutDir == "" {
+		return nil
+	}
+	st := TrainState{Config: t.Config, Step: t.Step, Tokens: t.Tokens, ElapsedS: t.elapsed.Seconds(),
+		Data: t.Data.Source, DataPath: t.Data.Path, DataHash: t.Data.Fingerprint, LastValLoss: t.lastValLoss}
+	js, _ := json.Marshal(st)
+	md := t.Model.CheckpointMetadata()
+	md[MetaTrainKey] = string(js)
+	n := len(t.Opt.M)
+	tensors := append(t.Model.CheckpointTensors(),
+		Tensor{Name: OptimPrefix + "m", Shape: []int{n}, Data: t.Opt.M},
+		Tensor{Name: OptimPrefix + "v", Shape: []int{n}, Data: t.Opt.V})
+	return WriteSafetensors(filepath.Join(t.OutDir, CheckpointFile), tensors, md)
+}
+
+// openLog opens OutDir/log.jsonl for appending, first dropping entries past
+// t.Step (written after the checkpoint being resumed from), so the log of a
+// resumed run reads like that of an uninterrupted one.
+func (t *Trainer) openLog() (*os.File, error) {
+	path := filepath.Join(t.OutDir, LogFile)
+	if old, err := os.ReadFile(path); err == nil {
+		var keep bytes.Buffer
+		sc := bufio.NewScanner(bytes.NewReader(old))
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			var e LogEntry
+			if json.Unmarshal(sc.Bytes(), &e) == nil && e.Step <= t.Step {
+				keep.Write(sc.Bytes())
+				keep.WriteByte('\n')
+			}
+		}
+		if err := writeAtomic(path, func(f *os.File) error { _, err := f.Write(keep.Bytes()); return err }); err != nil {
+			return nil, err
+		}
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("retnet: %w", err)
+	}
+	return f, nil
+}
+
+// ReadLog reads a training log (log.jsonl), one LogEntry per line.
+func ReadLog(path string) ([]LogEntry, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("retnet: %w", err)
+	}
+	var out []LogEntry
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for line := 1; sc.Scan(); line++ {
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		var e LogEntry
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			return nil, fmt.Errorf("retnet: %s line %d: %w", path, line, err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
