@@ -8,6 +8,9 @@
 #                           in the repository changes
 #   make test-notebooks     the checks make test runs: quick mode of every
 #                           notebook and the JupyterLab browser check
+#   make notebooks-results  the cached results notebook 4 reads: trains the
+#                           size ladder (mk/train.mk, about an hour on 2 cores)
+#                           and scores it into notebooks/results
 #
 # NOTEBOOKS=notebooks/02-forms.ipynb picks some. The kernelspec is installed
 # into a Jupyter data dir of its own (bin/nb-jupyter), so no other RetLab
@@ -17,7 +20,7 @@ NB_JUPYTER := $(BIN)/nb-jupyter
 NB_OUT ?= $(BIN)/notebooks-quick
 NB_ENV := JUPYTER_DATA_DIR=$(NB_JUPYTER) JUPYTER_PREFER_ENV_PATH=0 RETLAB_KERNEL_HISTORY=off
 
-.PHONY: notebooks notebooks-quick test-notebooks nb-kernel
+.PHONY: notebooks notebooks-quick test-notebooks nb-kernel notebooks-results
 TEST_STEPS += test-notebooks
 
 nb-kernel: build setup-py setup-npm
@@ -36,3 +39,9 @@ notebooks-quick: nb-kernel
 # otherwise idle machine.
 test-notebooks: setup-py setup-npm
 	RETLAB_NOTEBOOKS=1 $(GO) test -count=1 -v -timeout 20m -run 'TestCommittedNotebooks|TestNotebooks|TestNotebookJupyterLab' ./notebooks/nbtest
+
+# perplexity.json, train/RUN/log.jsonl (the layout `retlab figures --from`
+# reads) and timings.tsv (wall time per run) from a real run of the ladder.
+notebooks-results:
+	$(MAKE) --no-print-directory ladder RESULTS=$(ROOT)/notebooks/results
+	cp $(LADDER_DIR)/timings.tsv notebooks/results/timings.tsv
