@@ -41,8 +41,9 @@ var nbDir, _ = filepath.Abs("..")
 // on the CI's 2 cores).
 const quickTotalBudget = 5 * time.Minute
 
-// labNotebook is the notebook the JupyterLab test opens and runs.
-const labNotebook = "01-decay.ipynb"
+// labNotebooks are the notebooks the JupyterLab test opens and runs: static
+// charts (1) and a live training chart with a progress bar (7).
+var labNotebooks = []string{"01-decay.ipynb", "07-tour.ipynb"}
 
 type notebook struct {
 	path string
@@ -390,10 +391,11 @@ type labResult struct {
 	ExecutedShots []string `json:"executedShots"`
 }
 
-// TestNotebookJupyterLab opens a copy of the committed labNotebook in
-// JupyterLab (headless Chromium, network refused), checks that its stored
-// charts show as images before anything runs, runs all cells with the
-// RetLab kernel (quick mode) and checks the live ECharts charts draw.
+// TestNotebookJupyterLab opens copies of the committed labNotebooks in
+// JupyterLab (headless Chromium, network refused), checks that their stored
+// charts show as images before anything runs (as an untrusted notebook from
+// git), runs all cells with the RetLab kernel (quick mode) and checks the
+// live ECharts charts draw.
 func TestNotebookJupyterLab(t *testing.T) {
 	e := setup(t)
 	node, err := exec.LookPath("node")
@@ -411,28 +413,30 @@ func TestNotebookJupyterLab(t *testing.T) {
 		t.Fatal("no node_modules/playwright-core: run make setup-npm")
 	}
 	dir := t.TempDir()
-	src, err := os.ReadFile(filepath.Join(nbDir, labNotebook))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var committed notebook
-	if err := json.Unmarshal(src, &committed.nb); err != nil {
-		t.Fatal(err)
-	}
-	charts := 0
-	for _, c := range committed.nb.Cells {
-		for _, o := range c.Outputs {
-			if o.Data["image/png"] != nil || o.Data["image/svg+xml"] != nil {
-				charts++
+	charts := map[string]int{}
+	for _, name := range labNotebooks {
+		src, err := os.ReadFile(filepath.Join(nbDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var committed notebook
+		if err := json.Unmarshal(src, &committed.nb); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range committed.nb.Cells {
+			for _, o := range c.Outputs {
+				if o.Data["image/png"] != nil || o.Data["image/svg+xml"] != nil {
+					charts[name]++
+				}
 			}
 		}
-	}
-	if charts == 0 {
-		t.Fatalf("%s has no stored charts: run make notebooks", labNotebook)
-	}
-	// A copy: JupyterLab may save the notebook it runs.
-	if err := os.WriteFile(filepath.Join(dir, labNotebook), src, 0o644); err != nil {
-		t.Fatal(err)
+		if charts[name] == 0 {
+			t.Fatalf("%s has no stored charts: run make notebooks", name)
+		}
+		// A copy: JupyterLab may save the notebook it runs.
+		if err := os.WriteFile(filepath.Join(dir, name), src, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	port := freePort(t)
 	token := "retlab-notebooks-test"
@@ -460,17 +464,26 @@ func TestNotebookJupyterLab(t *testing.T) {
 	}()
 	origin := fmt.Sprintf("http://127.0.0.1:%d", port)
 	waitHTTP(t, origin+"/api/status?token="+token, 90*time.Second, logPath)
+	for _, name := range labNotebooks {
+		t.Run(name, func(t *testing.T) {
+			checkInLab(t, node, nm, chromium, dir, origin, token, name, charts[name], logPath)
+		})
+	}
+}
 
-	out := filepath.Join(dir, "shots")
+// checkInLab runs labcheck.cjs on one notebook and checks its result.
+func checkInLab(t *testing.T, node, nm, chromium, dir, origin, token, name string, charts int, logPath string) {
+	out := filepath.Join(dir, "shots-"+strings.TrimSuffix(name, ".ipynb"))
 	os.MkdirAll(out, 0o755)
 	job := map[string]any{"nodeModules": nm, "chromium": chromium, "out": out, "origin": origin, "timeoutMs": 240000,
-		"url": origin + "/lab/tree/" + labNotebook + "?token=" + token}
-	jf := filepath.Join(dir, "job.json")
+		// A workspace of its own: JupyterLab would otherwise reopen the notebooks of earlier checks beside it.
+		"url": origin + "/lab/workspaces/" + strings.TrimSuffix(name, ".ipynb") + "/tree/" + name + "?reset&token=" + token}
+	jf := filepath.Join(out, "job.json")
 	b, _ := json.Marshal(job)
 	os.WriteFile(jf, b, 0o644)
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join(e.root, "notebooks", "run", "labcheck.cjs"), jf)
+	cmd := exec.CommandContext(ctx, node, filepath.Join(nbDir, "run", "labcheck.cjs"), jf)
 	if o, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("labcheck.cjs: %v\n%s", err, o)
 	}
@@ -520,8 +533,8 @@ func TestNotebookJupyterLab(t *testing.T) {
 			t.Errorf("page error: %s", pe)
 		}
 	}
-	t.Logf("JupyterLab: %d stored chart images rendered, Run All took %.1fs, %d live charts drawn, %d screenshots checked",
-		loaded, r.RunSeconds, drawn, len(r.StoredShots)+len(r.ExecutedShots))
+	t.Logf("%s in JupyterLab: %d stored chart images rendered, Run All took %.1fs, %d live charts drawn, %d screenshots checked",
+		name, loaded, r.RunSeconds, drawn, len(r.StoredShots)+len(r.ExecutedShots))
 }
 
 // inkOf is the fraction of non-white pixels of a PNG and its number of

@@ -56,12 +56,19 @@ async function shoot(page, selector, prefix) {
   const els = await page.$$(selector);
   const shots = [];
   for (let i = 0; i < els.length; i++) {
-    await els[i].scrollIntoViewIfNeeded();
-    const box = await els[i].boundingBox();
-    if (!box || box.width < 20 || box.height < 20) continue;
-    const p = path.join(job.out, `${prefix}-${i}.png`);
-    await els[i].screenshot({ path: p });
-    shots.push(p);
+    // Elements JupyterLab keeps hidden (an output replaced in place, a cell
+    // outside its window) cannot be shown: skip them; the counts above say
+    // what rendered.
+    try {
+      await els[i].scrollIntoViewIfNeeded({ timeout: 5000 });
+      const box = await els[i].boundingBox();
+      if (!box || box.width < 20 || box.height < 20) continue;
+      const p = path.join(job.out, `${prefix}-${i}.png`);
+      await els[i].screenshot({ path: p, timeout: 10000 });
+      shots.push(p);
+    } catch (e) {
+      continue;
+    }
   }
   return shots;
 }
