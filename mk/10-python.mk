@@ -21,6 +21,7 @@ testdata:
 
 testdata-check:
 	/usr/bin/python3 retnet/testdata/make_reference.py --check >/dev/null
-	@d=$$(mktemp -d); /usr/bin/python3 retnet/testdata/make_reference.py --out $$d >/dev/null && \
+	@set -e; d=$$(mktemp -d); trap 'rm -rf $$d' EXIT; \
+	  /usr/bin/python3 retnet/testdata/make_reference.py --out $$d >/dev/null; \
 	  for f in $$d/*; do cmp -s $$f retnet/testdata/$$(basename $$f) || { echo "testdata differs from its script: $$(basename $$f) (run make testdata)"; exit 1; }; done; \
-	  rm -rf $$d; echo "testdata matches make_reference.py"
+	  echo "testdata matches make_reference.py"

@@ -41,7 +41,7 @@ test-notebooks: setup-py setup-npm
 	RETLAB_NOTEBOOKS=1 $(GO) test -count=1 -v -timeout 20m -run 'TestCommittedNotebooks|TestNotebooks|TestNotebookJupyterLab' ./notebooks/nbtest
 
 # perplexity.json, train/RUN/log.jsonl (the layout `retlab figures --from`
-# reads) and timings.tsv (wall time per run) from a real run of the ladder.
+# reads) and ladder-timings.tsv (wall time per run) from a real run of the ladder.
 notebooks-results:
 	$(MAKE) --no-print-directory ladder RESULTS=$(ROOT)/notebooks/results
-	cp $(LADDER_DIR)/timings.tsv notebooks/results/timings.tsv
+	cp $(LADDER_DIR)/timings.tsv notebooks/results/ladder-timings.tsv

@@ -6,13 +6,13 @@ import "math"
 // their derivatives for the backward pass. Computed in float64 internally.
 
 func silu[T Float](x T) T {
-	return T(float64(x) / (1 + math.Exp(-float64(x))))
+	return x / (1 + expf(-x))
 }
 
 // siluGrad is d silu(x)/dx = s (1 + x (1 - s)), s = sigmoid(x).
 func siluGrad[T Float](x T) T {
-	s := 1 / (1 + math.Exp(-float64(x)))
-	return T(s * (1 + float64(x)*(1-s)))
+	s := 1 / (1 + expf(-x))
+	return s * (1 + x*(1-s))
 }
 
 // gelu is the exact (erf) GELU, torch's F.gelu default.

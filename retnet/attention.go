@@ -38,17 +38,7 @@ func newAttentionActs[T Float](N, D, H int) AttentionActs[T] {
 }
 
 // scratch returns n per-worker buffers of at least size elements each.
-func (a *AttentionActs[T]) scratch(n, size int) [][]T {
-	if len(a.work) < n {
-		a.work = append(a.work, make([][]T, n-len(a.work))...)
-	}
-	for i := 0; i < n; i++ {
-		if len(a.work[i]) < size {
-			a.work[i] = make([]T, size)
-		}
-	}
-	return a.work
-}
+func (a *AttentionActs[T]) scratch(n, size int) [][]T { return workerScratch(&a.work, n, size) }
 
 // Attention is one attention layer as views of its weights (usually into
 // TransformerParams, or into the gradients with the same layout).
@@ -146,7 +136,7 @@ func softmaxCausalRow[T Float](row []T, valid int) T {
 	}
 	var s float64
 	for j, v := range row[:valid] {
-		e := expNeg(v - mx)
+		e := expf(v - mx)
 		row[j] = e
 		s += float64(e)
 	}
@@ -190,7 +180,7 @@ func CausalAttentionBackward[T Float](dq, dk, dv []T /* (B,T,H*dk) */, dout []T 
 				row, valid := P[i*n:(i+1)*n], i0+i+1
 				l := lh[i0+i]
 				for j, s := range row[:valid] {
-					row[j] = expNeg(s - l)
+					row[j] = expf(s - l)
 				}
 				clear(row[valid:])
 				rowDot[i] = dot(doh[(i0+i)*C:(i0+i)*C+hd], oh[(i0+i)*C:(i0+i)*C+hd])
@@ -208,32 +198,4 @@ func CausalAttentionBackward[T Float](dq, dk, dv []T /* (B,T,H*dk) */, dout []T 
 			matmul(false, true, false, n, hd, r, scale, dP, n, qh[i0*C:], C, 1, dkh, C)
 		}
 	})
-}
-
-// expNeg is exp(x) for the softmax, whose arguments are <= 0 (up to
-// rounding): math.Exp for float64, a fast float32 exp (relative error
-// < 2e-7) for float32.
-func expNeg[T Float](x T) T {
-	if x32, ok := any(x).(float32); ok {
-		return T(expf32(x32))
-	}
-	return T(math.Exp(float64(x)))
-}
-
-// expf32 is exp(x) in float32: x = n ln2 + r with |r| <= ln2/2, exp(r) by a
-// degree-6 Taylor polynomial, then scaled by 2^n through the exponent bits.
-// It replaces float32(math.Exp(float64(x))) in the attention inner loops,
-// where it is about 3x faster; inputs below -87 give 0.
-func expf32(x float32) float32 {
-	if x < -87 {
-		return 0
-	}
-	if x > 88 {
-		return float32(math.Inf(1))
-	}
-	const ln2Hi, ln2Lo, log2e = 0.693145751953125, 1.428606765330187e-06, 1.4426950408889634
-	n := float32(math.Floor(float64(x*log2e) + 0.5))
-	r := x - n*ln2Hi - n*ln2Lo
-	p := 1 + r*(1+r*(0.5+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720))))))
-	return p * math.Float32frombits(uint32(int32(n)+127)<<23)
 }

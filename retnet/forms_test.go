@@ -204,3 +204,21 @@ func TestSGDLossFalls(t *testing.T) {
 		t.Logf("%s: loss %.3f -> %.3f", form, first, last)
 	}
 }
+
+func TestActivationBytesCountsThePlan(t *testing.T) {
+	m := tinyModel(t, 1e-6)
+	if m.ActivationBytes() != 0 {
+		t.Fatal("activation bytes before planning")
+	}
+	const B, T = 2, 8
+	in := make([]int32, B*T)
+	m.ZeroGrad()
+	m.ForwardBackward(in, in, B, T)
+	c := m.Config
+	// At least the per-layer stored activations: X, XN, H, HN (4D), Q, K (2D),
+	// V, G, O, Y, Gated (5 DV) and the FFN's 3F per token, in float32.
+	lower := int64(B*T*c.Layers*(6*c.Dim+5*c.ValueDim+3*c.FFNDim)) * 4
+	if got := m.ActivationBytes(); got < lower || got > 20*lower {
+		t.Errorf("ActivationBytes = %d, expected a little above %d", got, lower)
+	}
+}

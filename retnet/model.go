@@ -3,7 +3,6 @@ package retnet
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 )
 
 // Model is a RetNet decoder language model (torchscale RetNetDecoder with
@@ -65,30 +64,9 @@ func convert[T Float](x []float32) []T {
 // fc1/fc2/out_proj/v_proj are further divided by (8L)^(1/4).
 func (m *ModelOf[T]) InitWeights(seed uint64) {
 	c := m.Config
-	rng := rand.New(rand.NewPCG(seed, 0x5265744c6162)) // "RetLab"
+	in := newInitializer[T](seed, 0x5265744c6162) // "RetLab"
 	D, DV, F := float64(c.Dim), float64(c.ValueDim), float64(c.FFNDim)
-	xavier := func(w []T, fanOut, fanIn, gain float64) {
-		b := gain * math.Sqrt(6/(fanIn+fanOut))
-		for i := range w {
-			w[i] = T(float32((rng.Float64()*2 - 1) * b))
-		}
-	}
-	uniform := func(w []T, fanIn float64) {
-		b := 1 / math.Sqrt(fanIn)
-		for i := range w {
-			w[i] = T(float32((rng.Float64()*2 - 1) * b))
-		}
-	}
-	normal := func(w []T, std float64) {
-		for i := range w {
-			w[i] = T(float32(rng.NormFloat64() * std))
-		}
-	}
-	ones := func(w []T) {
-		for i := range w {
-			w[i] = 1
-		}
-	}
+	xavier, uniform, normal, ones := in.xavier, in.linear, in.normal, in.ones
 	dn := 1.0
 	if c.DeepNorm {
 		dn = 1 / math.Pow(8*float64(c.Layers), 0.25)

@@ -73,17 +73,7 @@ func (a *MSRActs[T]) alloc(r *MSR[T], B, n int) {
 	a.rot.Reset(r.Angle, 0, n)
 }
 
-func (a *MSRActs[T]) scratch(n, size int) [][]T {
-	if len(a.work) < n {
-		a.work = append(a.work, make([][]T, n-len(a.work))...)
-	}
-	for i := 0; i < n; i++ {
-		if len(a.work[i]) < size {
-			a.work[i] = make([]T, size)
-		}
-	}
-	return a.work
-}
+func (a *MSRActs[T]) scratch(n, size int) [][]T { return workerScratch(&a.work, n, size) }
 
 func (a *MSRActs[T]) decayTables(r *MSR[T], N int) []DecayTable[T] {
 	if a.decayN != N || len(a.decay) != r.H {
@@ -361,22 +351,15 @@ func (r *MSR[T]) Backward(dx []T /* (B,T,D) */, grad *MSR[T], dout []T /* (B,T,D
 	default:
 		panic(fmt.Sprintf("retnet: MSR.Backward has no %q form (train with parallel or chunkwise)", acts.form))
 	}
-	if len(g.work) < workers(B*H) {
-		g.work = make([][]T, workers(B*H))
-	}
-	for i := range g.work {
-		if len(g.work[i]) < size {
-			g.work[i] = make([]T, size)
-		}
-	}
+	work := workerScratch(&g.work, workers(B*H), size)
 	parallelFor(B*H, func(w, bh int) {
 		b, h := bh/H, bh%H
 		hd := r.head(acts, b, h)
 		hg := HeadGrad[T]{DQ: g.DQ[b*n*D+h*dk:], DK: g.DK[b*n*D+h*dk:], DV: g.DV[b*n*DV+h*dv:], DO: g.DO[b*n*DV+h*dv:]}
 		if acts.form == Parallel {
-			ParallelRetentionBackward(hd, hg, acts.Denom[bh*n:(bh+1)*n], g.work[w])
+			ParallelRetentionBackward(hd, hg, acts.Denom[bh*n:(bh+1)*n], work[w])
 		} else {
-			ChunkwiseRetentionBackward(hd, hg, acts.chunk, &acts.Chunk[bh], g.work[w])
+			ChunkwiseRetentionBackward(hd, hg, acts.chunk, &acts.Chunk[bh], work[w])
 		}
 	})
 	RotateBackward(g.DQ, &acts.rot, N, H)

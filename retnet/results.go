@@ -48,6 +48,8 @@ type TrainBench struct {
 	TokensPerS   float64 `json:"tokens_per_s"`
 	PeakRSSBytes int64   `json:"peak_rss_bytes"`
 	ActBytes     int64   `json:"activation_bytes,omitempty"`
+	Speedup      float64 `json:"speedup,omitempty"` // Go tokens/s over the same-run reference's, same config and T
+	Note         string  `json:"note,omitempty"`
 }
 
 // LogEntry is one line of a training log (DIR/log.jsonl).

@@ -148,3 +148,38 @@ func (d *retnetDecoder[T]) Step(tokens []int) ([]float32, error) {
 
 func (d *retnetDecoder[T]) Pos() int          { return d.st.Pos() }
 func (d *retnetDecoder[T]) StateBytes() int64 { return d.st.Bytes() }
+
+// ActivationBytes is the memory of the planned training activations and
+// backward scratch (0 before the first ForwardBackward).
+func (m *ModelOf[T]) ActivationBytes() int64 {
+	if m.train == nil {
+		return 0
+	}
+	a, s := m.train.acts, m.train.scratch
+	n := totalLen(a.XL, a.FinalN, a.FinalRstd, a.Logits)
+	for l := range a.Layers {
+		la := &a.Layers[l]
+		r := &la.MSR
+		n += totalLen(la.X, la.XN, la.XNRstd, la.H, la.HN, la.HNRstd, la.FFN.FC1, la.FFN.GateOut, la.FFN.Act,
+			r.Q, r.K, r.V, r.G, r.O, r.GNRstd, r.Y, r.Gated, r.Denom)
+		n += totalLen(r.work...)
+		for _, c := range r.Chunk {
+			n += totalLen(c.R, c.RNorm, c.A)
+		}
+	}
+	if s != nil {
+		g := &s.MSR
+		n += totalLen(s.DLogits, s.Probs, s.DRes, s.DH, s.DN, s.GLU, g.DGated, g.DY, g.DO, g.DG, g.DV, g.DQ, g.DK)
+		n += totalLen(g.work...) + int64(len(s.Losses))*2 // float64 losses count as two floats
+	}
+	return n * int64(sizeOf(T(0)))
+}
+
+// totalLen is the summed length of slices.
+func totalLen[T Float](xs ...[]T) int64 {
+	var n int64
+	for _, x := range xs {
+		n += int64(len(x))
+	}
+	return n
+}

@@ -233,6 +233,9 @@ func writeAtomic(path string, write func(*os.File) error) (err error) {
 	if err = write(tmp); err != nil {
 		return fmt.Errorf("retnet: writing %s: %w", path, err)
 	}
+	if err = tmp.Chmod(0o644); err != nil { // CreateTemp makes 0600; checkpoints are shared files
+		return fmt.Errorf("retnet: %w", err)
+	}
 	if err = tmp.Sync(); err != nil {
 		return fmt.Errorf("retnet: fsync %s: %w", path, err)
 	}

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/retlab/retlab/display"
 )
 
 // TrainConfig describes a training run. Zero fields take the defaults of
@@ -201,7 +203,7 @@ type Trainer struct {
 	Opt      *AdamW
 	Data     *Dataset
 	OutDir   string       // checkpoint and log directory ("" = write nothing)
-	Progress ProgressSink // nil = silent
+	Progress ProgressSink // nil: a DisplayProgress (NoProgress is silent)
 
 	Step        int   // updates completed
 	Tokens      int64 // tokens trained on
@@ -327,8 +329,11 @@ func (t *Trainer) Run(ctx context.Context) (*TrainResult, error) {
 	timedTokens := 0
 	params := float64(t.Model.Counts().Total)
 	var lastLoss float64
+	if t.Progress == nil {
+		t.Progress = NewDisplayProgress("train")
+	}
 	for t.Step < c.Steps {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || display.Interrupted() {
 			if err := t.checkpoint(); err != nil {
 				return nil, err
 			}

@@ -66,6 +66,7 @@ func ExampleTrainer_Run() {
 	data, _ := retnet.LoadDataset(retnet.DataOptions{Path: text})
 	model, _ := retnet.NewLanguageModel(retnet.TransformerConfig{Vocab: 256, Dim: 32, FFNDim: 96, Layers: 1, Heads: 2}.WithDefaults(), 1)
 	tr, _ := retnet.NewTrainer(model, data, retnet.TrainConfig{Steps: 40, Batch: 4, SeqLen: 32, LR: 1e-2, EvalTokens: 1024}, filepath.Join(dir, "run"))
+	tr.Progress = retnet.NoProgress // a notebook would see a live bar (the default, retnet.DisplayProgress)
 	res, _ := tr.Run(context.Background())
 	log, _ := retnet.ReadLog(filepath.Join(dir, "run", retnet.LogFile))
 	fmt.Printf("%d log lines; loss fell from above 5 to below 1: %v\n", len(log), log[0].Loss > 5 && res.ValLoss < 1)

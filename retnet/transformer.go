@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -231,30 +230,9 @@ func newTransformer[T Float](c TransformerConfig) (*TransformerOf[T], error) {
 // D^-1/2), norms 1.
 func (m *TransformerOf[T]) InitWeights(seed uint64) {
 	c := m.Config
-	rng := rand.New(rand.NewPCG(seed, 0x5472616e73)) // "Trans"
+	in := newInitializer[T](seed, 0x5472616e73) // "Trans"
 	D, F := float64(c.Dim), float64(c.FFNDim)
-	xavier := func(w []T, fanOut, fanIn, gain float64) {
-		b := gain * math.Sqrt(6/(fanIn+fanOut))
-		for i := range w {
-			w[i] = T(float32((rng.Float64()*2 - 1) * b))
-		}
-	}
-	uniform := func(w []T, fanIn float64) {
-		b := 1 / math.Sqrt(fanIn)
-		for i := range w {
-			w[i] = T(float32((rng.Float64()*2 - 1) * b))
-		}
-	}
-	normal := func(w []T, std float64) {
-		for i := range w {
-			w[i] = T(float32(rng.NormFloat64() * std))
-		}
-	}
-	ones := func(w []T) {
-		for i := range w {
-			w[i] = 1
-		}
-	}
+	xavier, uniform, normal, ones := in.xavier, in.linear, in.normal, in.ones
 	p := m.Params
 	normal(p.Embed, 1/math.Sqrt(D))
 	for l := range p.Layers {

@@ -22,6 +22,7 @@ Usage (from the repository root; `make bench-sgemm` runs the second form):
   scripts/bench_sgemm.py --go [--rounds 3] [--retention]
 """
 import argparse
+import ctypes
 import os
 import re
 import subprocess
@@ -67,7 +68,7 @@ def numpy_round(np, shapes, reps, rng):
         t0 = time.perf_counter()
         np.matmul(a, b, out=c)
         once = time.perf_counter() - t0
-        inner = max(1, min(1000, int(0.05 / max(once, 1e-9))))  # >= ~50 ms per timing
+        inner = max(1, min(1000, int(0.1 / max(once, 1e-9))))  # ~100 ms per timing, as Go
         best = float("inf")
         for _ in range(reps):
             t0 = time.perf_counter()
@@ -81,13 +82,13 @@ def numpy_round(np, shapes, reps, rng):
 GO_LINE = re.compile(r"^Benchmark\w+/(\S+)-\d+\s.*?([\d.]+) GFLOP/s")
 
 
-def go_case(bench, name, threads, benchtime):
-    """GFLOP/s per case name from one run of a Go benchmark, limited to the
-    case name (go test matches each /-separated level separately)."""
+def go_case(bench, name, threads, benchtime, count):
+    """Best GFLOP/s of count timings of one Go benchmark case (go test
+    matches each /-separated level of the name separately)."""
     env = dict(os.environ, RETLAB_THREADS=str(threads))
     pattern = "/".join(f"^{re.escape(part)}$" for part in [bench] + name.split("/"))
     cmd = ["go", "test", "-run", "^$", "-bench", pattern, f"-benchtime={benchtime}",
-           f"-cpu={threads}", "-count=1", "./retnet/backend/cpu"]
+           f"-cpu={threads}", f"-count={count}", "./retnet/backend/cpu"]
     res = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if res.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{res.stdout}{res.stderr}")
@@ -95,7 +96,7 @@ def go_case(bench, name, threads, benchtime):
     for line in res.stdout.splitlines():
         m = GO_LINE.match(line)
         if m:
-            out[m.group(1)] = float(m.group(2))
+            out[m.group(1)] = max(out.get(m.group(1), 0), float(m.group(2)))
     return out
 
 
@@ -103,10 +104,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--sizes", default="256,512,1024,2048")
-    ap.add_argument("--reps", type=int, default=3, help="numpy timings per size per round (best kept)")
+    ap.add_argument("--reps", type=int, default=3, help="timings per shape per round (best kept)")
     ap.add_argument("--go", action="store_true", help="also run the Go BenchmarkSgemm, interleaved")
     ap.add_argument("--rounds", type=int, default=3, help="with --go: rounds of (Go, numpy)")
-    ap.add_argument("--benchtime", default="1s", help="with --go: go test -benchtime")
+    ap.add_argument("--benchtime", default="0.1s",
+                    help="with --go: go test -benchtime of one timing (--reps timings per round)")
     ap.add_argument("--retention", action="store_true",
                     help="the shapes of BenchmarkSgemmRetention instead of squares")
     ap.add_argument("--any-blas", action="store_true", help="report even if numpy is not on OpenBLAS")
@@ -125,7 +127,16 @@ def main():
     rng = np.random.default_rng(1)
     np.ones((8, 8), np.float32) @ np.ones((8, 8), np.float32)
     libs = loaded_blas()
-    print(f"numpy {np.__version__}, BLAS: {', '.join(libs) or 'none found'}, threads {args.threads}")
+    core = ""
+    for path in libs:
+        if "libopenblas" in path:
+            try:
+                lib = ctypes.CDLL(path)
+                lib.openblas_get_corename.restype = ctypes.c_char_p
+                core = f" (kernels: {lib.openblas_get_corename().decode()})"
+            except (OSError, AttributeError):
+                pass
+    print(f"numpy {np.__version__}, BLAS: {', '.join(libs) or 'none found'}{core}, threads {args.threads}")
     if not any("openblas" in p for p in libs) and not args.any_blas:
         print("numpy is not using OpenBLAS: apt-get install libopenblas0-pthread (see deps/apt.txt)",
               file=sys.stderr)
@@ -141,7 +152,7 @@ def main():
     best_np, best_go = {}, {}
     for r in range(args.rounds):
         for name, shape in shapes.items():
-            for got, gf in go_case(bench, name, args.threads, args.benchtime).items():
+            for got, gf in go_case(bench, name, args.threads, args.benchtime, args.reps).items():
                 best_go[got] = max(best_go.get(got, 0), gf)
             for got, gf in numpy_round(np, {name: shape}, args.reps, rng).items():
                 best_np[got] = max(best_np.get(got, 0), gf)

@@ -144,16 +144,25 @@ func torchRetentionReference(python, script, forms, Ts string, D, DV, H, B, chun
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(python, path, "--forms", forms, "--T", Ts, "--D", strconv.Itoa(D), "--DV", strconv.Itoa(DV),
-		"--H", strconv.Itoa(H), "--B", strconv.Itoa(B), "--chunk", strconv.Itoa(chunk), "--repeats", strconv.Itoa(repeats))
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("%s %s: %w", python, path, err)
-	}
 	var recs []retnet.RetentionBench
-	if err := json.Unmarshal(out.Bytes(), &recs); err != nil {
-		return nil, fmt.Errorf("%s printed invalid JSON: %w", path, err)
+	err = runJSONScript(python, path, []string{"--forms", forms, "--T", Ts, "--D", strconv.Itoa(D), "--DV", strconv.Itoa(DV),
+		"--H", strconv.Itoa(H), "--B", strconv.Itoa(B), "--chunk", strconv.Itoa(chunk), "--repeats", strconv.Itoa(repeats)}, nil, stderr, &recs)
+	return recs, err
+}
+
+// runJSONScript runs a reference script (python path args...) with extra
+// environment, passing its stderr through, and decodes the JSON it prints
+// into out.
+func runJSONScript(python, path string, args, env []string, stderr io.Writer, out any) error {
+	cmd := exec.Command(python, append([]string{path}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s %s: %w", python, path, err)
 	}
-	return recs, nil
+	if err := json.Unmarshal(buf.Bytes(), out); err != nil {
+		return fmt.Errorf("%s printed invalid JSON: %w", path, err)
+	}
+	return nil
 }

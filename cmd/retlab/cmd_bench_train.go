@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
 	"strconv"
 
 	"github.com/retlab/retlab/retnet"
@@ -16,17 +13,9 @@ func init() {
 	benchKinds["train"] = benchTrain
 }
 
-// trainBenchRecord is a retnet.TrainBench plus, on Go RetNet records, the
-// speed ratio against the same-run PyTorch reference.
-type trainBenchRecord struct {
-	retnet.TrainBench
-	Speedup float64 `json:"speedup,omitempty"` // our tokens/s / PyTorch tokens/s, same config and T
-	Note    string  `json:"note,omitempty"`
-}
-
 func benchTrain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("bench train", stderr)
-	asJSON := fs.Bool("json", false, "print a JSON array of records (retnet.TrainBench plus speedup)")
+	asJSON := fs.Bool("json", false, "print a JSON array of records (retnet.TrainBench)")
 	models := fs.String("models", "retnet,transformer", "architectures")
 	size := fs.String("size", "s", "ladder rung of both models")
 	Ts := fs.String("T", "256,512,1024,2048", "sequence lengths")
@@ -51,10 +40,7 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	out := make([]trainBenchRecord, len(recs))
-	for i, r := range recs {
-		out[i] = trainBenchRecord{TrainBench: r}
-	}
+	out := recs
 	if *reference && contains(ms, retnet.KindRetNet) {
 		ref, err := torchTrainReference(*python, *script, *size, *Ts, *tokens, *steps, *threads, stderr)
 		if err != nil {
@@ -68,7 +54,8 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 				}
 			}
 			for _, r := range ref {
-				out = append(out, trainBenchRecord{TrainBench: r, Note: fmt.Sprintf("PyTorch CPU, %d threads", *threads)})
+				r.Note = fmt.Sprintf("PyTorch CPU, %d threads", *threads)
+				out = append(out, r)
 			}
 		}
 	}
@@ -111,18 +98,10 @@ func torchTrainReference(python, script, size, Ts string, tokens, steps, threads
 	}
 	c := mc.(retnet.Config)
 	it := strconv.Itoa
-	cmd := exec.Command(python, path, "--size", size, "--V", it(c.Vocab), "--D", it(c.Dim), "--DV", it(c.ValueDim), "--F", it(c.FFNDim),
-		"--L", it(c.Layers), "--H", it(c.Heads), "--T", Ts, "--tokens-per-step", it(tokens), "--steps", it(steps),
-		"--chunk", it(retnet.DefaultChunk), "--threads", it(threads))
-	cmd.Env = append(os.Environ(), "OMP_NUM_THREADS="+it(threads), "OPENBLAS_NUM_THREADS="+it(threads), "MKL_NUM_THREADS="+it(threads))
-	var buf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &buf, stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("%s %s: %w", python, path, err)
-	}
 	var recs []retnet.TrainBench
-	if err := json.Unmarshal(buf.Bytes(), &recs); err != nil {
-		return nil, fmt.Errorf("%s printed invalid JSON: %w", path, err)
-	}
-	return recs, nil
+	err = runJSONScript(python, path, []string{"--size", size, "--V", it(c.Vocab), "--D", it(c.Dim), "--DV", it(c.ValueDim), "--F", it(c.FFNDim),
+		"--L", it(c.Layers), "--H", it(c.Heads), "--T", Ts, "--tokens-per-step", it(tokens), "--steps", it(steps),
+		"--chunk", it(retnet.DefaultChunk), "--threads", it(threads)},
+		[]string{"OMP_NUM_THREADS=" + it(threads), "OPENBLAS_NUM_THREADS=" + it(threads), "MKL_NUM_THREADS=" + it(threads)}, stderr, &recs)
+	return recs, err
 }

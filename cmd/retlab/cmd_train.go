@@ -37,11 +37,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		case <-done:
 		}
 	}()
-	err := trainMain(ctx, args, stdout, stderr)
-	if errors.Is(err, retnet.ErrInterrupted) {
-		os.Exit(130)
-	}
-	return err
+	return trainMain(ctx, args, stdout, stderr)
 }
 
 func trainMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -117,13 +117,13 @@ func TestBenchCLI(t *testing.T) {
 	if code := run([]string{"bench", "train", "--json", "--size", "xs", "--T", "16,32", "--tokens-per-step", "64", "--steps", "1", "--reference=false"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("bench train exit %d: %s", code, stderr.String())
 	}
-	var tr []trainBenchRecord
+	var tr []retnet.TrainBench
 	if err := json.Unmarshal(stdout.Bytes(), &tr); err != nil || len(tr) != 4 {
 		t.Fatalf("bench train: %d records, %v", len(tr), err)
 	}
 	for _, r := range tr {
 		if r.StepMs <= 0 || r.TokensPerS <= 0 || r.Batch != 64/r.SeqLen {
-			t.Errorf("record %+v", r.TrainBench)
+			t.Errorf("record %+v", r)
 		}
 	}
 }

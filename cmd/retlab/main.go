@@ -13,6 +13,9 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/retlab/retlab/display"
+	"github.com/retlab/retlab/retnet"
 )
 
 // command is one subcommand. run gets the arguments after the subcommand
@@ -55,6 +58,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := c.run(args[1:], stdout, stderr); err != nil {
 		if errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) {
 			return 2
+		}
+		if errors.Is(err, retnet.ErrInterrupted) || errors.Is(err, display.ErrInterrupted) {
+			fmt.Fprintf(stderr, "retlab %s: %v\n", args[0], err)
+			return 130 // 128 + SIGINT, as shells report an interrupted command
 		}
 		fmt.Fprintf(stderr, "retlab %s: %v\n", args[0], err)
 		return 1
