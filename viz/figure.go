@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/go-echarts/go-echarts/v2/charts"
@@ -231,10 +232,12 @@ func fmtNum(v float64) string {
 }
 
 // round6 keeps option JSON small: values rounded to 6 significant digits.
+// Formatting and parsing (rather than scaling by a power of ten) stays exact
+// for subnormal values, where 10^(5-log10 v) overflows.
 func round6(v float64) float64 {
 	if v == 0 || !finite(v) {
 		return v
 	}
-	p := math.Pow(10, 5-math.Floor(math.Log10(math.Abs(v))))
-	return math.Round(v*p) / p
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 6, 64), 64)
+	return r
 }

@@ -510,3 +510,14 @@ func TestPanics(t *testing.T) {
 		}()
 	}
 }
+
+// Profiles far past a fast head's memory underflow to 0 (and subnormals on
+// the way): the option must still encode, on linear and log axes.
+func TestDecayProfilesUnderflow(t *testing.T) {
+	for _, logY := range []bool{false, true} {
+		f := viz.DecayProfiles([]float64{0.96875, 0.5}, viz.ProfileOptions{MaxDistance: 65536, LogY: logY})
+		if js := f.OptionJSON(); !strings.Contains(string(js), "65536") {
+			t.Errorf("logY %v: option lacks the last distance", logY)
+		}
+	}
+}
