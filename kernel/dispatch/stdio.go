@@ -145,12 +145,15 @@ func (p *pipe) sendText(b []byte) {
 	}
 }
 
-// gomacroWarning matches the line gomacro prints (with fmt.Printf, so into
+// gomacroWarning matches the lines gomacro prints (with fmt.Printf, so into
 // the captured stdout) when it skips a generic function of a standard
-// package while loading its types: noise for the notebook.
-var gomacroWarning = regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(warningPrefix) + `[^\n]*\n?`)
+// package while loading its types, or when a re-run cell redefines a
+// top-level name (`x, err := f()` twice): noise for the notebook.
+var gomacroWarning = regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(warningPrefix) + `(skipping import of |redefined identifier: )[^\n]*\n?`)
 
-const warningPrefix = "// warning: skipping import of "
+// warningPrefix starts every gomacro warning line; a partial line starting
+// with it is held back until complete, then filtered or sent.
+const warningPrefix = "// warning: "
 
 // flush waits until all text written so far to stdout and stderr has been
 // sent (at most a second: a blocked pipe must not hang the kernel).
