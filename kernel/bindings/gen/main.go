@@ -101,7 +101,8 @@ func moduleRoot() (string, error) {
 func public(p *packages.Package) bool {
 	rel := strings.TrimPrefix(strings.TrimPrefix(p.PkgPath, module), "/")
 	switch {
-	case p.Name == "main", rel == "", strings.HasPrefix(rel, "kernel"), strings.HasPrefix(rel, "cmd/"),
+	case len(p.GoFiles) == 0, // test-only directories (notebooks, docker lint tests)
+		p.Name == "main", rel == "", strings.HasPrefix(rel, "kernel"), strings.HasPrefix(rel, "cmd/"),
 		strings.Contains("/"+rel+"/", "/internal/"), strings.Contains("/"+rel+"/", "/testdata/"),
 		strings.HasSuffix(p.Name, "test"):
 		return false
@@ -110,7 +111,7 @@ func public(p *packages.Package) bool {
 }
 
 func load(root string) ([]*packages.Package, error) {
-	cfg := &packages.Config{Mode: packages.NeedName, Dir: root}
+	cfg := &packages.Config{Mode: packages.NeedName | packages.NeedFiles, Dir: root}
 	list, err := packages.Load(cfg, module+"/...")
 	if err != nil {
 		return nil, err
