@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/retlab/retlab/display"
 )
 
 // InferenceBenchConfig describes `retlab bench inference`: the latency of
@@ -73,6 +75,9 @@ type ContextFiller interface {
 func BenchInference(cfg InferenceBenchConfig) ([]InferenceBench, error) {
 	cfg.defaults()
 	var out []InferenceBench
+	bar := display.NewProgress(len(cfg.Models)*len(cfg.Batches), "bench inference")
+	bar.SetUnit("batch")
+	defer bar.Close()
 	for _, kind := range cfg.Models {
 		mc, _, err := LadderModel(kind, cfg.Size)
 		if err != nil {
@@ -83,6 +88,9 @@ func BenchInference(cfg InferenceBenchConfig) ([]InferenceBench, error) {
 			return nil, err
 		}
 		for _, B := range cfg.Batches {
+			if display.Interrupted() {
+				return out, display.ErrInterrupted
+			}
 			recs := make([]InferenceBench, len(cfg.Contexts))
 			for i, n := range cfg.Contexts {
 				if recs[i], err = benchMemory(model, kind, cfg.Size, B, n, cfg.Seed); err != nil {
@@ -98,6 +106,7 @@ func BenchInference(cfg InferenceBenchConfig) ([]InferenceBench, error) {
 				recs[i].TokensPerS = float64(B) / (lat[i] / 1e3)
 			}
 			out = append(out, recs...)
+			bar.Add(1, display.Metric{Name: kind + " B=" + fmt.Sprint(B) + " ms/token", Value: lat[0]})
 		}
 	}
 	return out, nil

@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 	"sort"
 	"time"
+
+	"github.com/retlab/retlab/display"
 )
 
 // TrainBenchConfig describes `retlab bench train`: the time and memory of
@@ -53,8 +55,14 @@ type activationSizer interface{ ActivationBytes() int64 }
 func BenchTrain(cfg TrainBenchConfig) ([]TrainBench, error) {
 	cfg.defaults()
 	var out []TrainBench
+	bar := display.NewProgress(len(cfg.Models)*len(cfg.SeqLens), "bench train")
+	bar.SetUnit("point")
+	defer bar.Close()
 	for _, kind := range cfg.Models {
 		for _, T := range cfg.SeqLens {
+			if display.Interrupted() {
+				return out, display.ErrInterrupted
+			}
 			mc, _, err := LadderModel(kind, cfg.Size)
 			if err != nil {
 				return nil, err
@@ -97,6 +105,7 @@ func BenchTrain(cfg TrainBenchConfig) ([]TrainBench, error) {
 				rec.ActBytes = a.ActivationBytes()
 			}
 			out = append(out, rec)
+			bar.Add(1, display.Metric{Name: kind + " T=" + fmt.Sprint(T) + " tok/s", Value: rec.TokensPerS})
 			runtime.KeepAlive(model)
 		}
 	}
