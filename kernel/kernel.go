@@ -21,6 +21,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"syscall"
+	"time"
 
 	"github.com/retlab/retlab/kernel/bindings"
 	"github.com/retlab/retlab/kernel/dispatch"
@@ -48,8 +51,29 @@ func Run(connectionFile string) error {
 	if err != nil {
 		return err
 	}
+	go watchParent(k.Stop, time.Second)
 	k.Wait()
 	return nil
+}
+
+// watchParent calls stop once the process that started the kernel is gone:
+// the Jupyter server named by JPY_PARENT_PID (which jupyter_client sets), or
+// else the parent process (we are re-parented when it exits). A server
+// killed without shutting its kernels down then leaves no orphans behind,
+// as ipykernel's parent poller ensures for Python kernels.
+func watchParent(stop func(), every time.Duration) {
+	parent, _ := strconv.Atoi(os.Getenv("JPY_PARENT_PID"))
+	ppid := os.Getppid()
+	for range time.Tick(every) {
+		gone := os.Getppid() != ppid
+		if parent > 0 {
+			gone = syscall.Kill(parent, 0) == syscall.ESRCH
+		}
+		if gone {
+			stop()
+			return
+		}
+	}
 }
 
 // ensureGoOnPath adds the Go toolchain the kernel was built with to PATH
