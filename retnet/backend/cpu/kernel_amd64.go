@@ -32,6 +32,13 @@ func sgemmKernelAVX2(kc int, a, b, c *float32, ldc int, alpha, beta float32)
 //go:noescape
 func dotAVX2(x, y []float32) float32
 
+// dotRows4AVX2 computes out[i*4+j] = sum_{p < 8*k8} a[i*lda+p]*w[j*ldw+p]
+// for i < rows (1 or 2) and j < 4: a few rows of A against four rows of a
+// weight W (the decode-step product x W^T). k8 >= 1; the caller checks bounds.
+//
+//go:noescape
+func dotRows4AVX2(a *float32, lda, rows int, w *float32, ldw, k8 int, out *float32)
+
 // axpyAVX2 replaces axpyGo: y[i] += alpha*x[i], len(y) >= len(x).
 //
 //go:noescape

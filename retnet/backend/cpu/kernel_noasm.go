@@ -12,6 +12,10 @@ func sgemmKernelAVX2(kc int, a, b, c *float32, ldc int, alpha, beta float32) {
 
 func dotAVX2(x, y []float32) float32 { panic("cpu: dotAVX2 called without assembly support") }
 
+func dotRows4AVX2(a *float32, lda, rows int, w *float32, ldw, k8 int, out *float32) {
+	panic("cpu: dotRows4AVX2 called without assembly support")
+}
+
 func axpyAVX2(alpha float32, x, y []float32) { panic("cpu: axpyAVX2 called without assembly support") }
 
 func scaleAVX2(alpha float32, x []float32) { panic("cpu: scaleAVX2 called without assembly support") }

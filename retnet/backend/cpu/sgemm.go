@@ -460,17 +460,12 @@ const (
 )
 
 // fewRows is the most rows of C the fewRowsDot path takes: up to it,
-// reading each row of B once costs less than packing it. Measured at
-// n=1024, k=512 on 2 cores (BenchmarkSgemmFewRows): m=2 52 vs 29 GFLOP/s
-// packed, m=3 25 vs 17 (loaded machine), m=4 50 vs 62, m=8 60 vs 84. For a
-// small B (n*k <= smallB, the weights of the ladder's models) packing costs
-// relatively more: up to fewRowsSmallB rows stay unpacked (a batch-8 decode
-// step of the ladder's "m" RetNet: 2.85 ms instead of 3.5).
-const (
-	fewRows       = 3
-	fewRowsSmallB = 8
-	smallB        = 1 << 18
-)
+// reading each row of B once (rowsDot) costs less than packing it. Measured
+// on 2 cores with BenchmarkSgemmFewRows, unpacked vs packed GFLOP/s:
+// n=1024 k=512: m=4 125 vs 70, m=8 156 vs 97, m=12 146 vs 135, m=16 159 vs
+// 128; n=384 k=192 (a projection of the ladder's "m" RetNet): m=8 97 vs 97,
+// m=12 108 vs 122. A batch-8 decode step stays on this path.
+const fewRows = 8
 
 // gemvKind says whether (and how) the product is a matrix-vector one.
 func (g *gemm) gemvKind() int {
@@ -481,10 +476,58 @@ func (g *gemm) gemvKind() int {
 		return gemvRowDot
 	case g.n == 1 && !g.transA && (g.transB || g.ldb == 1):
 		return gemvColDot
-	case !g.transA && g.transB && (g.m <= fewRows || g.m <= fewRowsSmallB && g.n*g.k <= smallB):
+	case !g.transA && g.transB && g.m <= fewRows:
 		return fewRowsDot
 	}
 	return notGemv
+}
+
+// rowsDot computes columns [lo, hi) of C = alpha*A B^T + beta*C for the
+// fewRowsDot kind: rows of A and of B are contiguous. With
+// the assembly kernels, blocks of four rows of B are dotted with two rows of
+// A at a time (dotRows4AVX2: each loaded vector of B serves both rows, and
+// one call replaces eight Dot calls); a ragged k and the last n%4 columns
+// fall back to Dot.
+func (g *gemm) rowsDot(lo, hi int) {
+	m, k := g.m, g.k
+	k8 := k &^ 7
+	j := lo
+	if useAsm && k8 > 0 {
+		var out [8]float32
+		for ; j+4 <= hi; j += 4 {
+			_ = g.b[(j+3)*g.ldb+k-1] // the four rows of B are in bounds
+			for i := 0; i < m; i += 2 {
+				rows := min(2, m-i)
+				_ = g.a[(i+rows-1)*g.lda+k-1] // the rows of A are in bounds
+				dotRows4AVX2(&g.a[i*g.lda], g.lda, rows, &g.b[j*g.ldb], g.ldb, k8/8, &out[0])
+				for r := 0; r < rows; r++ {
+					arow := g.a[(i+r)*g.lda : (i+r)*g.lda+k]
+					for q := 0; q < 4; q++ {
+						s := out[r*4+q]
+						if k8 < k {
+							s += Dot(arow[k8:], g.b[(j+q)*g.ldb+k8:(j+q)*g.ldb+k])
+						}
+						g.store(i+r, j+q, s)
+					}
+				}
+			}
+		}
+	}
+	for ; j < hi; j++ {
+		w := g.b[j*g.ldb : j*g.ldb+k]
+		for i := 0; i < m; i++ {
+			g.store(i, j, Dot(g.a[i*g.lda:i*g.lda+k], w))
+		}
+	}
+}
+
+// store sets C[i][j] = alpha*s + beta*C[i][j] (beta == 0: C is not read).
+func (g *gemm) store(i, j int, s float32) {
+	s *= g.alpha
+	if g.beta != 0 {
+		s += g.beta * g.c[i*g.ldc+j]
+	}
+	g.c[i*g.ldc+j] = s
 }
 
 // gemvChunk is how many columns of C gemvRowAxpy updates per sweep over A, so
@@ -505,6 +548,9 @@ func (g *gemm) gemvRange(kind, lo, hi int) {
 			}
 		}
 	case gemvRowDot:
+		// One row of A against the rows of B, one Dot each: as fast as
+		// dotRows4AVX2 here (BenchmarkDecodeStep B=1; a blocked single row
+		// measured 4% slower), since the product is bound by reading B.
 		arow := g.a[:g.k]
 		for j := lo; j < hi; j++ {
 			s := g.alpha * Dot(arow, g.b[j*g.ldb:j*g.ldb+g.k])
@@ -518,16 +564,7 @@ func (g *gemm) gemvRange(kind, lo, hi int) {
 		// the rows of B (a weight W, x W^T): each row of W is read once and
 		// dotted with every row of A, which stays in L1; packing W would
 		// cost as much as the product.
-		for j := lo; j < hi; j++ {
-			w := g.b[j*g.ldb : j*g.ldb+g.k]
-			for i := 0; i < g.m; i++ {
-				s := g.alpha * Dot(g.a[i*g.lda:i*g.lda+g.k], w)
-				if g.beta != 0 {
-					s += g.beta * g.c[i*g.ldc+j]
-				}
-				g.c[i*g.ldc+j] = s
-			}
-		}
+		g.rowsDot(lo, hi)
 	case gemvColDot:
 		bcol := g.b[:g.k]
 		for i := lo; i < hi; i++ {

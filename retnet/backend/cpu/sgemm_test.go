@@ -328,11 +328,12 @@ func TestSgemmSerialEqualsSgemm(t *testing.T) {
 }
 
 // A few rows against a transposed B (decoding B tokens through x W^T) take
-// the unpacked path; it must agree with the oracle, strides and beta included.
+// the unpacked path (rowsDot); it must agree with the oracle, strides and
+// beta included, for odd m, a ragged k (and k < 8) and n not a multiple of 4.
 func TestSgemmFewRowsTransB(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
-	for m := 2; m <= fewRows+1; m++ {
-		n, k := 77, 130
+	for _, tc := range [][2]int{{1, 130}, {2, 130}, {3, 5}, {4, 128}, {5, 130}, {7, 136}, {fewRows, 130}, {fewRows + 1, 130}} {
+		m, k, n := tc[0], tc[1], 77
 		lda, ldb, ldc := k+3, k+5, n+2
 		a, b := make([]float32, m*lda), make([]float32, n*ldb)
 		for i := range a {
@@ -350,17 +351,26 @@ func TestSgemmFewRowsTransB(t *testing.T) {
 		SgemmNaive(false, true, m, n, k, 0.5, a, lda, b, ldb, 2, want, ldc)
 		for i := range c {
 			if d := c[i] - want[i]; d > 1e-3 || d < -1e-3 {
-				t.Fatalf("m=%d element %d: %g, want %g", m, i, c[i], want[i])
+				t.Fatalf("m=%d k=%d element %d: %g, want %g", m, k, i, c[i], want[i])
 			}
 		}
 	}
 }
 
+// BenchmarkSgemmFewRows times x W^T for a few rows of x: decoding B tokens
+// through a weight W (n x k). 1024x512 is the fewRows threshold's shape,
+// 384x192 a projection of the ladder's "m" RetNet.
 func BenchmarkSgemmFewRows(b *testing.B) {
-	const m, n, k = 2, 1024, 512
-	a, w, c := make([]float32, m*k), make([]float32, n*k), make([]float32, m*n)
-	for i := 0; i < b.N; i++ {
-		Sgemm(false, true, m, n, k, 1, a, k, w, k, 0, c, n)
+	for _, s := range [][2]int{{1024, 512}, {384, 192}, {4096, 1024}} {
+		for _, m := range []int{1, 2, 4, 8} {
+			n, k := s[0], s[1]
+			b.Run(fmt.Sprintf("m=%d/n=%d/k=%d", m, n, k), func(b *testing.B) {
+				a, w, c := make([]float32, m*k), make([]float32, n*k), make([]float32, m*n)
+				for i := 0; i < b.N; i++ {
+					Sgemm(false, true, m, n, k, 1, a, k, w, k, 0, c, n)
+				}
+				b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
 	}
-	b.ReportMetric(2*m*n*k*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
