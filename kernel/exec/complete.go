@@ -4,6 +4,7 @@ import (
 	"go/scanner"
 	"go/token"
 	"strings"
+	"time"
 
 	"github.com/cosmos72/gomacro/go/etoken"
 	mp "github.com/cosmos72/gomacro/go/parser"
@@ -13,10 +14,11 @@ import (
 // cursor of code: global names, imported packages and their members,
 // fields and methods after a dot, keywords and builtins. start and end are
 // the byte range of code the chosen match replaces. While a cell runs it
-// returns no matches rather than waiting.
+// returns no matches rather than waiting; while the kernel is still loading
+// packages in the background (Warm) it waits for that, up to completeWait.
 func (in *Interp) Complete(code string, cursor int) (matches []string, start, end int) {
 	cursor = clamp(cursor, 0, len(code))
-	if !in.mu.TryLock() {
+	if !in.lockForComplete() {
 		return nil, cursor, cursor
 	}
 	defer in.mu.Unlock()
@@ -31,6 +33,26 @@ func (in *Interp) Complete(code string, cursor int) (matches []string, start, en
 		start = cursor
 	}
 	return words, start, cursor
+}
+
+// completeWait is how long a completion waits for Warm: each package it
+// loads holds the interpreter for 50-100 ms (seconds in all on a loaded
+// machine, right when a front end asks its first completions).
+const completeWait = 3 * time.Second
+
+// lockForComplete takes in.mu unless a cell is running (or Warm keeps it
+// past completeWait), without blocking behind a cell.
+func (in *Interp) lockForComplete() bool {
+	in.waiting.Add(1)
+	defer in.waiting.Add(-1)
+	deadline := time.Now().Add(completeWait)
+	for !in.mu.TryLock() {
+		if !in.warming.Load() || in.running.Load() || time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return true
 }
 
 func clamp(x, lo, hi int) int {

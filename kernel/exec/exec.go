@@ -30,6 +30,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cosmos72/gomacro/ast2"
 	"github.com/cosmos72/gomacro/base"
@@ -55,6 +56,8 @@ type Interp struct {
 	mu      sync.Mutex // held while the interpreter compiles or runs
 	ir      *fast.Interp
 	running atomic.Bool
+	warming atomic.Bool  // Warm is loading packages
+	waiting atomic.Int32 // Complete calls waiting for Warm to let go of mu
 
 	// render lists the display package's interfaces as interpreter types,
 	// in BundleOf's order, to render values of interpreted types.
@@ -162,7 +165,13 @@ func (e *Error) Error() string { return e.Name + ": " + e.Value }
 // standard package otherwise asks the go command (50-100 ms each). The
 // kernel calls it in the background at start; a cell waits for it.
 func (in *Interp) Warm(paths []string) {
+	in.warming.Store(true)
+	defer in.warming.Store(false)
 	for _, p := range paths {
+		// Let a waiting completion in first (see lockForComplete).
+		for i := 0; in.waiting.Load() > 0 && i < 100; i++ {
+			time.Sleep(time.Millisecond)
+		}
 		in.mu.Lock()
 		func() {
 			defer func() { recover() }()

@@ -3,6 +3,7 @@ package exec_test
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -208,6 +209,31 @@ func TestComplete(t *testing.T) {
 		}
 		if !found || start != c.start || end != c.cursor {
 			t.Errorf("%q@%d: %v [%d,%d), want %s at %d", c.code, c.cursor, m, start, end, c.want, c.start)
+		}
+	}
+}
+
+// While the kernel loads packages in the background (Warm), completions
+// wait for it rather than coming back empty (a front end's first Tab).
+func TestCompleteDuringWarm(t *testing.T) {
+	in := interp(t)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		in.Warm([]string{"strings", "math", "time", "os", "strconv", "sort", "encoding/json", "bufio", "bytes"})
+	}()
+	for calls := 0; ; calls++ {
+		select {
+		case <-done:
+			if calls == 0 {
+				t.Log("Warm finished before the first completion")
+			}
+			return
+		default:
+		}
+		m, _, _ := in.Complete("displ", 5)
+		if !slices.Contains(m, "display") {
+			t.Fatalf("completion %d while warming: %v, want display", calls, m)
 		}
 	}
 }
