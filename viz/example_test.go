@@ -79,6 +79,18 @@ func ExampleInferenceCost() {
 	// Latency per decode step
 }
 
+func ExampleLines() {
+	// Milliseconds per token of some sweep over sequence lengths.
+	fig := viz.Lines([]viz.Series{
+		{Name: "parallel", Points: [][2]float64{{512, 0.04}, {2048, 0.06}, {8192, 0.16}}},
+		{Name: "chunkwise", Points: [][2]float64{{512, 0.04}, {2048, 0.04}, {8192, 0.04}}, Dashed: true},
+	}, viz.LinesOptions{Style: viz.Style{Title: "Cost per token"}, XName: "T", YName: "ms per token", XLog: 2})
+	x := fig.Option["xAxis"].([]any)[0].(map[string]any)
+	fmt.Println(fig, "- x axis", x["type"], x["min"], "..", x["max"])
+	// Output:
+	// viz.Lines: 2 series, 6 points (820x464) - x axis log 512 .. 8192
+}
+
 func ExampleTrainingCurves() {
 	val := 2.5
 	log := []retnet.LogEntry{{Step: 0, Loss: 4}, {Step: 100, Loss: 3, ValLoss: &val}}

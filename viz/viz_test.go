@@ -272,6 +272,18 @@ func TestInferenceCost(t *testing.T) {
 	if a := m["xAxis"].([]any)[0].(map[string]any); a["type"] != "log" || a["logBase"] != 2.0 {
 		t.Fatalf("x axis %v, want log base 2", a)
 	}
+	// The log axes start and end at the powers enclosing the data (contexts
+	// 256..1024 are powers themselves), not one power beyond.
+	for i, a := range m["xAxis"].([]any) {
+		if a := a.(map[string]any); a["min"] != 256.0 || a["max"] != 1024.0 {
+			t.Fatalf("x axis %d spans %v..%v, want 256..1024", i, a["min"], a["max"])
+		}
+	}
+	odd := []retnet.InferenceBench{{Model: "retnet", Context: 300, Batch: 1, LatencyMs: 1, TokensPerS: 1, StateBytes: 1},
+		{Model: "retnet", Context: 5000, Batch: 1, LatencyMs: 1, TokensPerS: 1, StateBytes: 1}}
+	if a := roundTrip(t, viz.InferenceCost(odd, viz.InferenceOptions{}))["xAxis"].([]any)[0].(map[string]any); a["min"] != 256.0 || a["max"] != 8192.0 {
+		t.Fatalf("contexts 300..5000: x axis spans %v..%v, want 256..8192", a["min"], a["max"])
+	}
 	ss := series(t, f)
 	if len(ss) != 6 {
 		t.Fatalf("%d series, want 2 models x 3 panels", len(ss))
@@ -519,5 +531,51 @@ func TestDecayProfilesUnderflow(t *testing.T) {
 		if js := f.OptionJSON(); !strings.Contains(string(js), "65536") {
 			t.Errorf("logY %v: option lacks the last distance", logY)
 		}
+	}
+}
+
+func TestLines(t *testing.T) {
+	in := []viz.Series{
+		{Name: "a", Points: [][2]float64{{3, 0.5}, {40, 2}, {math.NaN(), 1}}},
+		{Name: "b", Points: [][2]float64{{3, 7}}, Dashed: true, Color: "#123456"},
+	}
+	f := viz.Lines(in, viz.LinesOptions{Style: viz.Style{Title: "T"}, XName: "x", YName: "y", XLog: 2, YLog: 10})
+	m := roundTrip(t, f)
+	x, y := m["xAxis"].([]any)[0].(map[string]any), m["yAxis"].([]any)[0].(map[string]any)
+	// 3..40 lies between 2^1 and 2^6; 0.5..7 between 10^-1 and 10^1.
+	if x["type"] != "log" || x["logBase"] != 2.0 || x["min"] != 2.0 || x["max"] != 64.0 || x["name"] != "x" {
+		t.Fatalf("x axis %v", x)
+	}
+	if y["type"] != "log" || y["logBase"] != 10.0 || y["min"] != 0.1 || y["max"] != 10.0 || y["name"] != "y" {
+		t.Fatalf("y axis %v", y)
+	}
+	ss := series(t, f)
+	if len(ss) != 2 {
+		t.Fatalf("%d series", len(ss))
+	}
+	if d := ss[0]["data"].([]any); len(d) != 2 {
+		t.Fatalf("series a has %d points, want 2 (the NaN one dropped)", len(d))
+	}
+	ls := ss[1]["lineStyle"].(map[string]any)
+	if ls["type"] != "dashed" || ls["color"] != "#123456" {
+		t.Fatalf("series b line style %v, want dashed #123456", ls)
+	}
+	if c := ss[0]["itemStyle"].(map[string]any)["color"]; c != "#5470c6" {
+		t.Fatalf("series a colour %v, want the palette's first", c)
+	}
+	// Linear axes start at 0 (ECharts' default for value axes: no min set).
+	lin := roundTrip(t, viz.Lines(in[:1], viz.LinesOptions{}))
+	if a := lin["xAxis"].([]any)[0].(map[string]any); a["type"] != "value" || a["min"] != nil {
+		t.Fatalf("linear x axis %v", a)
+	}
+	for _, base := range []float64{-2, 1, math.Inf(1)} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "log base") {
+					t.Fatalf("log base %v: panic %v, want one naming the log base", base, r)
+				}
+			}()
+			viz.Lines(in, viz.LinesOptions{XLog: base})
+		}()
 	}
 }

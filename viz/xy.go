@@ -166,6 +166,12 @@ func fixAxes(m map[string]any, key string, panels []xyPanel, spec func(xyPanel) 
 		if s.log && s.logBase > 0 {
 			am["logBase"] = s.logBase
 		}
+		if s.log && s.min == nil && s.max == nil {
+			// ECharts pads a log axis to "nice" ticks, one power below the
+			// data (128 for contexts 256..8192 in base 2); start and end it
+			// at the powers of the base that enclose the data instead.
+			s.min, s.max = logExtent(panels[i], key == "xAxis", s.logBase)
+		}
 		if s.min != nil {
 			am["min"] = s.min
 		}
@@ -176,6 +182,33 @@ func fixAxes(m map[string]any, key string, panels []xyPanel, spec func(xyPanel) 
 			am["nameTextStyle"] = map[string]any{"align": "left"}
 		}
 	}
+}
+
+// logExtent returns the powers of base (0: 10) just enclosing the positive
+// finite x (or y) values of a panel's series, or nils when it has none.
+func logExtent(p xyPanel, x bool, base float64) (lo, hi any) {
+	if base <= 0 {
+		base = 10
+	}
+	dmin, dmax := math.Inf(1), math.Inf(-1)
+	for _, s := range p.series {
+		for _, pt := range s.points {
+			v := pt[1]
+			if x {
+				v = pt[0]
+			}
+			if v > 0 && finite(v) && finite(pt[0]) && finite(pt[1]) {
+				dmin, dmax = min(dmin, v), max(dmax, v)
+			}
+		}
+	}
+	if dmin > dmax {
+		return nil, nil
+	}
+	// Round the exponents first so that exact powers (8192 = 2^13) are
+	// not pushed to the next power by the logarithm's rounding error.
+	e := func(v float64) float64 { return math.Round(math.Log(v)/math.Log(base)*1e9) / 1e9 }
+	return math.Pow(base, math.Floor(e(dmin))), math.Pow(base, math.Ceil(e(dmax)))
 }
 
 // legendNames lists series names in order of first appearance.
