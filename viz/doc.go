@@ -1,7 +1,7 @@
 // Package viz draws RetLab's research charts: decay matrices and profiles,
 // retention score matrices, perplexity against model size (with the paper's
-// numbers), inference cost, training curves (static and live) and form
-// agreement. Charts are built with go-echarts (github.com/go-echarts/go-echarts/v2)
+// numbers), inference cost, training curves (static and live), form
+// agreement, and Lines for any other measured series. Charts are built with go-echarts (github.com/go-echarts/go-echarts/v2)
 // and rendered by Apache ECharts 5.4.3, offline.
 //
 // # Data in, figure out
