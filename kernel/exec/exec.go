@@ -112,6 +112,7 @@ func New(logw io.Writer) (*Interp, error) {
 		in.stringer = f["fmt"].Types["Stringer"]
 	}
 	ir.DeclFunc("Display", func(v any) string { return display.Show(v) })
+	ir.DeclFunc(goRunName, goRun)
 	ir.DeclFunc("Input", func(prompt string) string { return in.readInput(prompt, false) })
 	ir.DeclFunc("Password", func(prompt string) string { return in.readInput(prompt, true) })
 	return in, nil
@@ -235,7 +236,7 @@ func (in *Interp) Eval(code string) (res Result) {
 		if src == nil {
 			return
 		}
-		expr := in.ir.CompileAst(src)
+		expr := in.compile(code, src)
 		in.running.Store(true)
 		vals, types = in.ir.RunExpr(expr)
 	}()
@@ -250,6 +251,27 @@ func (in *Interp) Eval(code string) (res Result) {
 		res.Bundle = in.renderResult(res.Values, types)
 	}
 	return res
+}
+
+// compile compiles a cell with its go statements guarded (see guardGo),
+// or as written when it has none or the guarded form does not compile.
+func (in *Interp) compile(code string, src ast2.Ast) *fast.Expr {
+	guarded := in.ir.Comp.ParseBytes([]byte(code))
+	if guardGo(guarded) {
+		if expr, ok := in.tryCompile(ast2.AnyToAst(guarded, "cell")); ok {
+			return expr
+		}
+	}
+	return in.ir.CompileAst(src)
+}
+
+func (in *Interp) tryCompile(src ast2.Ast) (expr *fast.Expr, ok bool) {
+	defer func() {
+		if recover() != nil {
+			expr, ok = nil, false
+		}
+	}()
+	return in.ir.CompileAst(src), true
 }
 
 // printNames are functions whose results are noise in a notebook: the
