@@ -3,8 +3,6 @@ package viz_test
 import (
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +12,8 @@ import (
 	"time"
 
 	"github.com/retlab/retlab/viz"
+
+	"github.com/retlab/retlab/internal/testutil"
 )
 
 // Browser tests: headless Chromium (Debian) driven by playwright-core
@@ -278,7 +278,7 @@ func TestBrowserNotebooks(t *testing.T) {
 	if o, err := trust.CombinedOutput(); err != nil {
 		t.Fatalf("jupyter trust: %v\n%s", err, o)
 	}
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	token := "retlab-test-token"
 	srv := exec.Command(jupyter, "lab", "--no-browser", "--allow-root", "--ip=127.0.0.1", "--port="+strconv.Itoa(port),
 		"--ServerApp.token="+token, "--ServerApp.root_dir="+dir, "--ServerApp.disable_check_xsrf=True",
@@ -302,7 +302,7 @@ func TestBrowserNotebooks(t *testing.T) {
 		logf.Close()
 	}()
 	origin := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitHTTP(t, origin+"/api/status?token="+token, 60*time.Second, filepath.Join(dir, "server.log"))
+	testutil.WaitHTTP(t, origin+"/api/status?token="+token, 60*time.Second, filepath.Join(dir, "server.log"))
 
 	res := runCheck(t, map[string]any{"notebooks": []map[string]any{
 		{"name": "lab", "ui": "lab", "url": origin + "/lab/tree/charts.ipynb?token=" + token, "origin": origin, "stored": 3, "executed": 4},
@@ -312,7 +312,7 @@ func TestBrowserNotebooks(t *testing.T) {
 		r, ok := res.Notebooks[name]
 		if !ok || r.Failed != "" {
 			log, _ := os.ReadFile(filepath.Join(dir, "server.log"))
-			t.Errorf("%s: %s\nserver log tail: %s", name, r.Failed, tail(string(log), 2000))
+			t.Errorf("%s: %s\nserver log tail: %s", name, r.Failed, testutil.Tail(string(log), 2000))
 			continue
 		}
 		checkDrawn(t, name+" (stored outputs)", r.Stored, 3)
@@ -337,37 +337,4 @@ func TestBrowserNotebooks(t *testing.T) {
 		}
 		t.Logf("%s: stored %d, executed %d charts; refused %d requests; %d page errors", name, len(r.Stored), len(r.Executed), len(r.Refused), len(r.Errors))
 	}
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func waitHTTP(t *testing.T, url string, d time.Duration, logPath string) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if r, err := http.Get(url); err == nil {
-			r.Body.Close()
-			if r.StatusCode == 200 {
-				return
-			}
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
-	log, _ := os.ReadFile(logPath)
-	t.Fatalf("jupyter server did not come up at %s:\n%s", url, tail(string(log), 3000))
 }

@@ -2,15 +2,15 @@ package viz_test
 
 import (
 	"image"
-	"image/png"
 	"math"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/retlab/retlab/retnet"
 	"github.com/retlab/retlab/viz"
+
+	"github.com/retlab/retlab/internal/testutil"
 )
 
 // needTools skips a test that needs Node.js, ECharts, playwright-core and
@@ -103,31 +103,12 @@ func sampleRuns(steps int) []viz.Run {
 	return runs
 }
 
-// inkFraction is the fraction of pixels of a PNG that are not (near) white,
-// and the number of distinct coarse colours: a drawn chart has axes, text
-// and coloured marks; a blank or error page has (almost) none.
+// inkFraction is testutil.Ink, failing the test on a read error.
 func inkFraction(t *testing.T, path string) (image.Rectangle, float64, int) {
 	t.Helper()
-	f, err := os.Open(path)
+	b, ink, colours, err := testutil.Ink(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("%s: %v", filepath.Base(path), err)
-	}
-	b := img.Bounds()
-	ink := 0
-	colours := map[[3]uint32]bool{}
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			if r < 0xe800 || g < 0xe800 || bl < 0xe800 {
-				ink++
-			}
-			colours[[3]uint32{r >> 13, g >> 13, bl >> 13}] = true
-		}
-	}
-	return b, float64(ink) / float64(b.Dx()*b.Dy()), len(colours)
+	return b, ink, colours
 }

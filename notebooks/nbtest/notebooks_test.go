@@ -21,9 +21,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"image/png"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,6 +29,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/retlab/retlab/internal/testutil"
 )
 
 // nbDir is the notebooks directory (this package is notebooks/nbtest).
@@ -438,7 +437,7 @@ func TestNotebookJupyterLab(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	token := "retlab-notebooks-test"
 	srv := e.command(context.Background(), e.jupyter, "lab", "--no-browser", "--allow-root", "--ip=127.0.0.1", "--port="+strconv.Itoa(port),
 		"--ServerApp.token="+token, "--ServerApp.root_dir="+dir, "--ServerApp.disable_check_xsrf=True",
@@ -463,7 +462,7 @@ func TestNotebookJupyterLab(t *testing.T) {
 		logf.Close()
 	}()
 	origin := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitHTTP(t, origin+"/api/status?token="+token, 90*time.Second, logPath)
+	testutil.WaitHTTP(t, origin+"/api/status?token="+token, 90*time.Second, logPath)
 	for _, name := range labNotebooks {
 		t.Run(name, func(t *testing.T) {
 			checkInLab(t, node, nm, chromium, dir, origin, token, name, charts[name], logPath)
@@ -493,7 +492,7 @@ func checkInLab(t *testing.T, node, nm, chromium, dir, origin, token, name strin
 	}
 	if r.Failed != "" {
 		log, _ := os.ReadFile(logPath)
-		t.Fatalf("JupyterLab check failed: %s\nserver log tail:\n%s", r.Failed, tail(kernelLog(string(log)), 3000))
+		t.Fatalf("JupyterLab check failed: %s\nserver log tail:\n%s", r.Failed, testutil.Tail(kernelLog(string(log)), 3000))
 	}
 	loaded := 0
 	for _, s := range r.Stored {
@@ -517,7 +516,10 @@ func checkInLab(t *testing.T, node, nm, chromium, dir, origin, token, name strin
 		t.Errorf("after Run All: %d error outputs", r.ErrorOutputs)
 	}
 	for _, shot := range append(r.StoredShots, r.ExecutedShots...) {
-		ink, colours := inkOf(t, shot)
+		_, ink, colours, err := testutil.Ink(shot)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if ink < 0.01 || colours < 4 {
 			t.Errorf("%s is blank (%.2f%% ink, %d colours)", filepath.Base(shot), 100*ink, colours)
 		}
@@ -535,65 +537,4 @@ func checkInLab(t *testing.T, node, nm, chromium, dir, origin, token, name strin
 	}
 	t.Logf("%s in JupyterLab: %d stored chart images rendered, Run All took %.1fs, %d live charts drawn, %d screenshots checked",
 		name, loaded, r.RunSeconds, drawn, len(r.StoredShots)+len(r.ExecutedShots))
-}
-
-// inkOf is the fraction of non-white pixels of a PNG and its number of
-// distinct (coarse) colours.
-func inkOf(t *testing.T, path string) (float64, int) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("%s: %v", filepath.Base(path), err)
-	}
-	b := img.Bounds()
-	ink := 0
-	colours := map[[3]uint32]bool{}
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			if r < 0xe800 || g < 0xe800 || bl < 0xe800 {
-				ink++
-			}
-			colours[[3]uint32{r >> 13, g >> 13, bl >> 13}] = true
-		}
-	}
-	return float64(ink) / float64(max(1, b.Dx()*b.Dy())), len(colours)
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func waitHTTP(t *testing.T, url string, d time.Duration, logPath string) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
-	log, _ := os.ReadFile(logPath)
-	t.Fatalf("JupyterLab did not answer %s within %v:\n%s", url, d, tail(string(log), 3000))
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
 }
