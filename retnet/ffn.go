@@ -6,6 +6,8 @@ type GLUActs[T Float] struct {
 	FC1     []T // (N,F) z Fc1^T, before the activation
 	GateOut []T // (N,F) z Gate^T
 	Act     []T // (N,F) act(FC1) (.) GateOut, the input of Fc2
+
+	joint []T // (N,2F) the fused fc1, gate product of a decode step (linearJoint)
 }
 
 func newGLUActs[T Float](N, F int) GLUActs[T] {
@@ -19,8 +21,7 @@ func newGLUActs[T Float](N, F int) GLUActs[T] {
 // with act silu ("swish") or gelu, no biases.
 func GLUForward[T Float](out []T /* (N,C) */, z []T /* (N,C) */, fc1, gate []T /* (F,C) */, fc2 []T /* (C,F) */, a *GLUActs[T], N, C, F int, actName string) {
 	act, _ := activation[T](actName)
-	LinearForward(a.FC1, z, fc1, N, C, F)
-	LinearForward(a.GateOut, z, gate, N, C, F)
+	linearJoint(&a.joint, z, N, C, [][]T{a.FC1[:N*F], a.GateOut[:N*F]}, [][]T{fc1, gate})
 	for i, v := range a.FC1[:N*F] {
 		a.Act[i] = act(v) * a.GateOut[i]
 	}

@@ -27,6 +27,7 @@ type KVCacheOf[T Float] struct {
 	ffn                GLUActs[T]
 	logits             []T   // (B,V)
 	scores             [][]T // per worker (size)
+	joint              []T   // (B,3D) the fused q, k, v product (linearJoint)
 	rot                RotationTable[T]
 }
 
@@ -194,9 +195,7 @@ func (d *KVCacheOf[T]) Step(tokens []int) ([]T, error) {
 	for l := range p.Layers {
 		lp := &p.Layers[l]
 		RMSNormForward(d.xn, d.rstd, d.x, lp.AttnNorm, B, D, c.NormEps)
-		LinearForward(d.q, d.xn, lp.Wq, B, D, D)
-		LinearForward(d.k, d.xn, lp.Wk, B, D, D)
-		LinearForward(d.v, d.xn, lp.Wv, B, D, D)
+		linearJoint(&d.joint, d.xn, B, D, [][]T{d.q, d.k, d.v}, [][]T{lp.Wq, lp.Wk, lp.Wv})
 		RotateForward(d.q, &d.rot, B, H)
 		RotateForward(d.k, &d.rot, B, H)
 		Kl, Vl := d.K[l], d.V[l]

@@ -55,6 +55,7 @@ type MSRActs[T Float] struct {
 	decay  []DecayTable[T] // (H) for length T (parallel) or the chunk (chunkwise)
 	decayN int
 	work   [][]T // per worker scratch
+	joint  []T   // (B*T, 2D+2DV) the fused q, k, v, g product of a decode step (linearJoint)
 }
 
 func (a *MSRActs[T]) alloc(r *MSR[T], B, n int) {
@@ -135,10 +136,7 @@ func (r *MSR[T]) Forward(out []T /* (B,T,D) */, x []T /* (B,T,D) */, B, n int, f
 	}
 	N, D, DV, H := B*n, r.D, r.DV, r.H
 	dk, dv := D/H, DV/H
-	LinearForward(acts.Q, x, r.Wq, N, D, D)
-	LinearForward(acts.K, x, r.Wk, N, D, D)
-	LinearForward(acts.V, x, r.Wv, N, D, DV)
-	LinearForward(acts.G, x, r.Wg, N, D, DV)
+	linearJoint(&acts.joint, x, N, D, [][]T{acts.Q[:N*D], acts.K[:N*D], acts.V[:N*DV], acts.G[:N*DV]}, [][]T{r.Wq, r.Wk, r.Wv, r.Wg})
 	scale(T(1/math.Sqrt(float64(dk))), acts.K[:N*D])
 	RotateForward(acts.Q, &acts.rot, N, H)
 	RotateForward(acts.K, &acts.rot, N, H)
