@@ -1,14 +1,16 @@
 package retnet
 
 import (
+	"math"
 	"testing"
 )
 
-// The records cover every model x batch x context; RetNet's state does not
+// The records cover every model x batch x context once, whatever the
+// number of passes, each with a measured latency; RetNet's state does not
 // grow with the context, the Transformer's KV cache grows linearly.
 func TestBenchInferenceShape(t *testing.T) {
 	ctx := []int{8, 16, 32}
-	recs, err := BenchInference(InferenceBenchConfig{Size: "xs", Contexts: ctx, Batches: []int{1, 2}, Steps: 2})
+	recs, err := BenchInference(InferenceBenchConfig{Size: "xs", Contexts: ctx, Batches: []int{1, 2}, Steps: 2, Passes: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -17,7 +19,7 @@ func TestBenchInferenceShape(t *testing.T) {
 	}
 	state := map[string]map[int]int64{KindRetNet: {}, KindTransformer: {}}
 	for _, r := range recs {
-		if r.LatencyMs <= 0 || r.TokensPerS <= 0 || r.StateBytes <= 0 || r.Size != "xs" {
+		if r.LatencyMs <= 0 || math.IsInf(r.LatencyMs, 0) || r.TokensPerS <= 0 || r.StateBytes <= 0 || r.Size != "xs" {
 			t.Errorf("record %+v", r)
 		}
 		if r.Batch == 2 {

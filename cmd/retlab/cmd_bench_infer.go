@@ -33,6 +33,7 @@ func benchInference(args []string, stdout, stderr io.Writer) error {
 	contexts := fs.String("contexts", "256,512,1024,2048,4096,8192", "context lengths (tokens already decoded)")
 	batches := fs.String("batches", "1,2,4,8", "batch sizes")
 	steps := fs.Int("steps", 64, "timed decode rounds per point (median; contexts interleaved)")
+	passes := fs.Int("passes", 3, "latency passes over all points, a sweep apart (best median reported)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -48,7 +49,7 @@ func benchInference(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	recs, err := retnet.BenchInference(retnet.InferenceBenchConfig{Models: ms, Size: *size, Contexts: cs, Batches: bs, Steps: *steps})
+	recs, err := retnet.BenchInference(retnet.InferenceBenchConfig{Models: ms, Size: *size, Contexts: cs, Batches: bs, Steps: *steps, Passes: *passes})
 	if err != nil {
 		return err
 	}
