@@ -67,7 +67,9 @@ func guardGo(nodes []ast.Node) bool {
 				c.Replace(guardGoStmt(s))
 				found = true
 			case *ast.DeferStmt:
-				if id, ok := s.Call.Fun.(*ast.Ident); ok && goBuiltins[id.Name] {
+				// Not recover: "defer recover()" does not stop a panic in
+				// Go, and wrapped in a function it would.
+				if id, ok := s.Call.Fun.(*ast.Ident); ok && goBuiltins[id.Name] && id.Name != "recover" {
 					c.Replace(deferBuiltin(s))
 					found = true
 				}
