@@ -134,10 +134,12 @@ func softmaxCausalRow[T Float](row []T, valid int) T {
 	for _, v := range row[1:valid] {
 		mx = max(mx, v)
 	}
-	var s float64
 	for j, v := range row[:valid] {
-		e := expf(v - mx)
-		row[j] = e
+		row[j] = v - mx
+	}
+	expScaled(row[:valid], row[:valid], 1)
+	var s float64
+	for _, e := range row[:valid] {
 		s += float64(e)
 	}
 	inv := T(1 / s)
@@ -180,8 +182,9 @@ func CausalAttentionBackward[T Float](dq, dk, dv []T /* (B,T,H*dk) */, dout []T 
 				row, valid := P[i*n:(i+1)*n], i0+i+1
 				l := lh[i0+i]
 				for j, s := range row[:valid] {
-					row[j] = expf(s - l)
+					row[j] = s - l
 				}
+				expScaled(row[:valid], row[:valid], 1)
 				clear(row[valid:])
 				rowDot[i] = dot(doh[(i0+i)*C:(i0+i)*C+hd], oh[(i0+i)*C:(i0+i)*C+hd])
 			}

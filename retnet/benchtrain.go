@@ -78,18 +78,7 @@ func BenchTrain(cfg TrainBenchConfig) ([]TrainBench, error) {
 			if T > DefaultChunk {
 				SetTrainForm(model, "chunkwise") // RetNet: linear in T beyond one chunk
 			}
-			opt := NewAdamW(len(model.Weights()), DefaultAdamW)
-			rng := rand.New(rand.NewPCG(uint64(T), 1))
-			inputs, targets := make([]int32, B*T), make([]int32, B*T)
-			for i := range inputs {
-				inputs[i], targets[i] = int32(rng.IntN(model.VocabSize())), int32(rng.IntN(model.VocabSize()))
-			}
-			step := func() {
-				model.ZeroGrad()
-				model.ForwardBackward(inputs, targets, B, T)
-				ClipGradNorm(model.Gradients(), 1)
-				opt.Update(model.Weights(), model.Gradients(), 1e-4)
-			}
+			step := benchStep(model, B, T)
 			step() // warm-up: plans activation memory
 			times := make([]float64, cfg.Steps)
 			for i := range times {
@@ -110,6 +99,24 @@ func BenchTrain(cfg TrainBenchConfig) ([]TrainBench, error) {
 		}
 	}
 	return out, nil
+}
+
+// benchStep returns one training step of model (forward, backward,
+// clipping, AdamW) on fixed random tokens (B sequences of T), the unit
+// BenchTrain and BenchmarkTrainStep time.
+func benchStep(model LanguageModel, B, T int) func() {
+	opt := NewAdamW(len(model.Weights()), DefaultAdamW)
+	rng := rand.New(rand.NewPCG(uint64(T), 1))
+	inputs, targets := make([]int32, B*T), make([]int32, B*T)
+	for i := range inputs {
+		inputs[i], targets[i] = int32(rng.IntN(model.VocabSize())), int32(rng.IntN(model.VocabSize()))
+	}
+	return func() {
+		model.ZeroGrad()
+		model.ForwardBackward(inputs, targets, B, T)
+		ClipGradNorm(model.Gradients(), 1)
+		opt.Update(model.Weights(), model.Gradients(), 1e-4)
+	}
 }
 
 // TrainStepFLOPs is the nominal work of one training step of a model with

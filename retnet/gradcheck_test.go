@@ -307,3 +307,40 @@ func offsetIn(flat, sub []float64) int {
 	}
 	panic("not a view")
 }
+
+// The float32 backward (vectorised exponentials in the swish of the FFN and
+// of the gate) gives the float64 path's gradients to float32 precision:
+// the finite-difference checks above run on float64 only.
+func TestFloat32GradientsMatchFloat64(t *testing.T) {
+	for _, form := range []Form{Parallel, Chunkwise} {
+		cfg := Config{Vocab: 37, Dim: 16, ValueDim: 32, FFNDim: 40, Layers: 2, Heads: 2}.WithDefaults()
+		m32, _ := New(cfg)
+		m32.InitWeights(3)
+		randomize(m32.Params.Flat, 4, 0.05)
+		m64 := toFloat64(m32)
+		m32.TrainForm, m32.TrainChunk = form, 5
+		m64.TrainForm, m64.TrainChunk = form, 5
+		const B, T = 2, 13
+		rng := rand.New(rand.NewPCG(7, 8))
+		in, tg := make([]int32, B*T), make([]int32, B*T)
+		for i := range in {
+			in[i], tg[i] = int32(rng.IntN(cfg.Vocab)), int32(rng.IntN(cfg.Vocab))
+		}
+		m32.ZeroGrad()
+		m64.ZeroGrad()
+		l32, l64 := m32.ForwardBackward(in, tg, B, T), m64.ForwardBackward(in, tg, B, T)
+		if math.Abs(l32-l64) > 1e-5 {
+			t.Fatalf("%s: loss float32 %v, float64 %v", form, l32, l64)
+		}
+		g32, g64 := m32.Gradients(), m64.Gradients()
+		scale := 0.0
+		for _, g := range g64 {
+			scale = math.Max(scale, math.Abs(g))
+		}
+		for i := range g64 {
+			if d := math.Abs(float64(g32[i]) - g64[i]); d > 1e-4*scale {
+				t.Fatalf("%s: gradient %d: float32 %g, float64 %g (largest gradient %g)", form, i, g32[i], g64[i], scale)
+			}
+		}
+	}
+}

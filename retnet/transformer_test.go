@@ -89,20 +89,6 @@ func TestCausalAttentionNaive(t *testing.T) {
 	}
 }
 
-func TestExpf32(t *testing.T) {
-	worst := 0.0
-	for x := -87.0; x <= 0; x += 0.0137 {
-		got, want := float64(expf32(float32(x))), math.Exp(float64(float32(x)))
-		worst = math.Max(worst, math.Abs(got-want)/want)
-	}
-	if worst > 3e-7 {
-		t.Errorf("expf32 relative error %g, want <= 3e-7", worst)
-	}
-	if expf32(-100) != 0 || expf32(0) != 1 {
-		t.Errorf("expf32(-100)=%g expf32(0)=%g", expf32(-100), expf32(0))
-	}
-}
-
 func TestGradAttentionLayer(t *testing.T) {
 	rng := rand.New(rand.NewPCG(2, 3))
 	B, nT, D, H := 2, 5, 8, 2

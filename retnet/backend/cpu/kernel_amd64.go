@@ -39,6 +39,12 @@ func dotAVX2(x, y []float32) float32
 //go:noescape
 func dotRows4AVX2(a *float32, lda, rows int, w *float32, ldw, k8 int, out *float32)
 
+// expScaledAVX2 sets dst[i] = exp(c*x[i]) for the first len(x)&^7
+// elements (see ExpScaled); len(dst) >= len(x).
+//
+//go:noescape
+func expScaledAVX2(dst, x []float32, c float32)
+
 // axpyAVX2 replaces axpyGo: y[i] += alpha*x[i], len(y) >= len(x).
 //
 //go:noescape

@@ -16,6 +16,10 @@ func dotRows4AVX2(a *float32, lda, rows int, w *float32, ldw, k8 int, out *float
 	panic("cpu: dotRows4AVX2 called without assembly support")
 }
 
+func expScaledAVX2(dst, x []float32, c float32) {
+	panic("cpu: expScaledAVX2 called without assembly support")
+}
+
 func axpyAVX2(alpha float32, x, y []float32) { panic("cpu: axpyAVX2 called without assembly support") }
 
 func scaleAVX2(alpha float32, x []float32) { panic("cpu: scaleAVX2 called without assembly support") }
