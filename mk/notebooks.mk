@@ -9,7 +9,7 @@
 #   make test-notebooks     the checks make test runs: quick mode of every
 #                           notebook and the JupyterLab browser check
 #   make notebooks-results  the cached results notebook 4 reads: trains the
-#                           size ladder (mk/train.mk, about 33 minutes on 2 cores)
+#                           size ladder (mk/train.mk, about 21 minutes on 2 cores)
 #                           and scores it into notebooks/results
 #
 # NOTEBOOKS=notebooks/02-forms.ipynb picks some. The kernelspec is installed
