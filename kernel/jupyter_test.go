@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/retlab/retlab/internal/testutil"
 )
 
 // The end-to-end tests build the retlab binary, install its kernelspec in
@@ -36,21 +38,8 @@ func setup(t *testing.T) *env {
 	if err := exec.Command(py, "-c", "import jupyter_client, jupyter_kernel_test, nbclient, nbconvert").Run(); err != nil {
 		t.Skipf("no .venv with jupyter_client, jupyter_kernel_test, nbclient, nbconvert (%v): run `make setup-py`", err)
 	}
-	tmp := t.TempDir()
-	e := &env{root: root, py: py, bin: filepath.Join(tmp, "retlab"), data: filepath.Join(tmp, "jupyter")}
-	build := exec.Command("go", "build", "-o", e.bin, "./cmd/retlab")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	e.vars = append(os.Environ(), "JUPYTER_DATA_DIR="+e.data, "JUPYTER_RUNTIME_DIR="+filepath.Join(tmp, "runtime"),
-		"JUPYTER_PLATFORM_DIRS=1", "RETLAB_KERNEL_HISTORY=off", "PYTHONUNBUFFERED=1",
-		// In a venv Jupyter prefers its sys-prefix kernelspecs (make run installs
-		// one there); the tests want the one they just built.
-		"JUPYTER_PREFER_ENV_PATH=0")
-	if out, err := e.run(t, time.Minute, e.bin, "kernel", "install", "--user"); err != nil {
-		t.Fatalf("kernel install: %v\n%s", err, out)
-	}
+	k := testutil.NewKernelEnv(t, root)
+	e := &env{root: root, py: py, bin: k.Bin, data: k.Data, vars: k.Vars}
 	return e
 }
 

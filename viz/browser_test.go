@@ -278,31 +278,8 @@ func TestBrowserNotebooks(t *testing.T) {
 	if o, err := trust.CombinedOutput(); err != nil {
 		t.Fatalf("jupyter trust: %v\n%s", err, o)
 	}
-	port := testutil.FreePort(t)
-	token := "retlab-test-token"
-	srv := exec.Command(jupyter, "lab", "--no-browser", "--allow-root", "--ip=127.0.0.1", "--port="+strconv.Itoa(port),
-		"--ServerApp.token="+token, "--ServerApp.root_dir="+dir, "--ServerApp.disable_check_xsrf=True",
-		"--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate")
-	srv.Env = env
-	logf, _ := os.Create(filepath.Join(dir, "server.log"))
-	srv.Stdout, srv.Stderr = logf, logf
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		srv.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { srv.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			srv.Process.Kill()
-			<-done
-		}
-		logf.Close()
-	}()
-	origin := fmt.Sprintf("http://127.0.0.1:%d", port)
-	testutil.WaitHTTP(t, origin+"/api/status?token="+token, 60*time.Second, filepath.Join(dir, "server.log"))
+	lab := testutil.StartJupyterLab(t, jupyter, dir, env, 60*time.Second)
+	origin, token := lab.Origin, lab.Token
 
 	res := runCheck(t, map[string]any{"notebooks": []map[string]any{
 		{"name": "lab", "ui": "lab", "url": origin + "/lab/tree/charts.ipynb?token=" + token, "origin": origin, "stored": 3, "executed": 4},

@@ -252,19 +252,8 @@ func setup(t *testing.T) *env {
 	if err := exec.Command(e.py, "-c", "import nbclient, nbformat, jupyterlab").Run(); err != nil {
 		t.Fatalf("no .venv with nbclient, nbformat, jupyterlab (%v): run make setup", err)
 	}
-	tmp := t.TempDir()
-	e.bin = filepath.Join(tmp, "retlab")
-	build := exec.Command("go", "build", "-o", e.bin, "./cmd/retlab")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	e.vars = append(os.Environ(), "JUPYTER_DATA_DIR="+filepath.Join(tmp, "jupyter"), "JUPYTER_RUNTIME_DIR="+filepath.Join(tmp, "runtime"),
-		"JUPYTER_CONFIG_DIR="+filepath.Join(tmp, "config"), "JUPYTER_PLATFORM_DIRS=1", "JUPYTER_PREFER_ENV_PATH=0",
-		"RETLAB_KERNEL_HISTORY=off", "PYTHONUNBUFFERED=1")
-	if out, err := e.command(context.Background(), e.bin, "kernel", "install", "--user").CombinedOutput(); err != nil {
-		t.Fatalf("kernel install: %v\n%s", err, out)
-	}
+	k := testutil.NewKernelEnv(t, root)
+	e.bin, e.vars = k.Bin, k.Vars
 	return e
 }
 
@@ -437,32 +426,9 @@ func TestNotebookJupyterLab(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	port := testutil.FreePort(t)
-	token := "retlab-notebooks-test"
-	srv := e.command(context.Background(), e.jupyter, "lab", "--no-browser", "--allow-root", "--ip=127.0.0.1", "--port="+strconv.Itoa(port),
-		"--ServerApp.token="+token, "--ServerApp.root_dir="+dir, "--ServerApp.disable_check_xsrf=True",
-		"--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate")
-	srv.Env = append(srv.Env, "RETLAB_QUICK=1", "RETLAB_FIGURES="+filepath.Join(dir, "figures"))
-	logPath := filepath.Join(dir, "server.log")
-	logf, _ := os.Create(logPath)
-	srv.Stdout, srv.Stderr = logf, logf
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		srv.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { srv.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			srv.Process.Kill()
-			<-done
-		}
-		logf.Close()
-	}()
-	origin := fmt.Sprintf("http://127.0.0.1:%d", port)
-	testutil.WaitHTTP(t, origin+"/api/status?token="+token, 90*time.Second, logPath)
+	lab := testutil.StartJupyterLab(t, e.jupyter, dir,
+		append(e.vars, "RETLAB_QUICK=1", "RETLAB_FIGURES="+filepath.Join(dir, "figures")), 90*time.Second)
+	origin, token, logPath := lab.Origin, lab.Token, lab.Log
 	for _, name := range labNotebooks {
 		t.Run(name, func(t *testing.T) {
 			checkInLab(t, node, nm, chromium, dir, origin, token, name, charts[name], logPath)
