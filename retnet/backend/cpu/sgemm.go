@@ -283,32 +283,7 @@ var packRows = 8
 func packA(dst, a []float32, lda int, transA bool, i0, mc, p0, kc int) {
 	if transA {
 		// opA[i][p] = a[p*lda+i]: each depth step is six contiguous floats.
-		// The stored rows are read in groups of packRows, all micro-panels
-		// per group: walking one panel down all kc rows at a power-of-two
-		// stride would thrash a few L1 sets.
-		full := mc / mr * mr
-		for pb := 0; pb < kc; pb += packRows {
-			rows := min(packRows, kc-pb)
-			for ir := 0; ir < full; ir += mr {
-				d := dst[ir*kc+pb*mr : ir*kc+(pb+rows)*mr]
-				src := a[(p0+pb)*lda+i0+ir:]
-				_ = src[(rows-1)*lda+mr-1] // the rows x 6 block is in bounds
-				if useAsm {
-					packA6TAVX2(&d[0], &src[0], lda, rows)
-					continue
-				}
-				for p := range rows {
-					*(*[mr]float32)(d[p*mr:]) = *(*[mr]float32)(src[p*lda:])
-				}
-			}
-		}
-		if full < mc {
-			d := dst[full*kc : full*kc+kc*mr]
-			clear(d)
-			for p := range kc {
-				copy(d[p*mr:p*mr+mc-full], a[(p0+p)*lda+i0+full:])
-			}
-		}
+		packContiguous(dst, a, lda, p0, kc, i0, mc, mr, packA6TAVX2)
 		return
 	}
 	for ir := 0; ir < mc; ir += mr {
@@ -345,34 +320,45 @@ func packA(dst, a []float32, lda int, transA bool, i0, mc, p0, kc int) {
 	}
 }
 
+// packContiguous packs micro-panels of width w whose depth steps lie
+// contiguous in the source (a transposed A, an untransposed B): columns
+// c0..c0+n of stored rows p0..p0+kc go to dst[c*kc + p*w + j] (c a multiple
+// of w), columns past n as zeros. The rows are read in groups of packRows,
+// all micro-panels per group: walking one panel down all kc rows at a
+// power-of-two stride would thrash a few L1 sets. kernel is the assembly
+// copy of one rows x w block (packA6TAVX2, packB16AVX2).
+func packContiguous(dst, src []float32, ld, p0, kc, c0, n, w int, kernel func(dst, src *float32, ld, rows int)) {
+	full := n / w * w
+	for pb := 0; pb < kc; pb += packRows {
+		rows := min(packRows, kc-pb)
+		for c := 0; c < full; c += w {
+			d := dst[c*kc+pb*w : c*kc+(pb+rows)*w]
+			s := src[(p0+pb)*ld+c0+c:]
+			_ = s[(rows-1)*ld+w-1] // the rows x w block is in bounds
+			if useAsm {
+				kernel(&d[0], &s[0], ld, rows)
+				continue
+			}
+			for p := range rows {
+				copy(d[p*w:(p+1)*w], s[p*ld:p*ld+w])
+			}
+		}
+	}
+	if full < n {
+		d := dst[full*kc : full*kc+kc*w]
+		clear(d)
+		for p := range kc {
+			copy(d[p*w:p*w+n-full], src[(p0+p)*ld+c0+full:])
+		}
+	}
+}
+
 // packB copies opB[p0:p0+kc, j0:j0+nc] into dst as nc/nr micro-panels, each
 // (kc, nr): dst[jr*kc + p*nr + j] = opB[p0+p][j0+jr+j]. Columns past nc are zero.
 func packB(dst, b []float32, ldb int, transB bool, p0, kc, j0, nc int) {
 	if !transB {
-		// Rows in groups of packRows, as in packA.
-		full := nc / nr * nr
-		for pb := 0; pb < kc; pb += packRows {
-			rows := min(packRows, kc-pb)
-			for jr := 0; jr < full; jr += nr {
-				d := dst[jr*kc+pb*nr : jr*kc+(pb+rows)*nr]
-				src := b[(p0+pb)*ldb+j0+jr:]
-				_ = src[(rows-1)*ldb+nr-1] // the rows x 16 block is in bounds
-				if useAsm {
-					packB16AVX2(&d[0], &src[0], ldb, rows)
-					continue
-				}
-				for p := range rows {
-					*(*[nr]float32)(d[p*nr:]) = *(*[nr]float32)(src[p*ldb:])
-				}
-			}
-		}
-		if full < nc {
-			d := dst[full*kc : full*kc+kc*nr]
-			clear(d)
-			for p := range kc {
-				copy(d[p*nr:p*nr+nc-full], b[(p0+p)*ldb+j0+full:])
-			}
-		}
+		// opB[p][j] = b[p*ldb+j]: each depth step is sixteen contiguous floats.
+		packContiguous(dst, b, ldb, p0, kc, j0, nc, nr, packB16AVX2)
 		return
 	}
 	for jr := 0; jr < nc; jr += nr {
