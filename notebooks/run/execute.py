@@ -60,7 +60,10 @@ def outputs_texts(outputs):
 
 
 def check_expectations(nb):
-    """Returns (checked, failures) for the cells' retlab_expect metadata."""
+    """Returns (checked, failures) for the cells' retlab_expect metadata: {"text":
+    substring of a text/plain result, "mime": a MIME type some output carries,
+    "stream": substring of stdout, "ename": the error a cell tagged
+    raises-exception gives}."""
     failures, checked = [], 0
     for i, cell in enumerate(nb.cells):
         exp = cell.metadata.get("retlab_expect")
@@ -74,6 +77,8 @@ def check_expectations(nb):
             failures.append(f"cell {i}: no {exp['mime']} output (have {sorted({m for m, _ in got})})")
         if "stream" in exp and not any(m == "stream" and exp["stream"] in t for m, t in got):
             failures.append(f"cell {i}: no stream output containing {exp['stream']!r}")
+        if "ename" in exp and not any(o.output_type == "error" and o.ename == exp["ename"] for o in cell.outputs):
+            failures.append(f"cell {i}: no {exp['ename']} error")
     return checked, failures
 
 
