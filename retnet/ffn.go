@@ -20,19 +20,13 @@ func newGLUActs[T Float](N, F int) GLUActs[T] {
 //
 // with act silu ("swish") or gelu, no biases.
 func GLUForward[T Float](out []T /* (N,C) */, z []T /* (N,C) */, fc1, gate []T /* (F,C) */, fc2 []T /* (C,F) */, a *GLUActs[T], N, C, F int, actName string) {
-	act, _ := activation[T](actName)
 	linearJoint(&a.joint, z, N, C, [][]T{a.FC1[:N*F], a.GateOut[:N*F]}, [][]T{fc1, gate})
 	if actName == "gelu" {
 		for i, v := range a.FC1[:N*F] {
-			a.Act[i] = act(v) * a.GateOut[i]
+			a.Act[i] = gelu(v) * a.GateOut[i]
 		}
 	} else {
-		// swish: silu(v) = v / (1 + exp(-v)), the exponentials vectorised.
-		e := a.Act[:N*F]
-		expScaled(e, a.FC1[:N*F], -1)
-		for i, v := range a.FC1[:N*F] {
-			e[i] = v / (1 + e[i]) * a.GateOut[i]
-		}
+		siluMul(a.Act[:N*F], a.FC1[:N*F], a.GateOut[:N*F])
 	}
 	LinearForward(out, a.Act, fc2, N, F, C)
 }
@@ -40,21 +34,19 @@ func GLUForward[T Float](out []T /* (N,C) */, z []T /* (N,C) */, fc1, gate []T /
 // GLUBackward adds the gradients of GLUForward into dz and the weight
 // gradients. scratch holds 2*N*F values.
 func GLUBackward[T Float](dz []T /* (N,C) */, dfc1, dgate []T /* (F,C) */, dfc2 []T /* (C,F) */, dout []T /* (N,C) */, z []T /* (N,C) */, fc1, gate []T /* (F,C) */, fc2 []T /* (C,F) */, a *GLUActs[T], scratch []T /* (2,N,F) */, N, C, F int, actName string) {
-	_, actGrad := activation[T](actName)
 	dAct, dFC1 := scratch[:N*F], scratch[N*F:2*N*F]
 	clear(dAct)
 	LinearBackward(dAct, dfc2, dout, a.Act, fc2, N, F, C)
 	if actName == "gelu" {
 		for i, g := range dAct {
-			v, dv := actGrad(a.FC1[i])
+			v, dv := geluGrad(a.FC1[i])
 			dFC1[i] = g * a.GateOut[i] * dv
 			dAct[i] = g * v // now d GateOut
 		}
 	} else {
-		expScaled(dFC1, a.FC1[:N*F], -1) // exp(-x), then sigmoid, silu and its derivative
+		sigmoid(dFC1, a.FC1[:N*F])
 		for i, g := range dAct {
-			x := a.FC1[i]
-			s := 1 / (1 + dFC1[i])
+			x, s := a.FC1[i], dFC1[i]
 			dFC1[i] = g * a.GateOut[i] * (s * (1 + x*(1-s)))
 			dAct[i] = g * x * s // now d GateOut
 		}

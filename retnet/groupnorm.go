@@ -11,19 +11,16 @@ package retnet
 func GroupNormGateForward[T Float](gated, y []T /* (N,H*dv) */, rstd []T /* (N,H) */, o, g []T /* (N,H*dv) */, N, H, dv int, eps float64) {
 	RMSNormForward(y, rstd, o, nil, N*H, dv, eps)
 	M := N * H * dv
-	expScaled(gated[:M], g[:M], -1) // exp(-g), vectorised; silu(g) = g / (1 + exp(-g))
-	for i, gv := range g[:M] {
-		gated[i] = gv / (1 + gated[i]) * y[i]
-	}
+	siluMul(gated[:M], g[:M], y[:M])
 }
 
 // GroupNormGateBackward adds the gradients of GroupNormGateForward into
 // do_ and dg given dgated; dy is scratch (N,H*dv).
 func GroupNormGateBackward[T Float](do_, dg, dy []T /* (N,H*dv) */, dgated, o, g, y []T /* (N,H*dv) */, rstd []T /* (N,H) */, N, H, dv int) {
 	M := N * H * dv
-	expScaled(dy[:M], g[:M], -1) // exp(-g), then sigmoid, silu and its derivative
+	sigmoid(dy[:M], g[:M])
 	for i, gv := range g[:M] {
-		s := 1 / (1 + dy[i])
+		s := dy[i]
 		dg[i] += dgated[i] * y[i] * (s * (1 + gv*(1-s)))
 		dy[i] = dgated[i] * gv * s
 	}

@@ -107,15 +107,6 @@ func addScaled[T Float](dst, src []T, alpha T) {
 	}
 }
 
-// expf is exp(x): math.Exp for float64, a fast float32 exp (relative error
-// < 2e-7) for float32, used in the softmax and the swish activation.
-func expf[T Float](x T) T {
-	if x32, ok := any(x).(float32); ok {
-		return T(cpu.Expf32(x32))
-	}
-	return T(math.Exp(float64(x)))
-}
-
 // expScaled sets dst[i] = exp(c*x[i]) (dst may be x): eight at a time with
 // AVX2 for float32 (cpu.ExpScaled), math.Exp for float64.
 func expScaled[T Float](dst, x []T, c T) {
