@@ -1,5 +1,5 @@
-# Training, evaluation and the cost benchmarks (retnet/train.go, sizes.go,
-# benchinfer.go, benchtrain.go; `retlab train|eval|generate|sizes|bench`).
+# Training, evaluation and the cost benchmarks (retnet/train, retnet/bench,
+# retnet/sizes.go; `retlab train|eval|generate|sizes|bench`).
 # Runs (checkpoints) go to runs/ (gitignored); results files go to $(RESULTS)
 # in the layout `retlab figures --from $(RESULTS)` reads:
 #   perplexity.json, inference.json, bench-train.json, train/RUN/log.jsonl

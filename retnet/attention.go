@@ -3,6 +3,8 @@ package retnet
 import (
 	"fmt"
 	"math"
+
+	"github.com/retlab/retlab/internal/parallel"
 )
 
 // Causal multi-head softmax attention, the Transformer baseline's token
@@ -106,9 +108,9 @@ func CausalAttentionForward[T Float](o []T /* (B,T,H*dk) */, lse []T /* (B,H,T) 
 		panic(fmt.Sprintf("retnet: CausalAttentionForward slices too short for B=%d T=%d H=%d dk=%d", B, nT, H, dk))
 	}
 	br := min(attnBlock, nT)
-	work := ws.scratch(workers(B*H), br*nT)
+	work := ws.scratch(parallel.Workers(B*H), br*nT)
 	scale := T(1 / math.Sqrt(float64(dk)))
-	parallelFor(B*H, func(w, bh int) {
+	parallel.For(B*H, func(w, bh int) {
 		b, h := bh/H, bh%H
 		off := b*nT*C + h*dk
 		qh, kh, vh, oh := q[off:], k[off:], v[off:], o[off:]
@@ -164,9 +166,9 @@ func CausalAttentionBackward[T Float](dq, dk, dv []T /* (B,T,H*dk) */, dout []T 
 		}
 	}
 	br := min(attnBlock, nT)
-	work := ws.scratch(workers(B*H), 2*br*nT+br)
+	work := ws.scratch(parallel.Workers(B*H), 2*br*nT+br)
 	scale := T(1 / math.Sqrt(float64(hd)))
-	parallelFor(B*H, func(w, bh int) {
+	parallel.For(B*H, func(w, bh int) {
 		b, h := bh/H, bh%H
 		off := b*nT*C + h*hd
 		qh, kh, vh, oh, doh := q[off:], k[off:], v[off:], o[off:], dout[off:]

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/retlab/retlab/internal/numtest"
 )
 
 func saveTiny(t *testing.T, m *Model, tensors []Tensor, meta map[string]string) string {
@@ -32,7 +34,7 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	if got.Config != m.Config {
 		t.Errorf("config %+v, want %+v", got.Config, m.Config)
 	}
-	if d := maxAbsDiff(got.Params.Flat, m.Params.Flat); d != 0 {
+	if d := numtest.MaxAbsDiff(got.Params.Flat, m.Params.Flat); d != 0 {
 		t.Errorf("params differ by %g", d)
 	}
 	// No temp files left behind.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/retlab/retlab/internal/human"
 )
 
 // Config is the shape of a RetNet decoder language model. Field names and JSON
@@ -165,20 +167,7 @@ func (c Config) Warnings() []string {
 func (c Config) String() string {
 	p := c.Params()
 	return fmt.Sprintf("RetNet(V=%d D=%d DV=%d F=%d L=%d H=%d %s, %s params, %s non-embedding)",
-		c.Vocab, c.Dim, c.ValueDim, c.FFNDim, c.Layers, c.Heads, c.Activation, humanCount(p.Total), humanCount(p.NonEmbedding))
-}
-
-func humanCount(n int64) string {
-	f := float64(n)
-	switch {
-	case f >= 1e9:
-		return fmt.Sprintf("%.2fB", f/1e9)
-	case f >= 1e6:
-		return fmt.Sprintf("%.2fM", f/1e6)
-	case f >= 1e3:
-		return fmt.Sprintf("%.1fK", f/1e3)
-	}
-	return fmt.Sprint(n)
+		c.Vocab, c.Dim, c.ValueDim, c.FFNDim, c.Layers, c.Heads, c.Activation, human.Count(p.Total), human.Count(p.NonEmbedding))
 }
 
 // MarshalMetadata encodes c as the string map stored in a safetensors
@@ -187,3 +176,6 @@ func (c Config) MarshalMetadata() map[string]string {
 	b, _ := json.Marshal(c)
 	return map[string]string{"format": "pt", "retlab_config": string(b)}
 }
+
+// ByteVocab is the vocabulary of byte-level tokens.
+const ByteVocab = 256

@@ -35,6 +35,18 @@
 //	logits, _ = m.Prefill(st, [][]int{prompt}, 0)
 //	next, _ := m.Step(st, []int{tok})
 //
+// # Where things live
+//
+// This package is the model maths: config, one file per layer with its
+// forward and backward side by side, the RetNet and Transformer language
+// models (LanguageModel, Decoder), recurrent state and KV cache, checkpoints,
+// the model-size Ladder and the FLOP formulas (flops.go). Its result records
+// (results.go: bench points, training log entries, retention score maps) are
+// the plain JSON structs that notebooks, the CLI and package viz share.
+// Training, data, the optimizer and evaluation are in package retnet/train;
+// the benchmarks in retnet/bench; the kernels behind the maths in
+// retnet/backend. This package imports no display code.
+//
 // # Conventions
 //
 // Tensors are row-major []float32 with their shape in a comment, e.g.

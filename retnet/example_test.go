@@ -83,3 +83,33 @@ func ExampleModel_Step() {
 	// Output:
 	// position 7 state bytes 272 unchanged: true
 }
+
+// The size ladder matches the two architectures in non-embedding
+// parameters rung by rung.
+func ExampleLadder() {
+	for _, s := range retnet.Ladder() {
+		r, t := s.RetNet.Params().NonEmbedding, s.Transformer.Params().NonEmbedding
+		fmt.Printf("%-2s D=%3d L=%d: RetNet %7d, Transformer %7d (%.2f%% apart)\n", s.Name, s.RetNet.Dim, s.RetNet.Layers, r, t, 100*math.Abs(float64(r-t))/float64(r))
+	}
+	// Output:
+	// xs D= 64 L=2: RetNet  115008, Transformer  114880 (0.11% apart)
+	// s  D=128 L=3: RetNet  689024, Transformer  689408 (0.06% apart)
+	// m  D=192 L=4: RetNet 2066112, Transformer 2066112 (0.00% apart)
+	// l  D=256 L=5: RetNet 4590336, Transformer 4589056 (0.03% apart)
+}
+
+// A Transformer decodes with a KV cache whose memory grows with the
+// context; RetNet's recurrent state does not.
+func ExampleTransformer_NewDecoder() {
+	c := retnet.TransformerConfig{Vocab: 256, Dim: 32, FFNDim: 96, Layers: 2, Heads: 2}.WithDefaults()
+	m, _ := retnet.NewTransformer(c)
+	m.InitWeights(1)
+	d := m.NewDecoder(1)
+	d.Prefill([][]int{{'h', 'e', 'l', 'l', 'o'}})
+	fmt.Println("after 5 tokens:", d.StateBytes(), "bytes")
+	d.Step([]int{'!'})
+	fmt.Println("after 6 tokens:", d.StateBytes(), "bytes")
+	// Output:
+	// after 5 tokens: 2560 bytes
+	// after 6 tokens: 3072 bytes
+}

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/retlab/retlab/internal/numtest"
 )
 
 // tinyConfig is a small model whose weights are scaled up so activations are
@@ -31,17 +33,6 @@ func randTokens(rng *rand.Rand, B, T, V int) [][]int {
 	return out
 }
 
-func maxAbsDiff(a, b []float32) float64 {
-	if len(a) != len(b) {
-		return math.Inf(1)
-	}
-	var d float64
-	for i := range a {
-		d = math.Max(d, math.Abs(float64(a[i])-float64(b[i])))
-	}
-	return d
-}
-
 // With group-norm eps 0 the three forms differ only by a positive scalar per
 // (token, head), which the group norm removes: logits agree to float32
 // rounding, for chunk sizes that do and do not divide T.
@@ -53,12 +44,12 @@ func TestFormsAgreeWithEpsZero(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec, _ := m.Logits(tok, Recurrent, 0)
-	if d := maxAbsDiff(par, rec); d > 1e-5 {
+	if d := numtest.MaxAbsDiff(par, rec); d > 1e-5 {
 		t.Errorf("parallel vs recurrent logits differ by %g", d)
 	}
 	for _, chunk := range []int{1, 4, 7, 29, 64} {
 		ch, _ := m.Logits(tok, Chunkwise, chunk)
-		if d := maxAbsDiff(par, ch); d > 1e-5 {
+		if d := numtest.MaxAbsDiff(par, ch); d > 1e-5 {
 			t.Errorf("parallel vs chunkwise(chunk %d) logits differ by %g", chunk, d)
 		}
 	}
@@ -91,10 +82,10 @@ func TestPrefillStateEqualsSteps(t *testing.T) {
 		if pre.Layers[l].Pos != T || steps.Layers[l].Pos != T {
 			t.Fatalf("layer %d pos %d/%d, want %d", l, pre.Layers[l].Pos, steps.Layers[l].Pos, T)
 		}
-		if d := relDiff(pre.Layers[l].S, steps.Layers[l].S); d > 1e-5 {
+		if d := numtest.RelDiff(pre.Layers[l].S, steps.Layers[l].S); d > 1e-5 {
 			t.Errorf("layer %d state S differs by %g (relative to max)", l, d)
 		}
-		if d := maxAbsDiff(pre.Layers[l].Scale, steps.Layers[l].Scale); d != 0 {
+		if d := numtest.MaxAbsDiff(pre.Layers[l].Scale, steps.Layers[l].Scale); d != 0 {
 			t.Errorf("layer %d scale differs by %g", l, d)
 		}
 	}
@@ -104,17 +95,9 @@ func TestPrefillStateEqualsSteps(t *testing.T) {
 	a, _ := m.Step(pre, col)
 	a = append([]float32(nil), a...)
 	c, _ := m.Step(steps, col)
-	if d := maxAbsDiff(a, c); d > 1e-4 {
+	if d := numtest.MaxAbsDiff(a, c); d > 1e-4 {
 		t.Errorf("next-token logits after prefill vs steps differ by %g", d)
 	}
-}
-
-func relDiff(a, b []float32) float64 {
-	var mx float64
-	for _, v := range b {
-		mx = math.Max(mx, math.Abs(float64(v)))
-	}
-	return maxAbsDiff(a, b) / math.Max(mx, 1e-30)
 }
 
 // Retention scores: row n of each head's matrix, times the values, is that

@@ -43,7 +43,7 @@ func (in initializer[T]) ones(w []T) {
 }
 
 // workerScratch returns n per-worker buffers of at least size elements each,
-// growing *work as needed (kernels spread over cores by parallelFor).
+// growing *work as needed (kernels spread over cores by parallel.For).
 func workerScratch[T Float](work *[][]T, n, size int) [][]T {
 	if len(*work) < n {
 		*work = append(*work, make([][]T, n-len(*work))...)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/retlab/retlab/internal/parallel"
 )
 
 // KVCache decodes with a Transformer incrementally: it keeps every layer's
@@ -185,7 +187,7 @@ func (d *KVCacheOf[T]) Step(tokens []int) ([]T, error) {
 		}
 	}
 	d.rot.Reset(m.Angle, d.pos, 1)
-	if nw := workers(B * H); len(d.scores) < nw {
+	if nw := parallel.Workers(B * H); len(d.scores) < nw {
 		for len(d.scores) < nw {
 			d.scores = append(d.scores, make([]T, d.size))
 		}
@@ -206,7 +208,7 @@ func (d *KVCacheOf[T]) Step(tokens []int) ([]T, error) {
 				copy(Vl[at:at+dk], d.v[b*D+h*dk:b*D+(h+1)*dk])
 			}
 		}
-		parallelFor(B*H, func(w, bh int) {
+		parallel.For(B*H, func(w, bh int) {
 			b, h := bh/H, bh%H
 			q := d.q[b*D+h*dk : b*D+(h+1)*dk]
 			o := d.o[b*D+h*dk : b*D+(h+1)*dk]

@@ -32,6 +32,24 @@ type LanguageModel interface {
 	NewDecoder(B int) Decoder
 }
 
+// ModelConfig is a language model's configuration: Config (RetNet) or
+// TransformerConfig, what NewLanguageModel builds and LadderModel returns.
+type ModelConfig interface {
+	// Kind is KindRetNet or KindTransformer.
+	Kind() string
+	// Params counts the parameters the model will have.
+	Params() ParamCounts
+	// Validate reports the first unusable field.
+	Validate() error
+	String() string
+}
+
+// Kind implements ModelConfig.
+func (Config) Kind() string { return KindRetNet }
+
+// Kind implements ModelConfig.
+func (TransformerConfig) Kind() string { return KindTransformer }
+
 // Decoder decodes incrementally: RetNet with a recurrent state (O(1) per
 // token), the Transformer with a KV cache (O(context) per token).
 type Decoder interface {

@@ -53,10 +53,10 @@ func LanguageModelFrom(f *TensorFile) (LanguageModel, error) {
 	}
 }
 
-// NewLanguageModel returns a freshly initialised model (seeded) of the
-// given kind built from cfg, which must be a Config (RetNet) or a
-// TransformerConfig.
-func NewLanguageModel(cfg any, seed uint64) (LanguageModel, error) {
+// NewLanguageModel returns a freshly initialised model (seeded) built from
+// cfg, a Config (RetNet) or a TransformerConfig; it panics on another
+// ModelConfig.
+func NewLanguageModel(cfg ModelConfig, seed uint64) (LanguageModel, error) {
 	switch c := cfg.(type) {
 	case Config:
 		m, err := New(c)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 
+	"github.com/retlab/retlab/internal/parallel"
 	"github.com/retlab/retlab/retnet/backend"
 )
 
@@ -203,8 +204,8 @@ func (r *MSR[T]) retention(a *MSRActs[T], form Form, chunk int, st *LayerState[T
 		}
 		tiles := (n + ParallelTile - 1) / ParallelTile
 		items := B * H * tiles
-		work := a.scratch(workers(items), ParallelWorkSize(n))
-		parallelFor(items, func(w, i int) {
+		work := a.scratch(parallel.Workers(items), ParallelWorkSize(n))
+		parallel.For(items, func(w, i int) {
 			// Largest tiles first: tile index runs backwards.
 			tile := tiles - 1 - i%tiles
 			bh := i / tiles
@@ -221,8 +222,8 @@ func (r *MSR[T]) retention(a *MSRActs[T], form Form, chunk int, st *LayerState[T
 		if a.KeepForBackward {
 			a.allocChunkSaved(r, chunk)
 		}
-		work := a.scratch(workers(B*H), ChunkwiseWorkSize(chunk, dv))
-		parallelFor(B*H, func(w, bh int) {
+		work := a.scratch(parallel.Workers(B*H), ChunkwiseWorkSize(chunk, dv))
+		parallel.For(B*H, func(w, bh int) {
 			var saved *ChunkSaved[T]
 			if a.KeepForBackward {
 				saved = &a.Chunk[bh]
@@ -231,9 +232,9 @@ func (r *MSR[T]) retention(a *MSRActs[T], form Form, chunk int, st *LayerState[T
 		})
 	case Recurrent:
 		dk := r.D / H
-		work := a.scratch(workers(B*H), dk*dv)
+		work := a.scratch(parallel.Workers(B*H), dk*dv)
 		scales := make([]T, B*H)
-		parallelFor(B*H, func(w, bh int) {
+		parallel.For(B*H, func(w, bh int) {
 			S := work[w][:dk*dv]
 			if st != nil {
 				S = st.S[bh*dk*dv : (bh+1)*dk*dv]
@@ -274,8 +275,8 @@ func (r *MSR[T]) fillState(a *MSRActs[T], st *LayerState[T]) {
 		}
 		st.Scale[h] = c
 	}
-	work := a.scratch(workers(B*H), n*dv)
-	parallelFor(B*H, func(w, bh int) {
+	work := a.scratch(parallel.Workers(B*H), n*dv)
+	parallel.For(B*H, func(w, bh int) {
 		hd := r.head(a, bh/H, bh%H)
 		vw := work[w][:n*dv] // (T, dv) v_m gamma^(T-1-m)
 		for m := 0; m < n; m++ {
@@ -349,8 +350,8 @@ func (r *MSR[T]) Backward(dx []T /* (B,T,D) */, grad *MSR[T], dout []T /* (B,T,D
 	default:
 		panic(fmt.Sprintf("retnet: MSR.Backward has no %q form (train with parallel or chunkwise)", acts.form))
 	}
-	work := workerScratch(&g.work, workers(B*H), size)
-	parallelFor(B*H, func(w, bh int) {
+	work := workerScratch(&g.work, parallel.Workers(B*H), size)
+	parallel.For(B*H, func(w, bh int) {
 		b, h := bh/H, bh%H
 		hd := r.head(acts, b, h)
 		hg := HeadGrad[T]{DQ: g.DQ[b*n*D+h*dk:], DK: g.DK[b*n*D+h*dk:], DV: g.DV[b*n*DV+h*dv:], DO: g.DO[b*n*DV+h*dv:]}

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/retlab/retlab/internal/numtest"
 )
 
 // Tests against retnet/testdata: reference vectors written by
@@ -47,7 +49,7 @@ func expectClose(t *testing.T, what string, got, want []float32, tol float64) {
 	if len(got) != len(want) {
 		t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
 	}
-	d := maxAbsDiff(got, want)
+	d := numtest.MaxAbsDiff(got, want)
 	if d > tol || math.IsNaN(d) {
 		t.Errorf("%s: max |diff| %.3g > %.0g", what, d, tol)
 	} else {
@@ -142,7 +144,7 @@ func TestReferenceMSRScaled(t *testing.T) {
 		}
 		// Cross-form agreement (the spec: x4 weights give ~1e-5; eps 0 exact).
 		for _, form := range []Form{Recurrent, Chunkwise} {
-			if d := maxAbsDiff(outs[Parallel], outs[form]); d > refTol {
+			if d := numtest.MaxAbsDiff(outs[Parallel], outs[form]); d > refTol {
 				t.Errorf("eps %g: parallel vs %s differ by %.3g", eps, form, d)
 			}
 		}

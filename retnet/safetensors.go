@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 
 	"github.com/nlpodyssey/safetensors"
+	"github.com/retlab/retlab/internal/atomicfile"
 )
 
 // TensorFile is a parsed safetensors file (header validated: offsets
@@ -212,42 +212,10 @@ func WriteSafetensors(path string, tensors []Tensor, metadata map[string]string)
 		}
 		views[t.Name] = f32View{sh, b}
 	}
-	return writeAtomic(path, func(f *os.File) error {
+	if err := atomicfile.Write(path, func(f *os.File) error {
 		return safetensors.SerializeToWriter(views, metadata, f)
-	})
-}
-
-// writeAtomic writes a file through a temp file + fsync + rename.
-func writeAtomic(path string, write func(*os.File) error) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+	}); err != nil {
 		return fmt.Errorf("retnet: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = write(tmp); err != nil {
-		return fmt.Errorf("retnet: writing %s: %w", path, err)
-	}
-	if err = tmp.Chmod(0o644); err != nil { // CreateTemp makes 0600; checkpoints are shared files
-		return fmt.Errorf("retnet: %w", err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("retnet: fsync %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("retnet: %w", err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("retnet: %w", err)
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }

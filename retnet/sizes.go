@@ -25,7 +25,23 @@ type LadderSize struct {
 	Name        string
 	RetNet      Config
 	Transformer TransformerConfig
-	Train       TrainConfig // steps, batch, seq_len, lr of the ladder run
+	Train       Recipe // steps, batch, seq_len, lr of the ladder run
+}
+
+// Recipe is a training budget and schedule: what the ladder trains each rung
+// with. Package train turns it into a train.Config (train.FromRecipe).
+type Recipe struct {
+	Model           string  // KindRetNet or KindTransformer ("" in Ladder: both)
+	Size            string  // rung name
+	Steps           int     // optimizer updates
+	Batch           int     // B sequences per step
+	SeqLen          int     // T tokens per sequence
+	LR              float64 // peak learning rate
+	Seed            uint64
+	Warmup          int   // linear warm-up steps
+	EvalEvery       int   // validate every N steps
+	EvalTokens      int64 // validation tokens per evaluation
+	CheckpointEvery int   // checkpoint every N steps
 }
 
 var ladderShapes = []struct {
@@ -53,7 +69,7 @@ func Ladder() []LadderSize {
 		F := int(math.Round(float64(perLayer-4*int64(D)*int64(D)-2*int64(D)) / float64(3*D)))
 		t := TransformerConfig{Vocab: ByteVocab, Dim: D, FFNDim: F, Layers: L, Heads: H}.WithDefaults()
 		out[i] = LadderSize{Name: s.name, RetNet: r, Transformer: t,
-			Train: TrainConfig{Size: s.name, Steps: s.steps, Batch: s.batch, SeqLen: s.seq, LR: s.lr, Seed: 1,
+			Train: Recipe{Size: s.name, Steps: s.steps, Batch: s.batch, SeqLen: s.seq, LR: s.lr, Seed: 1,
 				Warmup: 100, EvalEvery: 300, EvalTokens: 16384, CheckpointEvery: 300}}
 	}
 	return out
@@ -69,8 +85,9 @@ func LadderNames() []string {
 }
 
 // LadderModel returns the config of architecture kind ("retnet" or
-// "transformer") at rung name, and the rung's training recipe.
-func LadderModel(kind, name string) (cfg any, train TrainConfig, err error) {
+// "transformer") at rung name, a Config or a TransformerConfig, and the
+// rung's training recipe.
+func LadderModel(kind, name string) (cfg ModelConfig, train Recipe, err error) {
 	for _, s := range Ladder() {
 		if s.Name != name {
 			continue
@@ -82,9 +99,9 @@ func LadderModel(kind, name string) (cfg any, train TrainConfig, err error) {
 		case KindTransformer:
 			return s.Transformer, s.Train, nil
 		}
-		return nil, TrainConfig{}, fmt.Errorf("retnet: unknown model %q (want %s or %s)", kind, KindRetNet, KindTransformer)
+		return nil, Recipe{}, fmt.Errorf("retnet: unknown model %q (want %s or %s)", kind, KindRetNet, KindTransformer)
 	}
-	return nil, TrainConfig{}, fmt.Errorf("retnet: unknown size %q (ladder: %s)", name, strings.Join(LadderNames(), ", "))
+	return nil, Recipe{}, fmt.Errorf("retnet: unknown size %q (ladder: %s)", name, strings.Join(LadderNames(), ", "))
 }
 
 // LadderInfo is a SizeInfo plus the rung's training budget; it encodes as

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unsafe"
+
+	"github.com/retlab/retlab/internal/human"
 )
 
 // TransformerConfig is the shape of the Transformer baseline: the RetNet LM
@@ -80,7 +82,7 @@ func (c TransformerConfig) Params() ParamCounts {
 func (c TransformerConfig) String() string {
 	p := c.Params()
 	return fmt.Sprintf("Transformer(V=%d D=%d F=%d L=%d H=%d %s, %s params, %s non-embedding)",
-		c.Vocab, c.Dim, c.FFNDim, c.Layers, c.Heads, c.Activation, humanCount(p.Total), humanCount(p.NonEmbedding))
+		c.Vocab, c.Dim, c.FFNDim, c.Layers, c.Heads, c.Activation, human.Count(p.Total), human.Count(p.NonEmbedding))
 }
 
 // Checkpoint metadata keys of a Transformer: the config JSON, and the model

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/retlab/retlab/retnet"
+	"github.com/retlab/retlab/retnet/bench"
 )
 
 // benchKinds are the `retlab bench KIND` sweeps; each lives in its own file.
@@ -77,7 +78,7 @@ func benchRetention(args []string, stdout, stderr io.Writer) error {
 		}
 		forms = append(forms, form)
 	}
-	recs, err := retnet.BenchRetention(retnet.RetentionBenchConfig{Forms: forms, T: Ts, Batch: *B, Dim: *D, Value: *DV, Heads: *H, Chunk: *chunk, Repeats: *repeats})
+	recs, err := bench.Retention(bench.RetentionConfig{Forms: forms, T: Ts, Batch: *B, Dim: *D, Value: *DV, Heads: *H, Chunk: *chunk, Repeats: *repeats})
 	if err != nil {
 		return err
 	}

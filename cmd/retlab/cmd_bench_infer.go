@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/retlab/retlab/retnet"
+	"github.com/retlab/retlab/retnet/bench"
 )
 
 func init() {
@@ -49,13 +50,13 @@ func benchInference(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	recs, err := retnet.BenchInference(retnet.InferenceBenchConfig{Models: ms, Size: *size, Contexts: cs, Batches: bs, Steps: *steps, Passes: *passes})
+	recs, err := bench.Inference(bench.InferenceConfig{Models: ms, Size: *size, Contexts: cs, Batches: bs, Steps: *steps, Passes: *passes})
 	if err != nil {
 		return err
 	}
 	for _, m := range ms {
 		for _, b := range bs {
-			fmt.Fprintf(stderr, "%s batch %d: latency max/min over contexts %v = %.2f\n", m, b, cs, retnet.FlatnessRatio(recs, m, b))
+			fmt.Fprintf(stderr, "%s batch %d: latency max/min over contexts %v = %.2f\n", m, b, cs, bench.FlatnessRatio(recs, m, b))
 		}
 	}
 	if *asJSON {

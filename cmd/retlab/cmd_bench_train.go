@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/retlab/retlab/retnet"
+	"github.com/retlab/retlab/retnet/bench"
 )
 
 func init() {
@@ -36,7 +37,7 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	recs, err := retnet.BenchTrain(retnet.TrainBenchConfig{Models: ms, Size: *size, SeqLens: ts, TokensPerStep: *tokens, Steps: *steps})
+	recs, err := bench.Train(bench.TrainConfig{Models: ms, Size: *size, SeqLens: ts, TokensPerStep: *tokens, Steps: *steps})
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/retlab/retlab/retnet"
+	"github.com/retlab/retlab/retnet/train"
 )
 
 func init() {
@@ -70,7 +71,7 @@ func evalOne(ckpt, dataPath string, set map[string]bool, valPct, seqLen, batch i
 	if err != nil {
 		return evalRecord{}, err
 	}
-	st, err := retnet.TrainStateOf(f)
+	st, err := train.StateOf(f)
 	if err != nil {
 		return evalRecord{}, err
 	}
@@ -82,7 +83,7 @@ func evalOne(ckpt, dataPath string, set map[string]bool, valPct, seqLen, batch i
 		}
 		T = st.Config.SeqLen
 		rec.Size, rec.TokensTrained = st.Config.Size, st.Tokens
-		retnet.SetTrainForm(model, st.Config.RetNetForm)
+		train.SetForm(model, st.Config.RetNetForm)
 	}
 	if set["seq-len"] {
 		T = seqLen
@@ -90,11 +91,11 @@ func evalOne(ckpt, dataPath string, set map[string]bool, valPct, seqLen, batch i
 	if T < 1 || batch < 1 {
 		return evalRecord{}, fmt.Errorf("--seq-len %d and --batch %d must be >= 1", T, batch)
 	}
-	data, err := retnet.LoadDataset(retnet.DataOptions{Path: path, ValPercent: valPct})
+	data, err := train.LoadDataset(train.DataOptions{Path: path, ValPercent: valPct})
 	if err != nil {
 		return evalRecord{}, err
 	}
-	res, err := retnet.Evaluate(model, data, batch, T, maxTokens)
+	res, err := train.Evaluate(model, data, batch, T, maxTokens)
 	if err != nil {
 		return evalRecord{}, fmt.Errorf("%s: %w", ckpt, err)
 	}

@@ -13,7 +13,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/retlab/retlab/display"
 	"github.com/retlab/retlab/retnet"
+	"github.com/retlab/retlab/retnet/train"
 )
 
 func init() {
@@ -54,7 +56,7 @@ func trainMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	lr := fs.Float64("lr", 0, "peak learning rate (default: recipe)")
 	minLR := fs.Float64("min-lr", 0, "final learning rate of the cosine (default lr/10)")
 	warmup := fs.Int("warmup", 0, "warm-up steps (default min(100, steps/10))")
-	wd := fs.Float64("weight-decay", retnet.DefaultAdamW.WeightDecay, "AdamW decoupled weight decay")
+	wd := fs.Float64("weight-decay", train.DefaultAdamW.WeightDecay, "AdamW decoupled weight decay")
 	clip := fs.Float64("grad-clip", 1, "gradient norm clip (<= 0: off)")
 	seed := fs.Uint64("seed", 1, "seed of the weights and the batches")
 	evalEvery := fs.Int("eval-every", 0, "validate every N steps (default steps/10)")
@@ -71,16 +73,16 @@ func trainMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	ckptPath := filepath.Join(*out, retnet.CheckpointFile)
-	progress := &retnet.TextProgress{W: stderr, Every: *every}
+	ckptPath := filepath.Join(*out, train.CheckpointFile)
+	progress := &train.TextProgress{W: stderr, Every: *every}
 
-	var tr *retnet.Trainer
+	var tr *train.Trainer
 	if *resume {
 		f, err := retnet.ReadSafetensors(ckptPath)
 		if err != nil {
 			return fmt.Errorf("--resume: %w", err)
 		}
-		st, err := retnet.TrainStateOf(f)
+		st, err := train.StateOf(f)
 		if err != nil {
 			return err
 		}
@@ -91,11 +93,11 @@ func trainMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if set["data"] {
 			path = *dataPath
 		}
-		data, err := retnet.LoadDataset(retnet.DataOptions{Path: path, ValPercent: *valPct})
+		data, err := train.LoadDataset(train.DataOptions{Path: path, ValPercent: *valPct})
 		if err != nil {
 			return err
 		}
-		if tr, err = retnet.ResumeTrainer(ckptPath, data, *out, *steps); err != nil {
+		if tr, err = train.Resume(ckptPath, data, *out, *steps); err != nil {
 			return err
 		}
 		fmt.Fprintf(stderr, "resuming %s %s at step %d of %d\n", tr.Model.Kind(), tr.Config.Size, tr.Step, tr.Config.Steps)
@@ -103,10 +105,11 @@ func trainMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if _, err := os.Stat(ckptPath); err == nil {
 			return fmt.Errorf("%s already holds a checkpoint: pass --resume to continue it, or choose another --out", *out)
 		}
-		mc, cfg, err := retnet.LadderModel(*kind, *size)
+		mc, recipe, err := retnet.LadderModel(*kind, *size)
 		if err != nil {
 			return err
 		}
+		cfg := train.FromRecipe(recipe)
 		override := func(name string, dst *int, v int) {
 			if set[name] {
 				*dst = v
@@ -128,12 +131,12 @@ func trainMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if set["eval-tokens"] {
 			cfg.EvalTokens = *evalTokens
 		}
-		cfg.AdamW = retnet.DefaultAdamW
+		cfg.AdamW = train.DefaultAdamW
 		cfg.AdamW.WeightDecay = *wd
 		if *kind == retnet.KindRetNet {
 			cfg.RetNetForm = *form
 		}
-		data, err := retnet.LoadDataset(retnet.DataOptions{Path: *dataPath, ValPercent: *valPct})
+		data, err := train.LoadDataset(train.DataOptions{Path: *dataPath, ValPercent: *valPct})
 		if err != nil {
 			return err
 		}
@@ -141,7 +144,7 @@ func trainMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err != nil {
 			return err
 		}
-		if tr, err = retnet.NewTrainer(model, data, cfg, *out); err != nil {
+		if tr, err = train.New(model, data, cfg, *out); err != nil {
 			return err
 		}
 		fmt.Fprintf(stderr, "%v\n", mc)
@@ -152,7 +155,7 @@ func trainMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	tr.Progress = progress
 	res, err := tr.Run(ctx)
-	if err != nil && !errors.Is(err, retnet.ErrInterrupted) {
+	if err != nil && !errors.Is(err, display.ErrInterrupted) {
 		return err
 	}
 	if *asJSON && res != nil {

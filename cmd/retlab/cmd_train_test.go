@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/retlab/retlab/retnet"
+	"github.com/retlab/retlab/retnet/train"
 )
 
 func textCorpus(t *testing.T) string {
@@ -41,15 +42,15 @@ func TestTrainEvalGenerateCLI(t *testing.T) {
 	if err := trainMain(context.Background(), []string{"--out", out, "--resume", "--steps", "9", "--json", "--progress-every", "1h"}, &stdout, &stderr); err != nil {
 		t.Fatalf("resume: %v\n%s", err, stderr.String())
 	}
-	var res retnet.TrainResult
+	var res train.Result
 	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil || res.Steps != 9 {
 		t.Fatalf("resume result %s (%v)", stdout.String(), err)
 	}
-	log, err := retnet.ReadLog(filepath.Join(out, retnet.LogFile))
+	log, err := train.ReadLog(filepath.Join(out, train.LogFile))
 	if err != nil || len(log) != 9 {
 		t.Fatalf("log: %d entries, %v", len(log), err)
 	}
-	ckpt := filepath.Join(out, retnet.CheckpointFile)
+	ckpt := filepath.Join(out, train.CheckpointFile)
 	stdout.Reset()
 	if code := run([]string{"eval", "--checkpoint", ckpt, "--json"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("eval exit %d: %s", code, stderr.String())

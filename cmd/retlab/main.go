@@ -15,7 +15,6 @@ import (
 	"strings"
 
 	"github.com/retlab/retlab/display"
-	"github.com/retlab/retlab/retnet"
 )
 
 // command is one subcommand. run gets the arguments after the subcommand
@@ -59,7 +58,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) {
 			return 2
 		}
-		if errors.Is(err, retnet.ErrInterrupted) || errors.Is(err, display.ErrInterrupted) {
+		if errors.Is(err, display.ErrInterrupted) {
 			fmt.Fprintf(stderr, "retlab %s: %v\n", args[0], err)
 			return 130 // 128 + SIGINT, as shells report an interrupted command
 		}

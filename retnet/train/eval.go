@@ -1,8 +1,10 @@
-package retnet
+package train
 
 import (
 	"fmt"
 	"math"
+
+	"github.com/retlab/retlab/retnet"
 )
 
 // EvalResult is a validation measurement.
@@ -19,7 +21,7 @@ type EvalResult struct {
 // T tokens), batches of B windows (the last padded with ignored rows, so
 // every call has the same shape), at most maxTokens predicted tokens (<= 0:
 // the whole split).
-func Evaluate(model LanguageModel, data *Dataset, B, nT int, maxTokens int64) (EvalResult, error) {
+func Evaluate(model retnet.LanguageModel, data *Dataset, B, nT int, maxTokens int64) (EvalResult, error) {
 	batches, err := data.ValBatches(B, nT, maxTokens)
 	if err != nil {
 		return EvalResult{}, err
@@ -39,7 +41,7 @@ func Evaluate(model LanguageModel, data *Dataset, B, nT int, maxTokens int64) (E
 	}
 	loss := sum / float64(count)
 	if math.IsNaN(loss) {
-		return EvalResult{}, fmt.Errorf("retnet: validation loss is NaN")
+		return EvalResult{}, fmt.Errorf("train: validation loss is NaN")
 	}
 	return EvalResult{Loss: loss, Perplexity: math.Exp(loss), BitsPerTok: loss / math.Ln2, Tokens: count, SeqLen: nT}, nil
 }

@@ -1,34 +1,35 @@
-package retnet
+package bench
 
 import (
 	"fmt"
-
-	"github.com/retlab/retlab/display"
 	"math/rand/v2"
 	"runtime"
 	"time"
+
+	"github.com/retlab/retlab/display"
+	"github.com/retlab/retlab/retnet"
 )
 
-// RetentionBenchConfig describes a timing sweep of one multi-scale retention
+// RetentionConfig describes a timing sweep of one multi-scale retention
 // layer forward (projections, rotation, retention, group norm, gate, output
 // projection) in each form.
-type RetentionBenchConfig struct {
-	Forms   []Form // default: all three
-	T       []int  // sequence lengths; default 512, 2048, 8192
-	Batch   int    // default 1
-	Dim     int    // D, default 512
-	Value   int    // DV, default 1024
-	Heads   int    // H, default 4 (dk = 128)
-	Chunk   int    // chunkwise chunk size, default DefaultChunk
-	Repeats int    // best of; default 3
+type RetentionConfig struct {
+	Forms   []retnet.Form // default: all three
+	T       []int         // sequence lengths; default 512, 2048, 8192
+	Batch   int           // default 1
+	Dim     int           // D, default 512
+	Value   int           // DV, default 1024
+	Heads   int           // H, default 4 (dk = 128)
+	Chunk   int           // chunkwise chunk size, default DefaultChunk
+	Repeats int           // best of; default 3
 	// MaxRecurrentTokens caps how many decode steps the recurrent timing runs
 	// (per-token cost is constant, so a prefix measures it); default 512.
 	MaxRecurrentTokens int
 }
 
-func (c *RetentionBenchConfig) defaults() {
+func (c *RetentionConfig) defaults() {
 	if len(c.Forms) == 0 {
-		c.Forms = Forms
+		c.Forms = retnet.Forms
 	}
 	if len(c.T) == 0 {
 		c.T = []int{512, 2048, 8192}
@@ -42,45 +43,20 @@ func (c *RetentionBenchConfig) defaults() {
 	def(&c.Dim, 512)
 	def(&c.Value, 1024)
 	def(&c.Heads, 4)
-	def(&c.Chunk, DefaultChunk)
+	def(&c.Chunk, retnet.DefaultChunk)
 	def(&c.Repeats, 3)
 	def(&c.MaxRecurrentTokens, 512)
 }
 
-// RetentionFLOPs is the nominal floating-point work of one MSR layer forward,
-// the formula shared with the PyTorch reference script so GFLOP/s compare
-// like for like: projections 2BTD(2D+2DV) + output 2BT*DV*D, plus the core:
-//
-//	parallel:  2BH T^2 (dk+dv)                  (the full T x T products)
-//	chunkwise: per chunk of C tokens and head, 2C^2(dk+dv) + 4C dk dv
-//	recurrent: 4 dk dv per token and head
-func RetentionFLOPs(form Form, B, T, D, DV, H, chunk int) float64 {
-	b, t, d, dv := float64(B), float64(T), float64(D), float64(DV)
-	h := float64(H)
-	dkh, dvh := d/h, dv/h
-	f := 2*b*t*d*(2*d+2*dv) + 2*b*t*dv*d
-	switch form {
-	case Parallel:
-		f += 2 * b * h * t * t * (dkh + dvh)
-	case Chunkwise:
-		c := float64(min(chunk, T))
-		nc := float64((T + min(chunk, T) - 1) / min(chunk, T))
-		f += b * h * nc * (2*c*c*(dkh+dvh) + 4*c*dkh*dvh)
-	case Recurrent:
-		f += b * h * t * 4 * dkh * dvh
-	}
-	return f
-}
-
-// BenchRetention times an MSR layer with random weights in each form and
+// Retention times an MSR layer with random weights in each form and
 // length of cfg (best of cfg.Repeats) and returns one record per point.
-func BenchRetention(cfg RetentionBenchConfig) ([]RetentionBench, error) {
+func Retention(cfg RetentionConfig) ([]retnet.RetentionBench, error) {
 	cfg.defaults()
 	r, err := newBenchLayer(cfg)
 	if err != nil {
 		return nil, err
 	}
-	var out []RetentionBench
+	var out []retnet.RetentionBench
 	bar := display.NewProgress(len(cfg.T)*len(cfg.Forms), "bench retention")
 	bar.SetUnit("point")
 	defer bar.Close()
@@ -93,16 +69,16 @@ func BenchRetention(cfg RetentionBenchConfig) ([]RetentionBench, error) {
 			if err != nil {
 				return nil, err
 			}
-			rec := RetentionBench{Impl: "go", Form: string(form), T: T, Batch: cfg.Batch, Dim: cfg.Dim, ValueDim: cfg.Value,
+			rec := retnet.RetentionBench{Impl: "go", Form: string(form), T: T, Batch: cfg.Batch, Dim: cfg.Dim, ValueDim: cfg.Value,
 				Heads: cfg.Heads, Threads: runtime.GOMAXPROCS(0)}
-			if form == Chunkwise {
+			if form == retnet.Chunkwise {
 				rec.Chunk = min(cfg.Chunk, T)
 			}
 			best := timeBest(run, cfg.Repeats)
 			secs := best.Seconds() * float64(T) / float64(steps) // whole-sequence time
 			rec.Ms = secs * 1e3
 			rec.MsPerTok = rec.Ms / float64(T)
-			rec.GFlop = RetentionFLOPs(form, cfg.Batch, T, cfg.Dim, cfg.Value, cfg.Heads, cfg.Chunk) / 1e9
+			rec.GFlop = retnet.RetentionFLOPs(form, cfg.Batch, T, cfg.Dim, cfg.Value, cfg.Heads, cfg.Chunk) / 1e9
 			rec.GFlopPerS = rec.GFlop / secs
 			if steps < T {
 				rec.Note = fmt.Sprintf("recurrent timed over the first %d tokens, scaled to T", steps)
@@ -115,10 +91,10 @@ func BenchRetention(cfg RetentionBenchConfig) ([]RetentionBench, error) {
 }
 
 // newBenchLayer builds an MSR layer of cfg's shape with random weights.
-func newBenchLayer(cfg RetentionBenchConfig) (*MSR[float32], error) {
+func newBenchLayer(cfg RetentionConfig) (*retnet.MSR[float32], error) {
 	D, DV, H := cfg.Dim, cfg.Value, cfg.Heads
 	if D%H != 0 || DV%H != 0 || (D/H)%2 != 0 {
-		return nil, fmt.Errorf("retnet: bench dims D=%d DV=%d H=%d: heads must divide both and D/H be even", D, DV, H)
+		return nil, fmt.Errorf("bench: bench dims D=%d DV=%d H=%d: heads must divide both and D/H be even", D, DV, H)
 	}
 	rng := rand.New(rand.NewPCG(1, 1))
 	randn := func(n int) []float32 {
@@ -128,13 +104,13 @@ func newBenchLayer(cfg RetentionBenchConfig) (*MSR[float32], error) {
 		}
 		return x
 	}
-	return &MSR[float32]{D: D, DV: DV, H: H, Wq: randn(D * D), Wk: randn(D * D), Wv: randn(DV * D), Wg: randn(DV * D),
-		Wo: randn(D * DV), LogGamma: LogGammas(ScheduleTorchscale, H), Angle: Angles(D / H), GroupNormEps: 1e-6}, nil
+	return &retnet.MSR[float32]{D: D, DV: DV, H: H, Wq: randn(D * D), Wk: randn(D * D), Wv: randn(DV * D), Wg: randn(DV * D),
+		Wo: randn(D * DV), LogGamma: retnet.LogGammas(retnet.ScheduleTorchscale, H), Angle: retnet.Angles(D / H), GroupNormEps: 1e-6}, nil
 }
 
 // benchRun returns a function running one timed unit of form at length T
 // and how many tokens it covers (the recurrent form decodes a prefix).
-func benchRun(r *MSR[float32], cfg RetentionBenchConfig, form Form, T int) (run func(), steps int, err error) {
+func benchRun(r *retnet.MSR[float32], cfg RetentionConfig, form retnet.Form, T int) (run func(), steps int, err error) {
 	B, D := cfg.Batch, r.D
 	rng := rand.New(rand.NewPCG(2, uint64(T)))
 	x := make([]float32, B*T*D)
@@ -142,13 +118,13 @@ func benchRun(r *MSR[float32], cfg RetentionBenchConfig, form Form, T int) (run 
 		x[i] = float32(rng.NormFloat64())
 	}
 	y := make([]float32, B*T*D)
-	acts := &MSRActs[float32]{}
+	acts := &retnet.MSRActs[float32]{}
 	switch form {
-	case Parallel, Chunkwise:
+	case retnet.Parallel, retnet.Chunkwise:
 		return func() { r.Forward(y, x, B, T, form, cfg.Chunk, acts, nil) }, T, nil
-	case Recurrent:
+	case retnet.Recurrent:
 		steps = min(T, cfg.MaxRecurrentTokens)
-		st := &LayerState[float32]{S: make([]float32, B*r.H*(D/r.H)*(r.DV/r.H)), Scale: make([]float32, r.H)}
+		st := &retnet.LayerState[float32]{S: make([]float32, B*r.H*(D/r.H)*(r.DV/r.H)), Scale: make([]float32, r.H)}
 		xt := make([]float32, B*D)
 		return func() {
 			clear(st.S)
@@ -158,11 +134,11 @@ func benchRun(r *MSR[float32], cfg RetentionBenchConfig, form Form, T int) (run 
 				for b := 0; b < B; b++ {
 					copy(xt[b*D:(b+1)*D], x[(b*T+t)*D:])
 				}
-				r.Forward(y[:B*D], xt, B, 1, Recurrent, 0, acts, st)
+				r.Forward(y[:B*D], xt, B, 1, retnet.Recurrent, 0, acts, st)
 			}
 		}, steps, nil
 	}
-	return nil, 0, fmt.Errorf("retnet: unknown form %q", form)
+	return nil, 0, fmt.Errorf("bench: unknown form %q", form)
 }
 
 // timeBest runs fn once to warm up, then n times, returning the fastest.

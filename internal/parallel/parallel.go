@@ -1,4 +1,6 @@
-package retnet
+// Package parallel splits coarse loops (heads, row tiles, optimizer blocks)
+// over GOMAXPROCS goroutines.
+package parallel
 
 import (
 	"runtime"
@@ -6,12 +8,12 @@ import (
 	"sync/atomic"
 )
 
-// parallelFor runs fn(worker, i) for i in [0,n) on up to GOMAXPROCS
+// For runs fn(worker, i) for i in [0,n) on up to GOMAXPROCS
 // goroutines, handing out indices one at a time (items here are coarse: a
-// head, a row tile). worker in [0, workers(n)) lets fn use per-worker
+// head, a row tile). worker in [0, Workers(n)) lets fn use per-worker
 // scratch. It runs inline when n or the core count is 1.
-func parallelFor(n int, fn func(worker, i int)) {
-	w := workers(n)
+func For(n int, fn func(worker, i int)) {
+	w := Workers(n)
 	if w <= 1 {
 		for i := 0; i < n; i++ {
 			fn(0, i)
@@ -36,8 +38,8 @@ func parallelFor(n int, fn func(worker, i int)) {
 	wg.Wait()
 }
 
-// workers is how many goroutines parallelFor(n, ...) uses.
-func workers(n int) int {
+// Workers is how many goroutines For(n, ...) uses.
+func Workers(n int) int {
 	w := runtime.GOMAXPROCS(0)
 	if w > n {
 		w = n

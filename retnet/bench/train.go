@@ -1,4 +1,4 @@
-package retnet
+package bench
 
 import (
 	"fmt"
@@ -9,13 +9,15 @@ import (
 	"time"
 
 	"github.com/retlab/retlab/display"
+	"github.com/retlab/retlab/retnet"
+	"github.com/retlab/retlab/retnet/train"
 )
 
-// TrainBenchConfig describes `retlab bench train`: the time and memory of
+// TrainConfig describes `retlab bench train`: the time and memory of
 // one training step (forward, backward, gradient clipping, AdamW) against
 // the sequence length, at a fixed number of tokens per step, for each
 // architecture at one ladder rung (the paper's Table 4 at our scale).
-type TrainBenchConfig struct {
+type TrainConfig struct {
 	Models        []string // default: retnet, transformer
 	Size          string   // ladder rung (default "s")
 	SeqLens       []int    // default 256, 512, 1024, 2048
@@ -23,9 +25,9 @@ type TrainBenchConfig struct {
 	Steps         int      // timed steps after one warm-up step, median reported (default 3)
 }
 
-func (c *TrainBenchConfig) defaults() {
+func (c *TrainConfig) defaults() {
 	if len(c.Models) == 0 {
-		c.Models = []string{KindRetNet, KindTransformer}
+		c.Models = []string{retnet.KindRetNet, retnet.KindTransformer}
 	}
 	if c.Size == "" {
 		c.Size = "s"
@@ -45,16 +47,16 @@ func (c *TrainBenchConfig) defaults() {
 // activation memory.
 type activationSizer interface{ ActivationBytes() int64 }
 
-// BenchTrain measures one record per model and sequence length. RetNet
+// Train measures one record per model and sequence length. RetNet
 // trains in the parallel form up to T = DefaultChunk and in the chunkwise
 // form (chunks of DefaultChunk) beyond, as the paper does for long
 // sequences; the Transformer's attention is always exact softmax attention
 // with O(T) activation memory (see attention.go). Each point
 // builds a fresh model (seeded), so peak RSS (reset per point where the OS
 // allows it) covers weights, gradients, moments and activations.
-func BenchTrain(cfg TrainBenchConfig) ([]TrainBench, error) {
+func Train(cfg TrainConfig) ([]retnet.TrainBench, error) {
 	cfg.defaults()
-	var out []TrainBench
+	var out []retnet.TrainBench
 	bar := display.NewProgress(len(cfg.Models)*len(cfg.SeqLens), "bench train")
 	bar.SetUnit("point")
 	defer bar.Close()
@@ -63,7 +65,7 @@ func BenchTrain(cfg TrainBenchConfig) ([]TrainBench, error) {
 			if display.Interrupted() {
 				return out, display.ErrInterrupted
 			}
-			mc, _, err := LadderModel(kind, cfg.Size)
+			mc, _, err := retnet.LadderModel(kind, cfg.Size)
 			if err != nil {
 				return nil, err
 			}
@@ -71,12 +73,12 @@ func BenchTrain(cfg TrainBenchConfig) ([]TrainBench, error) {
 			runtime.GC()
 			debug.FreeOSMemory()
 			ResetPeakRSS()
-			model, err := NewLanguageModel(mc, 1)
+			model, err := retnet.NewLanguageModel(mc, 1)
 			if err != nil {
 				return nil, err
 			}
-			if T > DefaultChunk {
-				SetTrainForm(model, "chunkwise") // RetNet: linear in T beyond one chunk
+			if T > retnet.DefaultChunk {
+				train.SetForm(model, "chunkwise") // RetNet: linear in T beyond one chunk
 			}
 			step := benchStep(model, B, T)
 			step() // warm-up: plans activation memory
@@ -88,7 +90,7 @@ func BenchTrain(cfg TrainBenchConfig) ([]TrainBench, error) {
 			}
 			sort.Float64s(times)
 			ms := times[len(times)/2]
-			rec := TrainBench{Impl: "go", Model: kind, Size: cfg.Size, SeqLen: T, Batch: B, StepMs: ms,
+			rec := retnet.TrainBench{Impl: "go", Model: kind, Size: cfg.Size, SeqLen: T, Batch: B, StepMs: ms,
 				TokensPerS: float64(B*T) / (ms / 1e3), PeakRSSBytes: PeakRSS()}
 			if a, ok := model.(activationSizer); ok {
 				rec.ActBytes = a.ActivationBytes()
@@ -103,9 +105,9 @@ func BenchTrain(cfg TrainBenchConfig) ([]TrainBench, error) {
 
 // benchStep returns one training step of model (forward, backward,
 // clipping, AdamW) on fixed random tokens (B sequences of T), the unit
-// BenchTrain and BenchmarkTrainStep time.
-func benchStep(model LanguageModel, B, T int) func() {
-	opt := NewAdamW(len(model.Weights()), DefaultAdamW)
+// Train and BenchmarkTrainStep time.
+func benchStep(model retnet.LanguageModel, B, T int) func() {
+	opt := train.NewAdamW(len(model.Weights()), train.DefaultAdamW)
 	rng := rand.New(rand.NewPCG(uint64(T), 1))
 	inputs, targets := make([]int32, B*T), make([]int32, B*T)
 	for i := range inputs {
@@ -114,19 +116,12 @@ func benchStep(model LanguageModel, B, T int) func() {
 	return func() {
 		model.ZeroGrad()
 		model.ForwardBackward(inputs, targets, B, T)
-		ClipGradNorm(model.Gradients(), 1)
+		train.ClipGradNorm(model.Gradients(), 1)
 		opt.Update(model.Weights(), model.Gradients(), 1e-4)
 	}
 }
 
-// TrainStepFLOPs is the nominal work of one training step of a model with
-// n non-embedding plus embedding parameters on B*T tokens: 6 n per token
-// (forward 2, backward 4), the usual estimate (mixer terms excluded).
-func TrainStepFLOPs(params int64, B, T int) float64 {
-	return 6 * float64(params) * float64(B*T)
-}
-
 // String summarises the sweep.
-func (c TrainBenchConfig) String() string {
+func (c TrainConfig) String() string {
 	return fmt.Sprintf("bench train: %v at size %s, T=%v, %d tokens/step", c.Models, c.Size, c.SeqLens, c.TokensPerStep)
 }

@@ -1,4 +1,4 @@
-package retnet
+package bench
 
 import (
 	"bufio"
@@ -16,13 +16,14 @@ import (
 	"time"
 
 	"github.com/retlab/retlab/display"
+	"github.com/retlab/retlab/retnet"
 )
 
-// InferenceBenchConfig describes `retlab bench inference`: the latency of
+// InferenceConfig describes `retlab bench inference`: the latency of
 // decoding one token (for Batch sequences at once) after Context tokens,
 // and the memory decoding holds, for each architecture at one ladder rung
 // (the paper's Figures 1 and 6 at our scale).
-type InferenceBenchConfig struct {
+type InferenceConfig struct {
 	Models   []string // default: retnet, transformer
 	Size     string   // ladder rung (default "m")
 	Contexts []int    // default 256, 512, ..., 8192
@@ -32,9 +33,9 @@ type InferenceBenchConfig struct {
 	Seed     uint64
 }
 
-func (c *InferenceBenchConfig) defaults() {
+func (c *InferenceConfig) defaults() {
 	if len(c.Models) == 0 {
-		c.Models = []string{KindRetNet, KindTransformer}
+		c.Models = []string{retnet.KindRetNet, retnet.KindTransformer}
 	}
 	if c.Size == "" {
 		c.Size = "m"
@@ -62,7 +63,7 @@ type ContextFiller interface {
 	FillContext(n int, seed uint64) error
 }
 
-// BenchInference measures one record per model, batch and context length
+// Inference measures one record per model, batch and context length
 // (the model built from the ladder rung with seeded random weights):
 //
 //   - memory: one context at a time, a fresh decoder brought to the context,
@@ -80,19 +81,19 @@ type ContextFiller interface {
 // Decoders reach a context through ContextFiller when they implement it,
 // else by prefilling random tokens in pieces of at most prefillPiece tokens
 // (bounding the prefill's activation memory).
-func BenchInference(cfg InferenceBenchConfig) ([]InferenceBench, error) {
+func Inference(cfg InferenceConfig) ([]retnet.InferenceBench, error) {
 	cfg.defaults()
-	var out []InferenceBench
+	var out []retnet.InferenceBench
 	bar := display.NewProgress(cfg.Passes*len(cfg.Models)*len(cfg.Batches), "bench inference")
 	bar.SetUnit("batch")
 	defer bar.Close()
-	models := make([]LanguageModel, len(cfg.Models))
+	models := make([]retnet.LanguageModel, len(cfg.Models))
 	for m, kind := range cfg.Models {
-		mc, _, err := LadderModel(kind, cfg.Size)
+		mc, _, err := retnet.LadderModel(kind, cfg.Size)
 		if err != nil {
 			return nil, err
 		}
-		if models[m], err = NewLanguageModel(mc, cfg.Seed+1); err != nil {
+		if models[m], err = retnet.NewLanguageModel(mc, cfg.Seed+1); err != nil {
 			return nil, err
 		}
 	}
@@ -139,7 +140,7 @@ const prefillPiece = 1024
 
 // reachContext returns a decoder of B sequences at position n, with a
 // random next token per sequence.
-func reachContext(model LanguageModel, B, n int, seed uint64) (Decoder, []int, error) {
+func reachContext(model retnet.LanguageModel, B, n int, seed uint64) (retnet.Decoder, []int, error) {
 	dec := model.NewDecoder(B)
 	rng := rand.New(rand.NewPCG(seed, uint64(n*16+B)))
 	V := model.VocabSize()
@@ -177,29 +178,29 @@ func releaseMemory() {
 
 // benchMemory measures the state size and the peak RSS of decoding at
 // context n (the prefill's own memory released first).
-func benchMemory(model LanguageModel, kind, size string, B, n int, seed uint64) (InferenceBench, error) {
+func benchMemory(model retnet.LanguageModel, kind, size string, B, n int, seed uint64) (retnet.InferenceBench, error) {
 	releaseMemory()
 	dec, tok, err := reachContext(model, B, n, seed)
 	if err != nil {
-		return InferenceBench{}, err
+		return retnet.InferenceBench{}, err
 	}
 	releaseMemory()
 	ResetPeakRSS()
 	state := dec.StateBytes() // what is held at context n
 	for i := 0; i < 2; i++ {
 		if _, err := dec.Step(tok); err != nil {
-			return InferenceBench{}, err
+			return retnet.InferenceBench{}, err
 		}
 	}
-	rec := InferenceBench{Model: kind, Size: size, Context: n, Batch: B, StateBytes: state, PeakRSSBytes: PeakRSS()}
+	rec := retnet.InferenceBench{Model: kind, Size: size, Context: n, Batch: B, StateBytes: state, PeakRSSBytes: PeakRSS()}
 	runtime.KeepAlive(dec)
 	return rec, nil
 }
 
 // benchLatency returns the median step latency (ms) at each context,
 // timed in interleaved rounds.
-func benchLatency(model LanguageModel, B int, contexts []int, steps int, seed uint64) ([]float64, error) {
-	decs := make([]Decoder, len(contexts))
+func benchLatency(model retnet.LanguageModel, B int, contexts []int, steps int, seed uint64) ([]float64, error) {
+	decs := make([]retnet.Decoder, len(contexts))
 	toks := make([][]int, len(contexts))
 	for i, n := range contexts {
 		var err error
@@ -263,7 +264,7 @@ func PeakRSS() int64 {
 
 // FlatnessRatio returns max/min latency of the records of one model and
 // batch over their contexts (1 when fewer than two records match).
-func FlatnessRatio(recs []InferenceBench, model string, batch int) float64 {
+func FlatnessRatio(recs []retnet.InferenceBench, model string, batch int) float64 {
 	lo, hi := 0.0, 0.0
 	for _, r := range recs {
 		if r.Model != model || r.Batch != batch {
@@ -281,6 +282,6 @@ func FlatnessRatio(recs []InferenceBench, model string, batch int) float64 {
 }
 
 // String summarises the sweep.
-func (c InferenceBenchConfig) String() string {
+func (c InferenceConfig) String() string {
 	return fmt.Sprintf("bench inference: %v at size %s, contexts %v, batches %v", c.Models, c.Size, c.Contexts, c.Batches)
 }

@@ -1,18 +1,20 @@
-package retnet
+package bench
 
 import (
 	"fmt"
 	"testing"
+
+	"github.com/retlab/retlab/retnet"
 )
 
 // BenchmarkRetention times one MSR layer forward (D=512, DV=1024, H=4, B=1)
 // per form and length, reporting GFLOP/s by RetentionFLOPs and the per-token
 // time (constant in T for the recurrent form, which decodes 64 tokens per op).
 func BenchmarkRetention(b *testing.B) {
-	for _, form := range Forms {
+	for _, form := range retnet.Forms {
 		for _, T := range []int{512, 2048, 8192} {
 			b.Run(fmt.Sprintf("%s/T=%d", form, T), func(b *testing.B) {
-				cfg := RetentionBenchConfig{MaxRecurrentTokens: 64}
+				cfg := RetentionConfig{MaxRecurrentTokens: 64}
 				cfg.defaults()
 				r, _ := newBenchLayer(cfg)
 				run, steps, err := benchRun(r, cfg, form, T)
@@ -25,7 +27,7 @@ func BenchmarkRetention(b *testing.B) {
 					run()
 				}
 				secs := b.Elapsed().Seconds() / float64(b.N)
-				flops := RetentionFLOPs(form, 1, T, cfg.Dim, cfg.Value, cfg.Heads, cfg.Chunk) * float64(steps) / float64(T)
+				flops := retnet.RetentionFLOPs(form, 1, T, cfg.Dim, cfg.Value, cfg.Heads, cfg.Chunk) * float64(steps) / float64(T)
 				b.ReportMetric(flops/secs/1e9, "GFLOP/s")
 				b.ReportMetric(secs/float64(steps)*1e6, "us/token")
 			})

@@ -1,8 +1,10 @@
-package retnet
+package train
 
 import (
 	"fmt"
 	"math"
+
+	"github.com/retlab/retlab/internal/parallel"
 )
 
 // AdamWConfig holds AdamW's hyper-parameters (the learning rate comes from
@@ -46,7 +48,7 @@ func NewAdamW(n int, c AdamWConfig) *AdamW {
 // length.
 func (o *AdamW) Update(w, g []float32, lr float64) {
 	if len(w) != len(o.M) || len(g) != len(o.M) {
-		panic(fmt.Sprintf("retnet: AdamW.Update %d weights and %d gradients for an optimizer of %d", len(w), len(g), len(o.M)))
+		panic(fmt.Sprintf("train: AdamW.Update %d weights and %d gradients for an optimizer of %d", len(w), len(g), len(o.M)))
 	}
 	o.Step++
 	c := o.Config
@@ -56,7 +58,7 @@ func (o *AdamW) Update(w, g []float32, lr float64) {
 	decay := float32(1 - lr*c.WeightDecay)
 	b1, b2, eps := float32(c.Beta1), float32(c.Beta2), float32(c.Eps)
 	const block = 1 << 15
-	parallelFor((len(w)+block-1)/block, func(_, i int) {
+	parallel.For((len(w)+block-1)/block, func(_, i int) {
 		lo, hi := i*block, min((i+1)*block, len(w))
 		m, v, wb, gb := o.M[lo:hi], o.V[lo:hi], w[lo:hi], g[lo:hi]
 		for j, gj := range gb {
@@ -105,7 +107,10 @@ func ClipGradNorm(g []float32, maxNorm float64) float64 {
 	}
 	norm := math.Sqrt(ss)
 	if maxNorm > 0 && norm > maxNorm {
-		scale(float32(maxNorm/(norm+1e-6)), g)
+		f := float32(maxNorm / (norm + 1e-6))
+		for i := range g {
+			g[i] *= f
+		}
 	}
 	return norm
 }

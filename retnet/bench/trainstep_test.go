@@ -1,27 +1,30 @@
-package retnet
+package bench
 
 import (
 	"fmt"
 	"testing"
+
+	"github.com/retlab/retlab/retnet"
+	"github.com/retlab/retlab/retnet/train"
 )
 
 // BenchmarkTrainStep times one training step (forward, backward, clipping,
 // AdamW) of the ladder's "s" models at 4096 tokens per step, the unit of
 // `retlab bench train`, for profiling: go test -bench TrainStep -cpuprofile.
 func BenchmarkTrainStep(b *testing.B) {
-	for _, kind := range []string{KindRetNet, KindTransformer} {
+	for _, kind := range []string{retnet.KindRetNet, retnet.KindTransformer} {
 		for _, T := range []int{256, 2048} {
 			b.Run(fmt.Sprintf("%s/T=%d", kind, T), func(b *testing.B) {
-				mc, _, err := LadderModel(kind, "s")
+				mc, _, err := retnet.LadderModel(kind, "s")
 				if err != nil {
 					b.Fatal(err)
 				}
-				model, err := NewLanguageModel(mc, 1)
+				model, err := retnet.NewLanguageModel(mc, 1)
 				if err != nil {
 					b.Fatal(err)
 				}
-				if T > DefaultChunk {
-					SetTrainForm(model, "chunkwise")
+				if T > retnet.DefaultChunk {
+					train.SetForm(model, "chunkwise")
 				}
 				B := 4096 / T
 				step := benchStep(model, B, T)

@@ -1,4 +1,4 @@
-package retnet
+package train
 
 import (
 	"fmt"
@@ -18,8 +18,8 @@ type DisplayProgress struct {
 // NewDisplayProgress returns a DisplayProgress labelled desc.
 func NewDisplayProgress(desc string) *DisplayProgress { return &DisplayProgress{Desc: desc} }
 
-// Update implements ProgressSink.
-func (p *DisplayProgress) Update(s TrainProgress) {
+// Update implements Sink.
+func (p *DisplayProgress) Update(s Progress) {
 	if p.bar == nil {
 		desc := p.Desc
 		if desc == "" {
@@ -39,15 +39,15 @@ func (p *DisplayProgress) Update(s TrainProgress) {
 	}
 }
 
-// Message implements ProgressSink: events (validation, checkpoints, the end)
+// Message implements Sink: events (validation, checkpoints, the end)
 // go to standard output, which a notebook shows as the cell's text.
 func (p *DisplayProgress) Message(msg string) { fmt.Println(msg) }
 
 // silentProgress discards progress.
 type silentProgress struct{}
 
-func (silentProgress) Update(TrainProgress) {}
-func (silentProgress) Message(string)       {}
+func (silentProgress) Update(Progress) {}
+func (silentProgress) Message(string)  {}
 
-// NoProgress is a ProgressSink that shows nothing.
-var NoProgress ProgressSink = silentProgress{}
+// NoProgress is a Sink that shows nothing.
+var NoProgress Sink = silentProgress{}

@@ -1,4 +1,4 @@
-package retnet
+package train
 
 import (
 	"bytes"
@@ -12,14 +12,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"github.com/retlab/retlab/internal/human"
 )
 
 // Training data is byte-level: every byte is a token (vocabulary 256), so no
 // tokenizer is needed and any text works. The default corpus needs no
 // download: the Go standard library sources of the toolchain on the machine.
-
-// ByteVocab is the vocabulary of byte-level tokens.
-const ByteVocab = 256
 
 // DataOptions select a corpus.
 type DataOptions struct {
@@ -58,7 +57,7 @@ func GoRoot() (string, error) {
 	}
 	out, err := exec.Command("go", "env", "GOROOT").Output()
 	if err != nil {
-		return "", fmt.Errorf("retnet: cannot find the Go standard library for the default corpus (go env GOROOT: %v); pass a data path", err)
+		return "", fmt.Errorf("train: cannot find the Go standard library for the default corpus (go env GOROOT: %v); pass a data path", err)
 	}
 	return strings.TrimSpace(string(out)), nil
 }
@@ -71,7 +70,7 @@ func LoadDataset(opt DataOptions) (*Dataset, error) {
 		opt.ValPercent = 5
 	}
 	if opt.ValPercent < 0 || opt.ValPercent >= 100 {
-		return nil, fmt.Errorf("retnet: validation share %d%% must be in [1,99]", opt.ValPercent)
+		return nil, fmt.Errorf("train: validation share %d%% must be in [1,99]", opt.ValPercent)
 	}
 	if opt.MaxBytes <= 0 {
 		opt.MaxBytes = 128 << 20
@@ -86,25 +85,25 @@ func LoadDataset(opt DataOptions) (*Dataset, error) {
 	}
 	info, err := os.Stat(root)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("retnet: data path %s does not exist", root)
+		return nil, fmt.Errorf("train: data path %s does not exist", root)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("retnet: data path: %w", err)
+		return nil, fmt.Errorf("train: data path: %w", err)
 	}
 	h := fnv.New64a()
 	if !info.IsDir() {
 		b, err := os.ReadFile(root)
 		if err != nil {
-			return nil, fmt.Errorf("retnet: data path: %w", err)
+			return nil, fmt.Errorf("train: data path: %w", err)
 		}
 		if int64(len(b)) > opt.MaxBytes {
 			b = b[:opt.MaxBytes]
 		}
 		if len(bytes.TrimSpace(b)) == 0 {
-			return nil, fmt.Errorf("retnet: data file %s is empty", root)
+			return nil, fmt.Errorf("train: data file %s is empty", root)
 		}
 		if isBinary(b) {
-			return nil, fmt.Errorf("retnet: data file %s is not text (it holds NUL bytes)", root)
+			return nil, fmt.Errorf("train: data file %s is not text (it holds NUL bytes)", root)
 		}
 		h.Write(b)
 		cut := len(b) - len(b)*opt.ValPercent/100
@@ -163,10 +162,10 @@ func LoadDataset(opt DataOptions) (*Dataset, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("retnet: reading data directory %s: %w", root, err)
+		return nil, fmt.Errorf("train: reading data directory %s: %w", root, err)
 	}
 	if d.Files == 0 {
-		return nil, fmt.Errorf("retnet: data directory %s holds no text files", d.Source)
+		return nil, fmt.Errorf("train: data directory %s holds no text files", d.Source)
 	}
 	d.Train, d.Val = train.Bytes(), val.Bytes()
 	if len(d.Val) == 0 || len(d.Train) == 0 {
@@ -184,7 +183,7 @@ func LoadDataset(opt DataOptions) (*Dataset, error) {
 
 func (d *Dataset) check(src string) error {
 	if len(d.Val) < 2 || len(d.Train) < 2 {
-		return fmt.Errorf("retnet: data %s has %d bytes: too little text to split into training and validation", src, len(d.Train)+len(d.Val))
+		return fmt.Errorf("train: data %s has %d bytes: too little text to split into training and validation", src, len(d.Train)+len(d.Val))
 	}
 	return nil
 }
@@ -197,7 +196,7 @@ func isBinary(b []byte) bool {
 
 // String summarises d.
 func (d *Dataset) String() string {
-	return fmt.Sprintf("%s: %d files, %s train / %s validation bytes", d.Source, d.Files, humanCount(int64(len(d.Train))), humanCount(int64(len(d.Val))))
+	return fmt.Sprintf("%s: %d files, %s train / %s validation bytes", d.Source, d.Files, human.Count(int64(len(d.Train))), human.Count(int64(len(d.Val))))
 }
 
 // TrainBatch fills inputs and targets (B,T) with B windows of the training
@@ -207,7 +206,7 @@ func (d *Dataset) String() string {
 // shorter than T+1 bytes.
 func (d *Dataset) TrainBatch(seed uint64, step, B, nT int, inputs, targets []int32) error {
 	if len(d.Train) < nT+1 {
-		return fmt.Errorf("retnet: training split has %d bytes, need at least T+1 = %d for one sequence", len(d.Train), nT+1)
+		return fmt.Errorf("train: training split has %d bytes, need at least T+1 = %d for one sequence", len(d.Train), nT+1)
 	}
 	rng := rand.New(rand.NewPCG(seed, uint64(step)))
 	for b := 0; b < B; b++ {
@@ -231,7 +230,7 @@ func fillWindow(w []byte, inputs, targets []int32) {
 func (d *Dataset) ValBatches(B, nT int, maxTokens int64) ([]ValBatch, error) {
 	n := (len(d.Val) - 1) / nT
 	if n < 1 {
-		return nil, fmt.Errorf("retnet: validation split has %d bytes, need at least T+1 = %d for one sequence", len(d.Val), nT+1)
+		return nil, fmt.Errorf("train: validation split has %d bytes, need at least T+1 = %d for one sequence", len(d.Val), nT+1)
 	}
 	if maxTokens > 0 && int64(n)*int64(nT) > maxTokens {
 		n = max(1, int(maxTokens/int64(nT)))

@@ -1,8 +1,10 @@
-package retnet
+package bench
 
 import (
 	"math"
 	"testing"
+
+	"github.com/retlab/retlab/retnet"
 )
 
 // The records cover every model x batch x context once, whatever the
@@ -10,14 +12,14 @@ import (
 // grow with the context, the Transformer's KV cache grows linearly.
 func TestBenchInferenceShape(t *testing.T) {
 	ctx := []int{8, 16, 32}
-	recs, err := BenchInference(InferenceBenchConfig{Size: "xs", Contexts: ctx, Batches: []int{1, 2}, Steps: 2, Passes: 2})
+	recs, err := Inference(InferenceConfig{Size: "xs", Contexts: ctx, Batches: []int{1, 2}, Steps: 2, Passes: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(recs) != 2*2*len(ctx) {
 		t.Fatalf("%d records, want %d", len(recs), 2*2*len(ctx))
 	}
-	state := map[string]map[int]int64{KindRetNet: {}, KindTransformer: {}}
+	state := map[string]map[int]int64{retnet.KindRetNet: {}, retnet.KindTransformer: {}}
 	for _, r := range recs {
 		if r.LatencyMs <= 0 || math.IsInf(r.LatencyMs, 0) || r.TokensPerS <= 0 || r.StateBytes <= 0 || r.Size != "xs" {
 			t.Errorf("record %+v", r)
@@ -26,14 +28,14 @@ func TestBenchInferenceShape(t *testing.T) {
 			state[r.Model][r.Context] = r.StateBytes
 		}
 	}
-	if r := state[KindRetNet]; r[8] != r[32] {
+	if r := state[retnet.KindRetNet]; r[8] != r[32] {
 		t.Errorf("RetNet state grows with the context: %v", r)
 	}
 	// 2 (K,V) x L x B x context x D x 4 bytes.
-	c := Ladder()[0].Transformer
+	c := retnet.Ladder()[0].Transformer
 	for _, n := range ctx {
-		if want := int64(2 * c.Layers * 2 * n * c.Dim * 4); state[KindTransformer][n] != want {
-			t.Errorf("Transformer KV cache at %d tokens: %d bytes, want %d", n, state[KindTransformer][n], want)
+		if want := int64(2 * c.Layers * 2 * n * c.Dim * 4); state[retnet.KindTransformer][n] != want {
+			t.Errorf("Transformer KV cache at %d tokens: %d bytes, want %d", n, state[retnet.KindTransformer][n], want)
 		}
 	}
 }
@@ -48,14 +50,14 @@ func TestBenchInferenceFlatRetNet(t *testing.T) {
 	ctx := []int{256, 1024, 4096, 8192}
 	var ratio, growth float64
 	for try := 0; try < 3; try++ {
-		recs, err := BenchInference(InferenceBenchConfig{Size: "xs", Contexts: ctx, Batches: []int{1}, Steps: 48})
+		recs, err := Inference(InferenceConfig{Size: "xs", Contexts: ctx, Batches: []int{1}, Steps: 48})
 		if err != nil {
 			t.Fatal(err)
 		}
-		ratio = FlatnessRatio(recs, KindRetNet, 1)
+		ratio = FlatnessRatio(recs, retnet.KindRetNet, 1)
 		lat := map[int]float64{}
 		for _, r := range recs {
-			if r.Model == KindTransformer {
+			if r.Model == retnet.KindTransformer {
 				lat[r.Context] = r.LatencyMs
 			}
 		}

@@ -1,4 +1,4 @@
-package retnet
+package train
 
 import (
 	"context"
@@ -9,6 +9,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/retlab/retlab/display"
+	"github.com/retlab/retlab/internal/numtest"
+	"github.com/retlab/retlab/retnet"
 )
 
 // AdamW against torch.optim.AdamW's update written out by hand for two
@@ -152,8 +156,8 @@ func TestLoadDatasetErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, _ := NewTransformer(tinyTransformerConfig())
-	_, err = NewTrainer(m, d, TrainConfig{Steps: 1, SeqLen: 64}, "")
+	m, _ := retnet.NewTransformer(retnet.TransformerConfig{Vocab: 13, Dim: 8, FFNDim: 12, Layers: 2, Heads: 2}.WithDefaults())
+	_, err = New(m, d, Config{Steps: 1, SeqLen: 64}, "")
 	if err == nil || !strings.Contains(err.Error(), "need at least seq_len+1 = 65") {
 		t.Errorf("short data error %v", err)
 	}
@@ -173,17 +177,17 @@ func TestDefaultCorpus(t *testing.T) {
 	t.Log(d)
 }
 
-func tinyLMs(t testing.TB) map[string]func() LanguageModel {
-	return map[string]func() LanguageModel{
-		KindRetNet: func() LanguageModel {
-			m, err := NewLanguageModel(Config{Vocab: ByteVocab, Dim: 32, ValueDim: 64, FFNDim: 64, Layers: 1, Heads: 2}.WithDefaults(), 1)
+func tinyLMs(t testing.TB) map[string]func() retnet.LanguageModel {
+	return map[string]func() retnet.LanguageModel{
+		retnet.KindRetNet: func() retnet.LanguageModel {
+			m, err := retnet.NewLanguageModel(retnet.Config{Vocab: retnet.ByteVocab, Dim: 32, ValueDim: 64, FFNDim: 64, Layers: 1, Heads: 2}.WithDefaults(), 1)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return m
 		},
-		KindTransformer: func() LanguageModel {
-			m, err := NewLanguageModel(TransformerConfig{Vocab: ByteVocab, Dim: 32, FFNDim: 106, Layers: 1, Heads: 2}.WithDefaults(), 1)
+		retnet.KindTransformer: func() retnet.LanguageModel {
+			m, err := retnet.NewLanguageModel(retnet.TransformerConfig{Vocab: retnet.ByteVocab, Dim: 32, FFNDim: 106, Layers: 1, Heads: 2}.WithDefaults(), 1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -192,8 +196,8 @@ func tinyLMs(t testing.TB) map[string]func() LanguageModel {
 	}
 }
 
-func smallTrain(steps int) TrainConfig {
-	return TrainConfig{Steps: steps, Batch: 4, SeqLen: 32, LR: 1e-2, Warmup: 10, Seed: 7, EvalEvery: 50, EvalTokens: 2048, CheckpointEvery: 1000}
+func smallTrain(steps int) Config {
+	return Config{Steps: steps, Batch: 4, SeqLen: 32, LR: 1e-2, Warmup: 10, Seed: 7, EvalEvery: 50, EvalTokens: 2048, CheckpointEvery: 1000}
 }
 
 // Loss falls on a small corpus within a few hundred steps, for both
@@ -209,7 +213,7 @@ func TestTrainLossFalls(t *testing.T) {
 	}
 	for kind, mk := range tinyLMs(t) {
 		out := t.TempDir()
-		tr, err := NewTrainer(mk(), data, smallTrain(steps), out)
+		tr, err := New(mk(), data, smallTrain(steps), out)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -233,14 +237,14 @@ func TestTrainLossFalls(t *testing.T) {
 	}
 }
 
-// cancelAt is a ProgressSink that cancels the run after a given step, as
+// cancelAt is a Sink that cancels the run after a given step, as
 // Ctrl-C would.
 type cancelAt struct {
 	step   int
 	cancel context.CancelFunc
 }
 
-func (c *cancelAt) Update(p TrainProgress) {
+func (c *cancelAt) Update(p Progress) {
 	if p.Step == c.step {
 		c.cancel()
 	}
@@ -259,18 +263,18 @@ func TestResumeBitExact(t *testing.T) {
 		cfg := smallTrain(steps)
 		cfg.EvalEvery, cfg.CheckpointEvery = 5, 4 // checkpoint 8 precedes the stop
 		fullDir, partDir := t.TempDir(), t.TempDir()
-		full, _ := NewTrainer(mk(), data, cfg, fullDir)
+		full, _ := New(mk(), data, cfg, fullDir)
 		if _, err := full.Run(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		part, _ := NewTrainer(mk(), data, cfg, partDir)
+		part, _ := New(mk(), data, cfg, partDir)
 		ctx, cancel := context.WithCancel(context.Background())
 		part.Progress = &cancelAt{stop, cancel}
-		if _, err := part.Run(ctx); !errors.Is(err, ErrInterrupted) {
+		if _, err := part.Run(ctx); !errors.Is(err, display.ErrInterrupted) {
 			t.Fatalf("%s: interrupted run returned %v", kind, err)
 		}
 		// A crash would leave log lines after the checkpoint; simulate one.
-		resumed, err := ResumeTrainer(filepath.Join(partDir, CheckpointFile), data, partDir, 0)
+		resumed, err := Resume(filepath.Join(partDir, CheckpointFile), data, partDir, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -291,7 +295,7 @@ func TestResumeBitExact(t *testing.T) {
 				t.Fatalf("%s: step %d: uninterrupted loss %v, resumed %v", kind, a[i].Step, a[i].Loss, b[i].Loss)
 			}
 		}
-		if d := maxAbsDiff(full.Model.Weights(), resumed.Model.Weights()); d != 0 {
+		if d := numtest.MaxAbsDiff(full.Model.Weights(), resumed.Model.Weights()); d != 0 {
 			t.Errorf("%s: final weights differ by %g", kind, d)
 		}
 	}
@@ -303,21 +307,21 @@ func TestTrainDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mk := tinyLMs(t)[KindTransformer]
+	mk := tinyLMs(t)[retnet.KindTransformer]
 	run := func(seed uint64) []float32 {
 		cfg := smallTrain(8)
 		cfg.Seed = seed
-		tr, _ := NewTrainer(mk(), data, cfg, "")
+		tr, _ := New(mk(), data, cfg, "")
 		if _, err := tr.Run(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		return tr.Model.Weights()
 	}
 	a, b, c := run(1), run(1), run(2)
-	if maxAbsDiff(a, b) != 0 {
+	if numtest.MaxAbsDiff(a, b) != 0 {
 		t.Errorf("same seed, different weights")
 	}
-	if maxAbsDiff(a, c) == 0 {
+	if numtest.MaxAbsDiff(a, c) == 0 {
 		t.Errorf("different seeds, same weights")
 	}
 }
@@ -325,7 +329,7 @@ func TestTrainDeterministic(t *testing.T) {
 func TestCheckpointErrors(t *testing.T) {
 	data, _ := LoadDataset(DataOptions{Path: corpus(t, 10)})
 	dir := t.TempDir()
-	tr, _ := NewTrainer(tinyLMs(t)[KindTransformer](), data, smallTrain(2), dir)
+	tr, _ := New(tinyLMs(t)[retnet.KindTransformer](), data, smallTrain(2), dir)
 	if _, err := tr.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -343,89 +347,27 @@ func TestCheckpointErrors(t *testing.T) {
 		{write("corrupt.safetensors", corrupt), "bad safetensors file"},
 		{filepath.Join(dir, "missing.safetensors"), "no such file"},
 	} {
-		_, _, err := LoadLanguageModel(tc.path)
+		_, _, err := retnet.LoadLanguageModel(tc.path)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("LoadLanguageModel(%s): %v, want an error mentioning %q", filepath.Base(tc.path), err, tc.want)
 		}
-		if _, err := ResumeTrainer(tc.path, data, dir, 0); err == nil {
-			t.Errorf("ResumeTrainer(%s) accepted a bad checkpoint", filepath.Base(tc.path))
+		if _, err := Resume(tc.path, data, dir, 0); err == nil {
+			t.Errorf("Resume(%s) accepted a bad checkpoint", filepath.Base(tc.path))
 		}
 	}
 	// Another dataset than the checkpoint's is refused.
 	other, _ := LoadDataset(DataOptions{Path: corpus(t, 11)})
-	if _, err := ResumeTrainer(filepath.Join(dir, CheckpointFile), other, dir, 0); err == nil || !strings.Contains(err.Error(), "fingerprint") {
+	if _, err := Resume(filepath.Join(dir, CheckpointFile), other, dir, 0); err == nil || !strings.Contains(err.Error(), "fingerprint") {
 		t.Errorf("resume on other data: %v", err)
 	}
 }
 
-// Greedy decoding through the Decoder (RetNet: chunkwise prefill then
-// recurrent steps; Transformer: KV cache) picks the same tokens as greedy
-// decoding that reruns the full parallel forward pass on the growing text.
-func TestGreedyDecodingMatchesParallel(t *testing.T) {
-	rc := Config{Vocab: ByteVocab, Dim: 32, ValueDim: 64, FFNDim: 64, Layers: 2, Heads: 2}.WithDefaults()
-	rc.GroupNormEps = 0 // the forms agree to rounding (see the spec)
-	rm, _ := New(rc)
-	rm.InitWeights(3)
-	randomize(rm.Params.Flat, 4, 0.1)
-	tm, _ := NewTransformer(TransformerConfig{Vocab: ByteVocab, Dim: 32, FFNDim: 96, Layers: 2, Heads: 2}.WithDefaults())
-	tm.InitWeights(3)
-	randomize(tm.Params.Flat, 4, 0.1)
-	parallel := map[string]func([]int) []float32{
-		KindRetNet: func(seq []int) []float32 {
-			l, err := rm.Logits([][]int{seq}, Parallel, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return l[(len(seq)-1)*ByteVocab:]
-		},
-		KindTransformer: func(seq []int) []float32 {
-			acts := NewTransformerActs(tm.Config, 1, len(seq))
-			for i, v := range seq {
-				acts.Tokens[i] = int32(v)
-			}
-			tm.Forward(acts)
-			return acts.Logits[(len(seq)-1)*ByteVocab:]
-		},
-	}
-	models := map[string]LanguageModel{KindRetNet: rm, KindTransformer: tm}
-	prompt := []int{'f', 'u', 'n', 'c', ' ', 'm', 'a', 'i', 'n', '(', ')'}
-	const n = 40
-	for kind, m := range models {
-		got, err := Generate(m, prompt, GenerateOptions{Tokens: n})
-		if err != nil {
-			t.Fatal(err)
-		}
-		seq := append([]int(nil), prompt...)
-		for i := 0; i < n; i++ {
-			logits := parallel[kind](seq)
-			want := Argmax(logits)
-			if got[i] != want {
-				t.Fatalf("%s: token %d: decoder chose %d, parallel greedy %d", kind, i, got[i], want)
-			}
-			seq = append(seq, want)
-		}
-	}
-}
-
-func TestSampler(t *testing.T) {
-	logits := []float32{0, 3, 1, 2}
-	rng := rand.New(rand.NewPCG(1, 1))
-	s := &Sampler{Temperature: 1, TopK: 2}
-	counts := map[int]int{}
-	for i := 0; i < 2000; i++ {
-		counts[s.Sample(logits, rng)]++
-	}
-	// Top-2 keeps tokens 1 and 3 with odds e^3 : e^2.
-	if counts[0]+counts[2] != 0 {
-		t.Errorf("top-k sampled outside the top 2: %v", counts)
-	}
-	if f := float64(counts[1]) / 2000; math.Abs(f-1/(1+math.Exp(-1))) > 0.04 {
-		t.Errorf("token 1 drawn %.3f of the time, want %.3f", f, 1/(1+math.Exp(-1)))
-	}
-	if (&Sampler{}).Sample(logits, rng) != 1 {
-		t.Errorf("temperature 0 is not argmax")
-	}
-	if _, err := Generate(tinyLMs(t)[KindTransformer](), nil, GenerateOptions{Tokens: 1}); err == nil {
-		t.Errorf("empty prompt accepted")
-	}
+// FuzzStateOf: any __metadata__ training state gives a State or an error,
+// never a panic (the model half of a checkpoint is fuzzed in package retnet).
+func FuzzStateOf(f *testing.F) {
+	f.Add(`{"step":3}`)
+	f.Add(`{"config":{"steps":"x"}}`)
+	f.Fuzz(func(t *testing.T, js string) {
+		StateOf(&retnet.TensorFile{Path: "fuzz", Metadata: map[string]string{MetaKey: js}})
+	})
 }

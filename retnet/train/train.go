@@ -1,11 +1,10 @@
-package retnet
+package train
 
 import (
 	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -14,11 +13,13 @@ import (
 	"time"
 
 	"github.com/retlab/retlab/display"
+	"github.com/retlab/retlab/internal/atomicfile"
+	"github.com/retlab/retlab/retnet"
 )
 
-// TrainConfig describes a training run. Zero fields take the defaults of
+// Config describes a training run. Zero fields take the defaults of
 // WithDefaults.
-type TrainConfig struct {
+type Config struct {
 	Model  string `json:"model"`          // "retnet" or "transformer" (informational; the model decides)
 	Size   string `json:"size,omitempty"` // ladder rung, for logs and eval records
 	Steps  int    `json:"steps"`          // optimizer updates in all
@@ -42,7 +43,7 @@ type TrainConfig struct {
 }
 
 // WithDefaults fills unset fields.
-func (c TrainConfig) WithDefaults() TrainConfig {
+func (c Config) WithDefaults() Config {
 	def := func(p *int, v int) {
 		if *p == 0 {
 			*p = v
@@ -72,64 +73,71 @@ func (c TrainConfig) WithDefaults() TrainConfig {
 }
 
 // Validate reports the first unusable field.
-func (c TrainConfig) Validate() error {
+func (c Config) Validate() error {
 	switch {
 	case c.Steps < 1:
-		return fmt.Errorf("retnet: train steps = %d, want >= 1", c.Steps)
+		return fmt.Errorf("train: train steps = %d, want >= 1", c.Steps)
 	case c.Batch < 1 || c.SeqLen < 1:
-		return fmt.Errorf("retnet: train batch %d and seq_len %d must be >= 1", c.Batch, c.SeqLen)
+		return fmt.Errorf("train: train batch %d and seq_len %d must be >= 1", c.Batch, c.SeqLen)
 	case c.LR <= 0 || c.MinLR < 0 || math.IsNaN(c.LR):
-		return fmt.Errorf("retnet: learning rate %g (min %g) must be > 0", c.LR, c.MinLR)
+		return fmt.Errorf("train: learning rate %g (min %g) must be > 0", c.LR, c.MinLR)
 	case c.RetNetForm != "" && c.RetNetForm != "parallel" && c.RetNetForm != "chunkwise":
-		return fmt.Errorf("retnet: train retnet_form %q, want parallel or chunkwise", c.RetNetForm)
+		return fmt.Errorf("train: train retnet_form %q, want parallel or chunkwise", c.RetNetForm)
 	}
 	return nil
 }
 
-// SetTrainForm makes a RetNet model train (and evaluate) in the named
+// FromRecipe is the Config of a model-size ladder rung's recipe
+// (retnet.LadderModel); fields the recipe leaves zero take the defaults.
+func FromRecipe(r retnet.Recipe) Config {
+	return Config{Model: r.Model, Size: r.Size, Steps: r.Steps, Batch: r.Batch, SeqLen: r.SeqLen, Seed: r.Seed, LR: r.LR,
+		Warmup: r.Warmup, EvalEvery: r.EvalEvery, EvalTokens: r.EvalTokens, CheckpointEvery: r.CheckpointEvery}
+}
+
+// SetForm makes a RetNet model train (and evaluate) in the named
 // retention form ("parallel", "chunkwise"; "" leaves it); other models are
 // left alone.
-func SetTrainForm(model LanguageModel, form string) {
-	if m, ok := model.(*Model); ok && form != "" {
-		m.TrainForm = Parallel
+func SetForm(model retnet.LanguageModel, form string) {
+	if m, ok := model.(*retnet.Model); ok && form != "" {
+		m.TrainForm = retnet.Parallel
 		if form == "chunkwise" {
-			m.TrainForm = Chunkwise
+			m.TrainForm = retnet.Chunkwise
 		}
 	}
 }
 
 // Schedule is the learning-rate schedule of c.
-func (c TrainConfig) Schedule() Schedule {
+func (c Config) Schedule() Schedule {
 	return Schedule{Peak: c.LR, Min: c.MinLR, Warmup: c.Warmup, Total: c.Steps}
 }
 
-// TrainState is the training progress stored in a checkpoint's
-// __metadata__ under MetaTrainKey, everything besides weights and moments
+// State is the training progress stored in a checkpoint's
+// __metadata__ under MetaKey, everything besides weights and moments
 // that a resumed run needs to continue bit-exactly.
-type TrainState struct {
-	Config      TrainConfig `json:"config"`
-	Step        int         `json:"step"`   // updates completed
-	Tokens      int64       `json:"tokens"` // tokens trained on
-	ElapsedS    float64     `json:"elapsed_s"`
-	Data        string      `json:"data"`             // Dataset.Source
-	DataPath    string      `json:"data_path"`        // Dataset.Path ("" = Go standard library)
-	DataHash    string      `json:"data_fingerprint"` // Dataset.Fingerprint
-	LastValLoss *float64    `json:"val_loss,omitempty"`
+type State struct {
+	Config      Config   `json:"config"`
+	Step        int      `json:"step"`   // updates completed
+	Tokens      int64    `json:"tokens"` // tokens trained on
+	ElapsedS    float64  `json:"elapsed_s"`
+	Data        string   `json:"data"`             // Dataset.Source
+	DataPath    string   `json:"data_path"`        // Dataset.Path ("" = Go standard library)
+	DataHash    string   `json:"data_fingerprint"` // Dataset.Fingerprint
+	LastValLoss *float64 `json:"val_loss,omitempty"`
 }
 
-// MetaTrainKey is the __metadata__ key of a checkpoint's TrainState.
-const MetaTrainKey = "retlab_train"
+// MetaKey is the __metadata__ key of a checkpoint's State.
+const MetaKey = "retlab_train"
 
-// TrainStateOf returns the training state a checkpoint holds, nil if it
+// StateOf returns the training state a checkpoint holds, nil if it
 // holds none (a checkpoint not written by the trainer).
-func TrainStateOf(f *TensorFile) (*TrainState, error) {
-	js, ok := f.Metadata[MetaTrainKey]
+func StateOf(f *retnet.TensorFile) (*State, error) {
+	js, ok := f.Metadata[MetaKey]
 	if !ok {
 		return nil, nil
 	}
-	var st TrainState
+	var st State
 	if err := json.Unmarshal([]byte(js), &st); err != nil {
-		return nil, fmt.Errorf("retnet: %s: __metadata__ %s is not valid: %w", f.Path, MetaTrainKey, err)
+		return nil, fmt.Errorf("train: %s: __metadata__ %s is not valid: %w", f.Path, MetaKey, err)
 	}
 	return &st, nil
 }
@@ -140,21 +148,17 @@ const (
 	LogFile        = "log.jsonl"
 )
 
-// ErrInterrupted is returned by Trainer.Run when its context was cancelled
-// (Ctrl-C): a checkpoint was saved and the run can be resumed.
-var ErrInterrupted = errors.New("training interrupted; checkpoint saved")
-
-// ProgressSink receives a trainer's progress. TextProgress prints plain
+// Sink receives a trainer's progress. TextProgress prints plain
 // lines; a notebook progress bar can implement it instead.
-type ProgressSink interface {
+type Sink interface {
 	// Update is called after every step.
-	Update(p TrainProgress)
+	Update(p Progress)
 	// Message reports an event: validation, a checkpoint, the end.
 	Message(msg string)
 }
 
-// TrainProgress is the state after one step.
-type TrainProgress struct {
+// Progress is the state after one step.
+type Progress struct {
 	Step, Steps int     // completed, total
 	Loss        float64 // this step's training loss (nats)
 	LR          float64
@@ -173,8 +177,8 @@ type TextProgress struct {
 	last  time.Time
 }
 
-// Update implements ProgressSink.
-func (p *TextProgress) Update(s TrainProgress) {
+// Update implements Sink.
+func (p *TextProgress) Update(s Progress) {
 	every := p.Every
 	if every == 0 {
 		every = 2 * time.Second
@@ -190,7 +194,7 @@ func (p *TextProgress) Update(s TrainProgress) {
 	}
 }
 
-// Message implements ProgressSink.
+// Message implements Sink.
 func (p *TextProgress) Message(msg string) { fmt.Fprintln(p.W, msg) }
 
 // Trainer trains a LanguageModel on a Dataset with AdamW. Everything it
@@ -198,12 +202,12 @@ func (p *TextProgress) Message(msg string) { fmt.Fprintln(p.W, msg) }
 // data, so a run resumed from a checkpoint reproduces the losses of an
 // uninterrupted one exactly.
 type Trainer struct {
-	Config   TrainConfig
-	Model    LanguageModel
+	Config   Config
+	Model    retnet.LanguageModel
 	Opt      *AdamW
 	Data     *Dataset
-	OutDir   string       // checkpoint and log directory ("" = write nothing)
-	Progress ProgressSink // nil: a DisplayProgress (NoProgress is silent)
+	OutDir   string // checkpoint and log directory ("" = write nothing)
+	Progress Sink   // nil: a DisplayProgress (NoProgress is silent)
 
 	Step        int   // updates completed
 	Tokens      int64 // tokens trained on
@@ -211,9 +215,9 @@ type Trainer struct {
 	lastValLoss *float64
 }
 
-// NewTrainer prepares a fresh run of model on data. It returns an error if
+// New prepares a fresh run of model on data. It returns an error if
 // the config is unusable or the data too short for one sequence.
-func NewTrainer(model LanguageModel, data *Dataset, cfg TrainConfig, outDir string) (*Trainer, error) {
+func New(model retnet.LanguageModel, data *Dataset, cfg Config, outDir string) (*Trainer, error) {
 	cfg = cfg.WithDefaults()
 	if cfg.Model == "" {
 		cfg.Model = model.Kind()
@@ -224,38 +228,38 @@ func NewTrainer(model LanguageModel, data *Dataset, cfg TrainConfig, outDir stri
 	if err := checkDataFits(data, cfg.SeqLen); err != nil {
 		return nil, err
 	}
-	SetTrainForm(model, cfg.RetNetForm)
+	SetForm(model, cfg.RetNetForm)
 	return &Trainer{Config: cfg, Model: model, Opt: NewAdamW(len(model.Weights()), cfg.AdamW), Data: data, OutDir: outDir}, nil
 }
 
 func checkDataFits(d *Dataset, T int) error {
 	if len(d.Train) < T+1 {
-		return fmt.Errorf("retnet: training split of %s has %d bytes, need at least seq_len+1 = %d", d.Source, len(d.Train), T+1)
+		return fmt.Errorf("train: training split of %s has %d bytes, need at least seq_len+1 = %d", d.Source, len(d.Train), T+1)
 	}
 	if len(d.Val) < T+1 {
-		return fmt.Errorf("retnet: validation split of %s has %d bytes, need at least seq_len+1 = %d (use more data or a shorter --seq-len)", d.Source, len(d.Val), T+1)
+		return fmt.Errorf("train: validation split of %s has %d bytes, need at least seq_len+1 = %d (use more data or a shorter --seq-len)", d.Source, len(d.Val), T+1)
 	}
 	return nil
 }
 
-// ResumeTrainer continues the run whose checkpoint is at path: model,
+// Resume continues the run whose checkpoint is at path: model,
 // optimizer moments, step and config are restored; steps > 0 extends the
 // total (the schedule then follows the new total). A different dataset
 // than the checkpoint's is an error, as it would break reproducibility.
-func ResumeTrainer(path string, data *Dataset, outDir string, steps int) (*Trainer, error) {
-	model, f, err := LoadLanguageModel(path)
+func Resume(path string, data *Dataset, outDir string, steps int) (*Trainer, error) {
+	model, f, err := retnet.LoadLanguageModel(path)
 	if err != nil {
 		return nil, err
 	}
-	st, err := TrainStateOf(f)
+	st, err := StateOf(f)
 	if err != nil {
 		return nil, err
 	}
 	if st == nil {
-		return nil, fmt.Errorf("retnet: %s has no training state (__metadata__ %s): not written by the trainer", path, MetaTrainKey)
+		return nil, fmt.Errorf("train: %s has no training state (__metadata__ %s): not written by the trainer", path, MetaKey)
 	}
 	if st.DataHash != data.Fingerprint {
-		return nil, fmt.Errorf("retnet: %s was trained on %s (fingerprint %s), the data now is %s (fingerprint %s): resuming on other data would not reproduce the run", path, st.Data, st.DataHash, data.Source, data.Fingerprint)
+		return nil, fmt.Errorf("train: %s was trained on %s (fingerprint %s), the data now is %s (fingerprint %s): resuming on other data would not reproduce the run", path, st.Data, st.DataHash, data.Source, data.Fingerprint)
 	}
 	n := len(model.Weights())
 	opt := NewAdamW(n, st.Config.AdamW)
@@ -263,13 +267,13 @@ func ResumeTrainer(path string, data *Dataset, outDir string, steps int) (*Train
 	for _, mv := range []struct {
 		name string
 		dst  []float32
-	}{{OptimPrefix + "m", opt.M}, {OptimPrefix + "v", opt.V}} {
+	}{{retnet.OptimPrefix + "m", opt.M}, {retnet.OptimPrefix + "v", opt.V}} {
 		data, shape, err := f.Float32(mv.name)
 		if err != nil {
-			return nil, fmt.Errorf("retnet: %s has no optimizer state: %w", path, err)
+			return nil, fmt.Errorf("train: %s has no optimizer state: %w", path, err)
 		}
 		if len(shape) != 1 || shape[0] != n {
-			return nil, fmt.Errorf("retnet: %s: optimizer tensor %q has shape %s, want [%d]", path, mv.name, shapeString(shape), n)
+			return nil, fmt.Errorf("train: %s: optimizer tensor %q has shape %v, want [%d]", path, mv.name, shape, n)
 		}
 		copy(mv.dst, data)
 	}
@@ -283,13 +287,13 @@ func ResumeTrainer(path string, data *Dataset, outDir string, steps int) (*Train
 	if err := checkDataFits(data, cfg.SeqLen); err != nil {
 		return nil, err
 	}
-	SetTrainForm(model, cfg.RetNetForm)
+	SetForm(model, cfg.RetNetForm)
 	return &Trainer{Config: cfg, Model: model, Opt: opt, Data: data, OutDir: outDir, Step: st.Step, Tokens: st.Tokens,
 		elapsed: time.Duration(st.ElapsedS * float64(time.Second)), lastValLoss: st.LastValLoss}, nil
 }
 
-// TrainResult summarises a finished (or interrupted) run.
-type TrainResult struct {
+// Result summarises a finished (or interrupted) run.
+type Result struct {
 	Steps      int     `json:"steps"`
 	Tokens     int64   `json:"tokens"`
 	Loss       float64 `json:"loss"` // last step's training loss
@@ -303,8 +307,9 @@ type TrainResult struct {
 // validates every EvalEvery steps and at the end, appends one LogEntry per
 // step to OutDir/log.jsonl, and writes OutDir/checkpoint.safetensors
 // (atomically) every CheckpointEvery steps, at the end, and on
-// cancellation, after which it returns ErrInterrupted.
-func (t *Trainer) Run(ctx context.Context) (*TrainResult, error) {
+// cancellation (ctx or display.Interrupted), after which it returns an error
+// wrapping display.ErrInterrupted.
+func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 	c := t.Config
 	B, nT := c.Batch, c.SeqLen
 	inputs, targets := make([]int32, B*nT), make([]int32, B*nT)
@@ -312,7 +317,7 @@ func (t *Trainer) Run(ctx context.Context) (*TrainResult, error) {
 	var log *os.File
 	if t.OutDir != "" {
 		if err := os.MkdirAll(t.OutDir, 0o755); err != nil {
-			return nil, fmt.Errorf("retnet: %w", err)
+			return nil, fmt.Errorf("train: %w", err)
 		}
 		var err error
 		if log, err = t.openLog(); err != nil {
@@ -320,7 +325,7 @@ func (t *Trainer) Run(ctx context.Context) (*TrainResult, error) {
 		}
 		defer log.Close()
 	}
-	res := &TrainResult{}
+	res := &Result{}
 	if t.OutDir != "" {
 		res.Checkpoint = filepath.Join(t.OutDir, CheckpointFile)
 	}
@@ -339,7 +344,7 @@ func (t *Trainer) Run(ctx context.Context) (*TrainResult, error) {
 			}
 			t.message(fmt.Sprintf("interrupted after step %d; checkpoint saved to %s (continue with --resume)", t.Step, res.Checkpoint))
 			t.fill(res, lastLoss, sessionStart, sessionSteps)
-			return res, ErrInterrupted
+			return res, fmt.Errorf("training interrupted; checkpoint saved: %w", display.ErrInterrupted)
 		}
 		stepStart := time.Now()
 		if err := t.Data.TrainBatch(c.Seed, t.Step, B, nT, inputs, targets); err != nil {
@@ -349,7 +354,7 @@ func (t *Trainer) Run(ctx context.Context) (*TrainResult, error) {
 		t.Model.ZeroGrad()
 		loss := t.Model.ForwardBackward(inputs, targets, B, nT)
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return nil, fmt.Errorf("retnet: training loss is %g at step %d (lr %g): diverged", loss, t.Step+1, lr)
+			return nil, fmt.Errorf("train: training loss is %g at step %d (lr %g): diverged", loss, t.Step+1, lr)
 		}
 		g := t.Model.Gradients()
 		norm := ClipGradNorm(g, c.GradClip)
@@ -364,7 +369,7 @@ func (t *Trainer) Run(ctx context.Context) (*TrainResult, error) {
 		}
 		sessionSteps++
 		lastLoss = loss
-		entry := LogEntry{Step: t.Step, Tokens: t.Tokens, Loss: loss, TokensPerS: float64(B*nT) / dt.Seconds(),
+		entry := retnet.LogEntry{Step: t.Step, Tokens: t.Tokens, Loss: loss, TokensPerS: float64(B*nT) / dt.Seconds(),
 			LR: lr, GradNorm: norm, ElapsedS: t.elapsed.Seconds()}
 		if (c.EvalEvery > 0 && t.Step%c.EvalEvery == 0) || t.Step == c.Steps {
 			ev, err := Evaluate(t.Model, t.Data, B, nT, c.EvalTokens)
@@ -378,20 +383,20 @@ func (t *Trainer) Run(ctx context.Context) (*TrainResult, error) {
 		if log != nil {
 			b, _ := json.Marshal(entry)
 			if _, err := log.Write(append(b, '\n')); err != nil {
-				return nil, fmt.Errorf("retnet: writing the training log: %w", err)
+				return nil, fmt.Errorf("train: writing the training log: %w", err)
 			}
 		}
 		if t.Progress != nil {
 			sess := time.Since(sessionStart)
 			perStep := sess / time.Duration(sessionSteps)
-			p := TrainProgress{Step: t.Step, Steps: c.Steps, Loss: loss, LR: lr, StepMs: float64(dt.Microseconds()) / 1e3,
+			p := Progress{Step: t.Step, Steps: c.Steps, Loss: loss, LR: lr, StepMs: float64(dt.Microseconds()) / 1e3,
 				ETA: perStep * time.Duration(c.Steps-t.Step), ValLoss: t.lastValLoss}
 			if timedTokens > 0 {
 				p.TokensPerS = float64(timedTokens) / sessionStepTime.Seconds()
 			} else {
 				p.TokensPerS = float64(B*nT) / dt.Seconds()
 			}
-			p.GFlopPerS = TrainStepFLOPs(int64(params), 1, 1) * p.TokensPerS / 1e9
+			p.GFlopPerS = retnet.TrainStepFLOPs(int64(params), 1, 1) * p.TokensPerS / 1e9
 			t.Progress.Update(p)
 		}
 		if t.Step%c.CheckpointEvery == 0 || t.Step == c.Steps {
@@ -407,7 +412,7 @@ func (t *Trainer) Run(ctx context.Context) (*TrainResult, error) {
 	return res, nil
 }
 
-func (t *Trainer) fill(res *TrainResult, loss float64, start time.Time, steps int) {
+func (t *Trainer) fill(res *Result, loss float64, start time.Time, steps int) {
 	res.Steps, res.Tokens, res.Loss, res.ElapsedS = t.Step, t.Tokens, loss, t.elapsed.Seconds()
 	if t.lastValLoss != nil {
 		res.ValLoss = *t.lastValLoss
@@ -423,21 +428,21 @@ func (t *Trainer) message(s string) {
 	}
 }
 
-// checkpoint writes model, optimizer state and TrainState atomically.
+// checkpoint writes model, optimizer state and State atomically.
 func (t *Trainer) checkpoint() error {
 	if t.OutDir == "" {
 		return nil
 	}
-	st := TrainState{Config: t.Config, Step: t.Step, Tokens: t.Tokens, ElapsedS: t.elapsed.Seconds(),
+	st := State{Config: t.Config, Step: t.Step, Tokens: t.Tokens, ElapsedS: t.elapsed.Seconds(),
 		Data: t.Data.Source, DataPath: t.Data.Path, DataHash: t.Data.Fingerprint, LastValLoss: t.lastValLoss}
 	js, _ := json.Marshal(st)
 	md := t.Model.CheckpointMetadata()
-	md[MetaTrainKey] = string(js)
+	md[MetaKey] = string(js)
 	n := len(t.Opt.M)
 	tensors := append(t.Model.CheckpointTensors(),
-		Tensor{Name: OptimPrefix + "m", Shape: []int{n}, Data: t.Opt.M},
-		Tensor{Name: OptimPrefix + "v", Shape: []int{n}, Data: t.Opt.V})
-	return WriteSafetensors(filepath.Join(t.OutDir, CheckpointFile), tensors, md)
+		retnet.Tensor{Name: retnet.OptimPrefix + "m", Shape: []int{n}, Data: t.Opt.M},
+		retnet.Tensor{Name: retnet.OptimPrefix + "v", Shape: []int{n}, Data: t.Opt.V})
+	return retnet.WriteSafetensors(filepath.Join(t.OutDir, CheckpointFile), tensors, md)
 }
 
 // openLog opens OutDir/log.jsonl for appending, first dropping entries past
@@ -450,39 +455,39 @@ func (t *Trainer) openLog() (*os.File, error) {
 		sc := bufio.NewScanner(bytes.NewReader(old))
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
-			var e LogEntry
+			var e retnet.LogEntry
 			if json.Unmarshal(sc.Bytes(), &e) == nil && e.Step <= t.Step {
 				keep.Write(sc.Bytes())
 				keep.WriteByte('\n')
 			}
 		}
-		if err := writeAtomic(path, func(f *os.File) error { _, err := f.Write(keep.Bytes()); return err }); err != nil {
+		if err := atomicfile.Write(path, func(f *os.File) error { _, err := f.Write(keep.Bytes()); return err }); err != nil {
 			return nil, err
 		}
 	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("retnet: %w", err)
+		return nil, fmt.Errorf("train: %w", err)
 	}
 	return f, nil
 }
 
 // ReadLog reads a training log (log.jsonl), one LogEntry per line.
-func ReadLog(path string) ([]LogEntry, error) {
+func ReadLog(path string) ([]retnet.LogEntry, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("retnet: %w", err)
+		return nil, fmt.Errorf("train: %w", err)
 	}
-	var out []LogEntry
+	var out []retnet.LogEntry
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for line := 1; sc.Scan(); line++ {
 		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
 			continue
 		}
-		var e LogEntry
+		var e retnet.LogEntry
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			return nil, fmt.Errorf("retnet: %s line %d: %w", path, line, err)
+			return nil, fmt.Errorf("train: %s line %d: %w", path, line, err)
 		}
 		out = append(out, e)
 	}

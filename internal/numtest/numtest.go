@@ -1,0 +1,29 @@
+// Package numtest holds the numeric helpers RetLab's tests share: the
+// difference measures they assert on and seeded random inputs. It is
+// imported by tests only.
+package numtest
+
+import "math"
+
+// MaxAbsDiff is max_i |a[i] - b[i]|, formed in float64; +Inf when the
+// lengths differ.
+func MaxAbsDiff(a, b []float32) float64 {
+	if len(a) != len(b) {
+		return math.Inf(1)
+	}
+	var d float64
+	for i := range a {
+		d = math.Max(d, math.Abs(float64(a[i])-float64(b[i])))
+	}
+	return d
+}
+
+// RelDiff is MaxAbsDiff(a, b) relative to the largest |b[i]| (the
+// reference), so a tolerance reads as a fraction of the output's scale.
+func RelDiff(a, b []float32) float64 {
+	var mx float64
+	for _, v := range b {
+		mx = math.Max(mx, math.Abs(float64(v)))
+	}
+	return MaxAbsDiff(a, b) / math.Max(mx, 1e-30)
+}
