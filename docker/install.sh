@@ -355,6 +355,9 @@ step_venv() {
 	"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${nocache[@]}" \
 		--only-binary=:all: -r "$req" -c "$cons"
 	"$VENV/bin/python" -m pip check >/dev/null || die "pip check: $("$VENV/bin/python" -m pip check)"
+	# The project's JupyterLab settings (no news pop-up on a first start).
+	mkdir -p "$VENV/share/jupyter/lab/settings"
+	cp "$SRC/deps/jupyterlab-overrides.json" "$VENV/share/jupyter/lab/settings/overrides.json"
 	echo "$want" >"$stamp"
 	log "$("$VENV/bin/jupyter-lab" --version | sed 's/^/JupyterLab /') in $VENV ($("$VENV/bin/python" -m pip list --format=freeze | wc -l) packages)"
 }

@@ -1,14 +1,20 @@
-# Debian packages, the Go build of the CLI, and the Go tests.
-APT_PKGS_FILE := deps/apt.txt
-
-.PHONY: setup-apt setup-go build test-go fuzz-smoke
+# Debian packages, the Go toolchain and modules, the Go build of the CLI, and the Go tests.
+.PHONY: setup-apt setup-apt-test setup-go build test-go fuzz-smoke
 SETUP_STEPS += setup-apt setup-go
+TEST_SETUP_STEPS += setup-apt-test
 
 setup-apt:
-	@scripts/apt-install.sh $(APT_PKGS_FILE)
+	@scripts/step.sh apt scripts/apt-install.sh deps/apt.txt
 
+setup-apt-test:
+	@scripts/step.sh apt-test scripts/apt-install.sh deps/apt-test.txt
+
+# The pinned toolchain (docker/install.sh's, from the Go module proxy, hash-checked)
+# only when the machine has no usable go; then the modules of go.sum.
 setup-go:
-	$(GO) mod download
+	@test -x "$(GO)" || scripts/step.sh go-toolchain docker/install.sh --steps go \
+	  --prefix $(ROOT)/.cache/go-install --goroot $(GO_BOOTSTRAP)
+	@scripts/step.sh go-modules $(GO) mod download
 
 build:
 	@mkdir -p $(BIN)

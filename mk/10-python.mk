@@ -3,15 +3,27 @@
 VENV := $(ROOT)/.venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup-py testdata testdata-check
+# `make run` installs deps/requirements.txt (JupyterLab), `make test` adds
+# deps/requirements-test.txt (test clients, classic Notebook for the browser tests).
+# deps/jupyterlab-overrides.json holds the project's JupyterLab settings (no news pop-up).
+.PHONY: setup-py setup-py-test testdata testdata-check
 SETUP_STEPS += setup-py
+TEST_SETUP_STEPS += setup-py-test
 TEST_STEPS += testdata-check
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 
-setup-py: $(VENV)/.stamp
+setup-py: $(VENV)/.stamp $(LAB_SETTINGS)
 $(VENV)/.stamp: deps/requirements.txt
-	/usr/bin/python3 -m venv --system-site-packages $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r deps/requirements.txt
-	touch $@
+	@scripts/step.sh venv bash -c '/usr/bin/python3 -m venv --system-site-packages $(VENV) && \
+	  $(PY) -m pip install --disable-pip-version-check -r deps/requirements.txt'
+	@touch $@
+$(LAB_SETTINGS): deps/jupyterlab-overrides.json $(VENV)/.stamp
+	@mkdir -p $(dir $@) && cp $< $@
+
+setup-py-test: setup-py $(VENV)/.stamp-test
+$(VENV)/.stamp-test: deps/requirements-test.txt $(VENV)/.stamp
+	@scripts/step.sh venv-test $(PY) -m pip install --disable-pip-version-check -r deps/requirements-test.txt
+	@touch $@
 
 # Reference vectors for the Go tests, written by an independent numpy
 # implementation of the spec. `testdata-check` regenerates them into a temp dir

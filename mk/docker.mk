@@ -12,9 +12,8 @@ DOCKER_TAG ?= retlab
 TEST_STEPS += docker-lint docker-ci
 
 # The Debian packages install.sh's steps need (tini, ...), and shellcheck.
-setup-docker:
-	@docker/install.sh --apt-only
-	@scripts/apt-install.sh docker/apt-ci.txt
+setup-docker: setup-apt-test
+	@scripts/step.sh docker-apt docker/install.sh --apt-only
 
 docker-lint: setup-docker
 	shellcheck docker/install.sh

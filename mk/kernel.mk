@@ -9,11 +9,13 @@ TEST_STEPS += bindings-check
 
 # Install the kernelspec (kernel.json, logos, echarts.min.js when npm has
 # installed it) into .venv, then start JupyterLab from .venv on notebooks/.
-run: setup build kernel-install
+run: setup-run build kernel-install
+	@echo "run: JupyterLab on notebooks/, opening 00-kernel-tour.ipynb (Ctrl-C stops it)"
 	cd notebooks && VIRTUAL_ENV=$(VENV) PATH="$(VENV)/bin:$$PATH" \
-	  $(VENV)/bin/jupyter lab --ServerApp.root_dir="$(ROOT)/notebooks" $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(JUPYTER_ARGS)
+	  $(VENV)/bin/jupyter lab --ServerApp.root_dir="$(ROOT)/notebooks" $$([ "$$(id -u)" = 0 ] && echo --allow-root) \
+	  --ServerApp.jpserver_extensions nbclassic=False $(JUPYTER_ARGS) 00-kernel-tour.ipynb
 
-kernel-install: build setup-py
+kernel-install: build setup-py setup-npm
 	VIRTUAL_ENV=$(VENV) $(BIN)/retlab kernel install --sys-prefix --name $(KERNEL_NAME)
 
 # Regenerate the bindings after changing a public package's API.

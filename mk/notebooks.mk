@@ -23,7 +23,7 @@ NB_ENV := JUPYTER_DATA_DIR=$(NB_JUPYTER) JUPYTER_PREFER_ENV_PATH=0 RETLAB_KERNEL
 .PHONY: notebooks notebooks-quick test-notebooks nb-kernel notebooks-results
 TEST_STEPS += test-notebooks
 
-nb-kernel: build setup-py setup-npm
+nb-kernel: build setup-py-test setup-npm-test
 	@rm -rf $(NB_JUPYTER)
 	@JUPYTER_DATA_DIR=$(NB_JUPYTER) $(BIN)/retlab kernel install --user >/dev/null
 
@@ -37,7 +37,7 @@ notebooks-quick: nb-kernel
 
 # Sequential, after go test ./..., so the time budgets are measured on an
 # otherwise idle machine.
-test-notebooks: setup-py setup-npm
+test-notebooks: setup-py-test setup-npm-test
 	RETLAB_NOTEBOOKS=1 $(GO) test -count=1 -v -timeout 20m -run 'TestCommittedNotebooks|TestNotebooks|TestNotebookJupyterLab' ./notebooks/nbtest
 
 # perplexity.json, train/RUN/log.jsonl (the layout `retlab figures --from`

@@ -1,39 +1,44 @@
 #!/usr/bin/env bash
-# Fetches the CUDA 11.8 headers and link stubs (Debian non-free nvidia-cuda-dev) into a cache
-# directory, enough to compile and vet the -tags cuda build without a GPU or a CUDA toolkit:
+# The CUDA 11.8 headers and a link stub for libcuda in a cache directory: enough to compile and vet
+# the -tags cuda build without a GPU, a driver or a CUDA toolkit.
 #
-#   scripts/gpu/cuda-headers.sh DIR
-#   CGO_CFLAGS=-IDIR/usr/include CGO_LDFLAGS=-LDIR/usr/lib/x86_64-linux-gnu/stubs go vet -tags cuda ./...
+#   scripts/gpu/cuda-headers.sh DIR [PYTHON]
+#   CGO_CFLAGS=-IDIR/include CGO_LDFLAGS=-LDIR/lib/stubs go vet -tags cuda ./...
 #
-# The package is 774 MB (~10 s to download here); only usr/include and the stubs are kept (~25 MB).
-# A stamp file makes reruns free. Enables bookworm's contrib/non-free components if apt cannot see
-# the package yet (root, or sudo). CUDA 13 headers break gorgonia.org/cu v0.9.6; 11.8 works.
+# Source: PyPI's NVIDIA wheel nvidia-cuda-runtime-cu11 (hash-pinned in
+# deps/requirements-cuda-headers.txt; 0.9 MB), fetched with `pip download` (PYTHON, default the
+# project venv's, needs pip). Nothing about the machine's configuration changes.
+# The wheel has cuda.h but no libcuda.so (the driver provides that), so the stub is made here as the
+# toolkit's stubs/libcuda.so is: every driver-API function cuda.h declares (after its _v2 macros,
+# i.e. the names objects link against), each returning CUDA_ERROR_STUB_LIBRARY (34), soname
+# libcuda.so.1 so a binary linked against it loads the real driver on a GPU machine.
+# A stamp file makes reruns free.
 set -euo pipefail
-dest=${1:?usage: cuda-headers.sh DIR}
-stamp="$dest/.nvidia-cuda-dev.stamp"
-if [ -f "$stamp" ]; then echo "cuda headers: cached in $dest ($(cat "$stamp"))"; exit 0; fi
-SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
-if ! apt-cache show nvidia-cuda-dev >/dev/null 2>&1; then
-  echo "cuda headers: enabling Debian bookworm contrib non-free"
-  $SUDO tee /etc/apt/sources.list.d/retlab-nonfree.sources >/dev/null <<'SRC'
-Types: deb
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
-Components: contrib non-free
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
-  $SUDO apt-get update -qq
-fi
+dest=${1:?usage: cuda-headers.sh DIR [PYTHON]}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+py=${2:-$root/.venv/bin/python}
+req=$root/deps/requirements-cuda-headers.txt
+stamp="$dest/.stamp"
+want=$(sha256sum "$req" "$0" | sha256sum | cut -c1-16)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then echo "cuda headers: cached in $dest"; exit 0; fi
+[ -x "$py" ] || { echo "cuda headers: no python at $py (make setup-py makes the project venv)" >&2; exit 1; }
+command -v gcc >/dev/null || { echo "cuda headers: gcc is needed for the libcuda link stub (deps/apt.txt)" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 t0=$(date +%s)
-(cd "$tmp" && apt-get download -qq nvidia-cuda-dev 2>&1 | grep -v "unsandboxed" || true)
-deb=$(ls "$tmp"/nvidia-cuda-dev_*.deb)
-t1=$(date +%s)
-mkdir -p "$dest"
-dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dest" --wildcards './usr/include/*' './usr/lib/x86_64-linux-gnu/stubs/*'
-t2=$(date +%s)
-test -f "$dest/usr/include/cuda.h" && test -f "$dest/usr/lib/x86_64-linux-gnu/stubs/libcuda.so"
-ver=$(dpkg-deb -f "$deb" Version)
-echo "$ver" > "$stamp"
-echo "cuda headers: nvidia-cuda-dev $ver, download $((t1 - t0)) s, extract $((t2 - t1)) s, $(du -sh "$dest" | cut -f1) in $dest"
+"$py" -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+  --require-hashes -r "$req" -d "$tmp/whl"
+whl=$(ls "$tmp"/whl/nvidia_cuda_runtime_cu11-*.whl)
+"$py" -m zipfile -e "$whl" "$tmp/x"
+rm -rf "$dest" && mkdir -p "$dest/lib/stubs"
+cp -r "$tmp/x/nvidia/cuda_runtime/include" "$dest/include"
+# The stub: one symbol per driver-API function, as the preprocessed cuda.h names them.
+echo '#include <cuda.h>' | gcc -E -I"$dest/include" - |
+  grep -oE '\bcu[A-Z][A-Za-z0-9_]*[[:space:]]*\(' | tr -d ' \t(' | sort -u |
+  awk '{ printf "int %s(void) { return 34; }\n", $1 }' > "$tmp/stub.c"
+n=$(wc -l < "$tmp/stub.c")
+[ "$n" -gt 100 ] || { echo "cuda headers: only $n functions found in cuda.h" >&2; exit 1; }
+gcc -shared -fPIC -w -Wl,-soname,libcuda.so.1 -o "$dest/lib/stubs/libcuda.so" "$tmp/stub.c"
+test -f "$dest/include/cuda.h"
+echo "$want" > "$stamp"
+echo "cuda headers: $(basename "$whl"), $n driver functions stubbed, $(( $(date +%s) - t0 )) s, $(du -sh "$dest" | cut -f1) in $dest"

@@ -11,8 +11,8 @@
 //	go test -tags cudaemu .         the same kernel sources compiled as C++ and run by a CPU
 //	                                emulator (emu/cuda_emu.h): the conformance suite without a GPU
 //
-// Compiling -tags cuda needs only the CUDA headers and link stubs (Debian
-// non-free nvidia-cuda-dev, CUDA 11.8; see scripts/gpu/cuda-headers.sh and
+// Compiling -tags cuda needs only the CUDA headers and a link stub (PyPI's
+// nvidia-cuda-runtime-cu11 wheel, CUDA 11.8; see scripts/gpu/cuda-headers.sh and
 // `make cuda-vet`), not a GPU or a toolkit. gorgonia.org/cu v0.9.6 does not
 // compile against CUDA 13 headers; 11.8 and 12.x work, and the binaries run
 // on newer drivers.
