@@ -14,23 +14,36 @@
 // the block of op(B) and then of op(A) is copied ("packed") into contiguous
 // buffers in the order the microkernel reads them (transposes are handled
 // there, so all four combinations run the same kernel at the same speed);
-// the microkernel keeps a 6 x 16 tile of C in twelve 8-float registers
-// (VBROADCASTSS + VFMADD231PS) over the whole kc depth. A single row or
+// the microkernel keeps a register tile of C over the whole kc depth
+// (VBROADCASTSS + VFMADD231PS): 12 x 32 in 24 ZMM registers with AVX-512,
+// 6 x 16 in 12 YMM registers with AVX2 and in pure Go. A single row or
 // column of C goes through Dot/Axpy instead, and products under 8^3 through
 // a plain loop. SgemmNaive, a float64 triple loop, is the test oracle.
 //
-// # Which build gives which path
+// # Which path runs: run-time CPU dispatch
 //
-//   - amd64 (default build): the AVX2+FMA assembly microkernel and vector
-//     helpers when the CPU has both (checked at start with golang.org/x/sys/cpu,
-//     including OS support for the YMM registers); otherwise the pure-Go
-//     kernel.
-//   - -tags purego, or any other GOARCH: the pure-Go kernel (kernelGo, dotGo,
-//     ...), the same blocking and threading, about 20x slower (~5 GFLOP/s
-//     per core).
+// Every kernel (the Sgemm microkernel and packing, the few-row dot kernel of
+// x W^T, Dot, Axpy, Scale, ExpScaled) has three paths, an ISA:
 //
-// Both give results within float32 rounding of SgemmNaive; they differ from
-// each other in the last bits (FMA rounds once).
+//   - AVX512: 16 lanes, ZMM registers, K-mask tails (AVX-512 F/BW/DQ/VL and
+//     OS support for the ZMM state, checked at start with
+//     golang.org/x/sys/cpu);
+//   - AVX2: 8 lanes, AVX2 + FMA (and OS support for YMM);
+//   - Generic: pure Go (kernelGo, dotGo, ...), the only path with -tags
+//     purego or on any other GOARCH, about 20x slower than AVX2.
+//
+// The fastest supported one is used (BestISA). The environment variable
+// RETLAB_CPU=avx512|avx2|generic forces one (an unsupported or unknown
+// value panics at start rather than silently running another), and
+// SetISA switches within a process, so one benchmark run can compare the
+// paths side by side. The tests run every path the machine supports against
+// the naive oracles. All give results within float32 rounding of
+// SgemmNaive; they differ from each other in the last bits (vector widths
+// and FMA change the order and rounding of the sums).
+//
+// MeasurePeak is the machine's float32 ceiling per ISA (independent FMA
+// chains, no memory traffic); Peak.MFU turns a measured rate into model
+// FLOP/s utilisation.
 //
 // # Threads
 //
@@ -51,20 +64,17 @@
 //
 // # Vector helpers
 //
-// Dot, Axpy (y += alpha*x) and Scale (x *= alpha) are the AVX2 inner loops
-// the retention code uses; DotNaive, AxpyNaive and ScaleNaive are their
+// Dot, Axpy (y += alpha*x) and Scale (x *= alpha) are the vector inner
+// loops the retention code uses; DotNaive, AxpyNaive and ScaleNaive are their
 // plain twins.
 //
 // # Speed
 //
 // `make bench-sgemm` times BenchmarkSgemm (squares) and
-// BenchmarkSgemmRetention (the retention forms' shapes) against numpy on
-// OpenBLAS, interleaved, 2 threads each, and prints the ratios. On the
-// project machine (2-core AMD EPYC Zen 4, where OpenBLAS 0.3.21 runs its
-// AVX-512 Cooperlake kernels) the microkernel alone runs at 114 GFLOP/s per
-// core from L1 and Sgemm at 1024^3 at ~107 GFLOP/s on one thread. One quiet
-// side-by-side run, 2 threads, GFLOP/s (Go / OpenBLAS): 256^3 201/182,
-// 512^3 169/199, 1024^3 202/166, 2048^3 183/194; x W^T with 64 rows and
-// D=512 185/169, q k^T at T=2048 192/136. The machine is shared, so timings
-// swing by 2x between runs: compare only numbers from one run.
+// BenchmarkSgemmRetention (the retention forms' shapes) against PyTorch's
+// torch.mm (MKL) from the bench venv (`make bench-deps`), interleaved in
+// one run, the same thread count on both sides, and writes a JSON record
+// (machine, versions, date) under docs/records; docs/benchmarks.md is
+// generated from those records. Numbers from a shared machine swing by 2x
+// between runs: compare only ratios from one run.
 package cpu

@@ -160,3 +160,81 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// EXP16 sets Z3 = exp(Z0) for the 16 lanes of y = Z0 exactly as the AVX2
+// loop does eight, with the constants held in Z16-Z28 (see
+// expScaledAVX512) and the range checks in K2 (y < -87) and K3 (y > 88).
+#define EXP16 \
+	VCMPPS $1, Z25, Z0, K2; \
+	VCMPPS $0x1e, Z26, Z0, K3; \
+	VMAXPS Z25, Z0, Z0; \
+	VMINPS Z26, Z0, Z0; \
+	VMULPS Z16, Z0, Z1; \
+	VRNDSCALEPS $0, Z1, Z1; \
+	VMOVAPS Z0, Z2; \
+	VFNMADD231PS Z17, Z1, Z2; \
+	VFNMADD231PS Z18, Z1, Z2; \
+	VMOVAPS Z19, Z3; \
+	VFMADD213PS Z20, Z2, Z3; \
+	VFMADD213PS Z21, Z2, Z3; \
+	VFMADD213PS Z22, Z2, Z3; \
+	VFMADD213PS Z23, Z2, Z3; \
+	VFMADD213PS Z24, Z2, Z3; \
+	VFMADD213PS Z24, Z2, Z3; \
+	VCVTPS2DQ Z1, Z4; \
+	VPADDD Z28, Z4, Z4; \
+	VPSLLD $23, Z4, Z4; \
+	VMULPS Z4, Z3, Z3; \
+	VPXORD Z3, Z3, K2, Z3; \
+	VMOVAPS Z27, K3, Z3
+
+// func expScaledAVX512(dst, x []float32, c float32)
+//
+// dst[i] = exp(c*x[i]) for all len(x) elements (the caller checks
+// len(dst) >= len(x)), 16 at a time and the last partial vector through a
+// K mask: the algorithm of expScaledAVX2 (and Expf32), bit for bit.
+TEXT ·expScaledAVX512(SB), NOSPLIT, $0-52
+	MOVQ dst_base+0(FP), DI
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	VBROADCASTSS c+48(FP), Z15
+	VBROADCASTSS expc<>+0(SB), Z16   // log2(e)
+	VBROADCASTSS expc<>+32(SB), Z17  // ln2 high
+	VBROADCASTSS expc<>+64(SB), Z18  // ln2 low
+	VBROADCASTSS expc<>+96(SB), Z19  // 1/720
+	VBROADCASTSS expc<>+128(SB), Z20 // 1/120
+	VBROADCASTSS expc<>+160(SB), Z21 // 1/24
+	VBROADCASTSS expc<>+192(SB), Z22 // 1/6
+	VBROADCASTSS expc<>+224(SB), Z23 // 1/2
+	VBROADCASTSS expc<>+256(SB), Z24 // 1
+	VBROADCASTSS expc<>+288(SB), Z25 // -87
+	VBROADCASTSS expc<>+320(SB), Z26 // 88
+	VBROADCASTSS expc<>+352(SB), Z27 // +Inf
+	VPBROADCASTD expc<>+384(SB), Z28 // 127
+
+loop16:
+	CMPQ CX, $16
+	JL tail16
+	VMULPS (SI), Z15, Z0
+	EXP16
+	VMOVUPS Z3, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP loop16
+
+tail16:
+	TESTQ CX, CX
+	JEQ done16
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VMULPS Z15, Z0, Z0
+	EXP16
+	VMOVUPS Z3, K1, (DI)
+
+done16:
+	VZEROUPPER
+	RET

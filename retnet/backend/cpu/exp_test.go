@@ -10,8 +10,15 @@ import (
 // precision across the range, gives 0 below -87 and +Inf above 88 like
 // Expf32, works in place and for every tail length.
 func TestExpScaled(t *testing.T) {
+	for _, isa := range SupportedISAs() {
+		withISA(t, isa)
+		testExpScaled(t)
+	}
+}
+
+func testExpScaled(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
-	for _, n := range []int{0, 1, 7, 8, 9, 31, 64, 1000} {
+	for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 31, 64, 1000} {
 		for _, c := range []float32{1, -1, 0.5} {
 			x := make([]float32, n)
 			for i := range x {

@@ -4,9 +4,16 @@ package cpu
 
 import xcpu "golang.org/x/sys/cpu"
 
-// hasAVX2 reports whether the assembly kernels may run: the CPU has AVX2 and
+// hasAVX2 reports whether the AVX2 kernels may run: the CPU has AVX2 and
 // FMA and the OS saves the YMM registers (x/sys/cpu checks XGETBV for that).
 var hasAVX2 = xcpu.X86.HasAVX2 && xcpu.X86.HasFMA
+
+// hasAVX512 reports whether the AVX-512 kernels may run: F, BW, DQ and VL
+// (the Skylake-server set and later) and the OS saves the ZMM and K
+// registers (x/sys/cpu leaves the flags false otherwise). The AVX-512 path
+// also calls the AVX2 packing kernels.
+var hasAVX512 = hasAVX2 && xcpu.X86.HasAVX512F && xcpu.X86.HasAVX512BW &&
+	xcpu.X86.HasAVX512DQ && xcpu.X86.HasAVX512VL
 
 // sgemmKernelAVX2 is the 6x16 register-tiled microkernel. It replaces
 // kernelGo, the plain loop
@@ -27,10 +34,41 @@ var hasAVX2 = xcpu.X86.HasAVX2 && xcpu.X86.HasFMA
 //go:noescape
 func sgemmKernelAVX2(kc int, a, b, c *float32, ldc int, alpha, beta float32)
 
+// sgemmKernelAVX512 is the 12x32 microkernel of the AVX-512 path: the
+// same loop as sgemmKernelAVX2 with mr = 12, nr = 32 (a packed A panel of
+// kc x 12 floats, a packed B panel of kc x 32, 24 ZMM accumulators).
+//
+//go:noescape
+func sgemmKernelAVX512(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+
 // dotAVX2 replaces dotGo: s = sum_i x[i]*y[i], len(y) >= len(x).
 //
 //go:noescape
 func dotAVX2(x, y []float32) float32
+
+// dotAVX512, axpyAVX512 and scaleAVX512 are the 16-lane twins of dotAVX2,
+// axpyAVX2 and scaleAVX2 (tails through a K mask, no scalar loop).
+//
+//go:noescape
+func dotAVX512(x, y []float32) float32
+
+//go:noescape
+func axpyAVX512(alpha float32, x, y []float32)
+
+//go:noescape
+func scaleAVX512(alpha float32, x []float32)
+
+// dotRows4AVX512 is dotRows4AVX2 on ZMM registers (same arguments; an odd
+// k8 ends with a half-masked load).
+//
+//go:noescape
+func dotRows4AVX512(a *float32, lda, rows int, w *float32, ldw, k8 int, out *float32)
+
+// expScaledAVX512 sets dst[i] = exp(c*x[i]) for all of x, 16 at a time,
+// the tail through a K mask; len(dst) >= len(x).
+//
+//go:noescape
+func expScaledAVX512(dst, x []float32, c float32)
 
 // dotRows4AVX2 computes out[i*4+j] = sum_{p < 8*k8} a[i*lda+p]*w[j*ldw+p]
 // for i < rows (1 or 2) and j < 4: a few rows of A against four rows of a
@@ -66,17 +104,21 @@ func scaleAVX2(alpha float32, x []float32)
 //go:noescape
 func packA6AVX2(dst, src *float32, lda, groups int)
 
-// packB16TAVX2 packs 16 rows of a stored (transposed) B times 8*groups
-// columns; it replaces the loop
+// transpose8AVX2 writes 8 rows of src (row stride ld floats) times
+// 8*groups columns transposed, at destination row stride w floats; it
+// replaces the loop
 //
 //	for p := 0; p < 8*groups; p++ {
-//		for j := 0; j < 16; j++ {
-//			dst[p*16+j] = src[j*ldb+p]
+//		for j := 0; j < 8; j++ {
+//			dst[p*w+j] = src[j*ld+p]
 //		}
 //	}
 //
+// Packing a transposed panel of 16 or 32 rows is 2 or 4 calls, 12 rows two
+// overlapping calls (rows 0-7 and 4-11).
+//
 //go:noescape
-func packB16TAVX2(dst, src *float32, ldb, groups int)
+func transpose8AVX2(dst, src *float32, ld, w, groups int)
 
 // packB16AVX2 packs 16 columns of an untransposed B; it replaces the loop
 //
@@ -95,3 +137,25 @@ func packB16AVX2(dst, src *float32, ldb, kc int)
 //
 //go:noescape
 func packA6TAVX2(dst, src *float32, lda, kc int)
+
+// packA12TAVX2 is packA6TAVX2 for 12-float panels (the AVX-512 tile):
+// dst[p*12+i] = src[p*lda+i].
+//
+//go:noescape
+func packA12TAVX2(dst, src *float32, lda, kc int)
+
+// packB32AVX512 is packB16AVX2 for 32-float panels:
+// dst[p*32+j] = src[p*ldb+j].
+//
+//go:noescape
+func packB32AVX512(dst, src *float32, ldb, kc int)
+
+// fmaChainsAVX2 runs n rounds of 12 independent 8-lane FMA chains (192
+// flops a round), and fmaChainsAVX512 n rounds of 24 16-lane chains (768
+// flops): the probes behind PeakFLOPS.
+//
+//go:noescape
+func fmaChainsAVX2(n int)
+
+//go:noescape
+func fmaChainsAVX512(n int)

@@ -2,9 +2,43 @@
 
 package cpu
 
-// hasAVX2 is false without the amd64 assembly: every path runs the pure-Go
-// kernels (kernelGo, dotGo, axpyGo, scaleGo).
-const hasAVX2 = false
+// hasAVX2 and hasAVX512 are false without the amd64 assembly: every path
+// runs the pure-Go kernels (kernelGo, dotGo, axpyGo, scaleGo).
+const hasAVX2, hasAVX512 = false, false
+
+func sgemmKernelAVX512(kc int, a, b, c *float32, ldc int, alpha, beta float32) {
+	panic("cpu: sgemmKernelAVX512 called without assembly support")
+}
+
+func dotAVX512(x, y []float32) float32 { panic("cpu: dotAVX512 called without assembly support") }
+
+func axpyAVX512(alpha float32, x, y []float32) {
+	panic("cpu: axpyAVX512 called without assembly support")
+}
+
+func scaleAVX512(alpha float32, x []float32) {
+	panic("cpu: scaleAVX512 called without assembly support")
+}
+
+func dotRows4AVX512(a *float32, lda, rows int, w *float32, ldw, k8 int, out *float32) {
+	panic("cpu: dotRows4AVX512 called without assembly support")
+}
+
+func expScaledAVX512(dst, x []float32, c float32) {
+	panic("cpu: expScaledAVX512 called without assembly support")
+}
+
+func transpose8AVX2(dst, src *float32, ld, w, groups int) {
+	panic("cpu: transpose8AVX2 called without assembly support")
+}
+
+func packA12TAVX2(dst, src *float32, lda, kc int) {
+	panic("cpu: packA12TAVX2 called without assembly support")
+}
+
+func packB32AVX512(dst, src *float32, ldb, kc int) {
+	panic("cpu: packB32AVX512 called without assembly support")
+}
 
 func sgemmKernelAVX2(kc int, a, b, c *float32, ldc int, alpha, beta float32) {
 	panic("cpu: sgemmKernelAVX2 called without assembly support")
@@ -28,10 +62,6 @@ func packA6AVX2(dst, src *float32, lda, groups int) {
 	panic("cpu: packA6AVX2 called without assembly support")
 }
 
-func packB16TAVX2(dst, src *float32, ldb, groups int) {
-	panic("cpu: packB16TAVX2 called without assembly support")
-}
-
 func packB16AVX2(dst, src *float32, ldb, kc int) {
 	panic("cpu: packB16AVX2 called without assembly support")
 }
@@ -39,3 +69,6 @@ func packB16AVX2(dst, src *float32, ldb, kc int) {
 func packA6TAVX2(dst, src *float32, lda, kc int) {
 	panic("cpu: packA6TAVX2 called without assembly support")
 }
+
+func fmaChainsAVX2(n int)   { panic("cpu: fmaChainsAVX2 called without assembly support") }
+func fmaChainsAVX512(n int) { panic("cpu: fmaChainsAVX512 called without assembly support") }

@@ -5,17 +5,19 @@ import (
 	"unsafe"
 )
 
-// Register tile of the microkernel: mr rows x nr columns of C live in 12 YMM
-// registers (6 rows x 2 vectors of 8 floats) for a whole kc-deep panel.
-const (
-	mr = 6
-	nr = 16
-)
+// Register tile of the microkernel: mr rows x nr columns of C stay in
+// registers for a whole kc-deep panel. SetISA chooses it: 6 x 16 (12 YMM
+// registers: 6 rows x 2 vectors of 8 floats) for AVX2 and pure Go, 12 x 32
+// (24 ZMM registers: 12 rows x 2 vectors of 16) for AVX-512.
+var mr, nr = 6, 16
+
+// maxMR x maxNR is the largest register tile of any ISA (workspace scratch).
+const maxMR, maxNR = 12, 32
 
 // Cache blocking, in elements (GotoBLAS/BLIS naming). A kc x nr micro-panel of
 // packed B (16 KiB at kc=256) stays in L1 while the microkernel sweeps the
 // mc x kc block of packed A (L2); the kc x nc block of packed B sits in L3.
-// mcBlock is a multiple of mr, ncBlock of nr. They are variables only so the
+// mcBlock is a multiple of every mr, ncBlock of every nr. They are variables only so the
 // tests can shrink them to hit every edge with small matrices.
 var (
 	kcBlock = 256
@@ -111,7 +113,7 @@ func scaleMatrix(m, n int, beta float32, c []float32, ldc int) {
 type workspace struct {
 	a    []float32 // (mcBlock/mr, kcBlock, mr) packed A block, 64-byte aligned
 	b    []float32 // (ncBlock/nr, kcBlock, nr) packed B block, 64-byte aligned
-	tile []float32 // (mr, nr) scratch for the partial tiles at the edges of C
+	tile []float32 // (maxMR, maxNR) scratch for the partial tiles at the edges of C
 }
 
 // aligned64 returns a slice of n float32 whose first element is 64-byte
@@ -148,7 +150,7 @@ func getWorkspace() *workspace {
 	return &workspace{
 		a:    aligned64(mcBlock * kcBlock),
 		b:    aligned64(kcBlock * ncBlock),
-		tile: aligned64(mr * nr),
+		tile: aligned64(maxMR * maxNR),
 	}
 }
 
@@ -213,18 +215,22 @@ func (g *gemm) macroKernel(ws *workspace, ic, mc, jc, nc, kc int, beta float32) 
 	}
 }
 
-// microKernel dispatches to the AVX2 assembly or the pure-Go kernel:
+// microKernel dispatches to the ISA's microkernel:
 // C[0:mr, 0:nr] = alpha * (packed a)(packed b) + beta*C, c with row stride ldc.
 func microKernel(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
-	if useAsm {
-		// The assembly does no bounds checks: prove the extents here.
-		_ = a[kc*mr-1]
-		_ = b[kc*nr-1]
-		_ = c[(mr-1)*ldc+nr-1]
-		sgemmKernelAVX2(kc, &a[0], &b[0], &c[0], ldc, alpha, beta)
+	if isa == Generic {
+		kernelGo(kc, a, b, c, ldc, alpha, beta)
 		return
 	}
-	kernelGo(kc, a, b, c, ldc, alpha, beta)
+	// The assembly does no bounds checks: prove the extents here.
+	_ = a[kc*mr-1]
+	_ = b[kc*nr-1]
+	_ = c[(mr-1)*ldc+nr-1]
+	if isa == AVX512 {
+		sgemmKernelAVX512(kc, &a[0], &b[0], &c[0], ldc, alpha, beta)
+		return
+	}
+	sgemmKernelAVX2(kc, &a[0], &b[0], &c[0], ldc, alpha, beta)
 }
 
 // kernelGo is the portable microkernel (and the plain loop the assembly
@@ -282,40 +288,47 @@ var packRows = 8
 // (kc, mr): dst[ir*kc + p*mr + i] = opA[i0+ir+i][p0+p]. Rows past mc are zero.
 func packA(dst, a []float32, lda int, transA bool, i0, mc, p0, kc int) {
 	if transA {
-		// opA[i][p] = a[p*lda+i]: each depth step is six contiguous floats.
-		packContiguous(dst, a, lda, p0, kc, i0, mc, mr, packA6TAVX2)
+		// opA[i][p] = a[p*lda+i]: each depth step is mr contiguous floats.
+		kernel := packA6TAVX2
+		if mr == 12 {
+			kernel = packA12TAVX2
+		}
+		packContiguous(dst, a, lda, p0, kc, i0, mc, mr, kernel)
 		return
 	}
+	// opA[i][p] = a[i*lda+p]: an mr x kc -> kc x mr transpose per panel.
 	for ir := 0; ir < mc; ir += mr {
-		mm := min(mr, mc-ir)
-		d := dst[ir*kc : ir*kc+kc*mr]
-		row := i0 + ir
-		switch {
-		case mm == mr:
-			// Six row streams, interleaved: a 6 x kc -> kc x 6 transpose.
-			r0 := a[(row+0)*lda+p0:][:kc]
-			r1 := a[(row+1)*lda+p0:][:kc]
-			r2 := a[(row+2)*lda+p0:][:kc]
-			r3 := a[(row+3)*lda+p0:][:kc]
-			r4 := a[(row+4)*lda+p0:][:kc]
-			r5 := a[(row+5)*lda+p0:][:kc]
-			p := 0
-			if useAsm && kc >= 8 {
-				p = kc &^ 7
-				packA6AVX2(&d[0], &r0[0], lda, p/8) // rows r0..r5 in bounds above
+		packTransposed(dst[ir*kc:ir*kc+kc*mr], a, lda, i0+ir, min(mr, mc-ir), p0, kc, mr)
+	}
+}
+
+// packTransposed writes rows row..row+rows of src, columns p0..p0+kc, as
+// one (kc, w) micro-panel: d[p*w + i] = src[(row+i)*ld + p0 + p], rows past
+// rows as zeros. A full panel (rows == w) runs the assembly transposes on
+// groups of 8 columns: 8x8 blocks at destination stride w (two overlapping
+// ones cover 12 rows), and the 6-row kernel for w = 6.
+func packTransposed(d, src []float32, ld, row, rows, p0, kc, w int) {
+	p := 0
+	if rows == w && isa != Generic && kc >= 8 {
+		p = kc &^ 7
+		_ = src[(row+w-1)*ld+p0+kc-1] // all w source rows are in bounds
+		s := src[row*ld+p0:]
+		switch w {
+		case 6:
+			packA6AVX2(&d[0], &s[0], ld, p/8)
+		default: // 12, 16, 32: 8-row blocks; 12 = rows 0-7 and 4-11
+			for i := 0; i < w; i += 8 {
+				i = min(i, w-8)
+				transpose8AVX2(&d[i], &s[i*ld], ld, w, p/8)
 			}
-			for ; p < kc; p++ {
-				q := (*[mr]float32)(d[p*mr:])
-				q[0], q[1], q[2], q[3], q[4], q[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
-			}
-		default:
-			clear(d)
-			for i := 0; i < mm; i++ {
-				r := a[(row+i)*lda+p0:][:kc]
-				for p, v := range r {
-					d[p*mr+i] = v
-				}
-			}
+		}
+	} else if rows < w {
+		clear(d)
+	}
+	for i := 0; i < rows; i++ {
+		r := src[(row+i)*ld+p0:][:kc]
+		for q := p; q < kc; q++ {
+			d[q*w+i] = r[q]
 		}
 	}
 }
@@ -335,7 +348,7 @@ func packContiguous(dst, src []float32, ld, p0, kc, c0, n, w int, kernel func(ds
 			d := dst[c*kc+pb*w : c*kc+(pb+rows)*w]
 			s := src[(p0+pb)*ld+c0+c:]
 			_ = s[(rows-1)*ld+w-1] // the rows x w block is in bounds
-			if useAsm {
+			if isa != Generic {
 				kernel(&d[0], &s[0], ld, rows)
 				continue
 			}
@@ -357,38 +370,17 @@ func packContiguous(dst, src []float32, ld, p0, kc, c0, n, w int, kernel func(ds
 // (kc, nr): dst[jr*kc + p*nr + j] = opB[p0+p][j0+jr+j]. Columns past nc are zero.
 func packB(dst, b []float32, ldb int, transB bool, p0, kc, j0, nc int) {
 	if !transB {
-		// opB[p][j] = b[p*ldb+j]: each depth step is sixteen contiguous floats.
-		packContiguous(dst, b, ldb, p0, kc, j0, nc, nr, packB16AVX2)
+		// opB[p][j] = b[p*ldb+j]: each depth step is nr contiguous floats.
+		kernel := packB16AVX2
+		if nr == 32 {
+			kernel = packB32AVX512
+		}
+		packContiguous(dst, b, ldb, p0, kc, j0, nc, nr, kernel)
 		return
 	}
+	// opB[p][j] = b[j*ldb+p]: an nr x kc -> kc x nr transpose per panel.
 	for jr := 0; jr < nc; jr += nr {
-		nn := min(nr, nc-jr)
-		d := dst[jr*kc : jr*kc+kc*nr]
-		col := j0 + jr
-		switch {
-		case nn == nr:
-			// opB[p][j] = b[j*ldb+p]: a 16 x kc -> kc x 16 transpose.
-			_ = b[(col+nr-1)*ldb+p0+kc-1] // all 16 source rows are in bounds
-			p := 0
-			if useAsm && kc >= 8 {
-				p = kc &^ 7
-				packB16TAVX2(&d[0], &b[col*ldb+p0], ldb, p/8)
-			}
-			for j := 0; j < nr; j++ {
-				s := b[(col+j)*ldb+p0:][:kc]
-				for q := p; q < kc; q++ {
-					d[q*nr+j] = s[q]
-				}
-			}
-		default:
-			clear(d)
-			for j := 0; j < nn; j++ {
-				s := b[(col+j)*ldb+p0:][:kc]
-				for p, v := range s {
-					d[p*nr+j] = v
-				}
-			}
-		}
+		packTransposed(dst[jr*kc:jr*kc+kc*nr], b, ldb, j0+jr, min(nr, nc-jr), p0, kc, nr)
 	}
 }
 
@@ -478,14 +470,18 @@ func (g *gemm) rowsDot(lo, hi int) {
 	m, k := g.m, g.k
 	k8 := k &^ 7
 	j := lo
-	if useAsm && k8 > 0 {
+	if isa != Generic && k8 > 0 {
+		dotRows4 := dotRows4AVX2
+		if isa == AVX512 {
+			dotRows4 = dotRows4AVX512
+		}
 		var out [8]float32
 		for ; j+4 <= hi; j += 4 {
 			_ = g.b[(j+3)*g.ldb+k-1] // the four rows of B are in bounds
 			for i := 0; i < m; i += 2 {
 				rows := min(2, m-i)
 				_ = g.a[(i+rows-1)*g.lda+k-1] // the rows of A are in bounds
-				dotRows4AVX2(&g.a[i*g.lda], g.lda, rows, &g.b[j*g.ldb], g.ldb, k8/8, &out[0])
+				dotRows4(&g.a[i*g.lda], g.lda, rows, &g.b[j*g.ldb], g.ldb, k8/8, &out[0])
 				for r := 0; r < rows; r++ {
 					arow := g.a[(i+r)*g.lda : (i+r)*g.lda+k]
 					for q := 0; q < 4; q++ {

@@ -112,10 +112,14 @@ func withBlocks(t *testing.T, kc, mc, nc int) {
 	t.Cleanup(func() { kcBlock, mcBlock, ncBlock = okc, omc, onc })
 }
 
-func withAsm(t *testing.T, on bool) {
-	old := useAsm
-	useAsm = on && hasAVX2
-	t.Cleanup(func() { useAsm = old })
+// withISA runs the rest of the test (and its cleanups after) on path i.
+func withISA(t *testing.T, i ISA) {
+	t.Helper()
+	old, err := SetISA(i)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { SetISA(old) })
 }
 
 func withThreads(t *testing.T, n int) {
@@ -146,10 +150,10 @@ func sweep(t *testing.T, seed uint64, n int) {
 }
 
 func TestSgemmSweepSmallBlocks(t *testing.T) {
-	for _, asm := range []bool{true, false} {
+	for _, isa := range SupportedISAs() {
 		for _, threads := range []int{1, 3} {
-			t.Run(fmt.Sprintf("asm=%v/threads=%d", asm, threads), func(t *testing.T) {
-				withAsm(t, asm)
+			t.Run(fmt.Sprintf("%v/threads=%d", isa, threads), func(t *testing.T) {
+				withISA(t, isa)
 				withThreads(t, threads)
 				withBlocks(t, 16, 12, 32)
 				sweep(t, 1, 720)
@@ -159,9 +163,9 @@ func TestSgemmSweepSmallBlocks(t *testing.T) {
 }
 
 func TestSgemmSweepDefaultBlocks(t *testing.T) {
-	for _, asm := range []bool{true, false} {
-		t.Run(fmt.Sprintf("asm=%v", asm), func(t *testing.T) {
-			withAsm(t, asm)
+	for _, isa := range SupportedISAs() {
+		t.Run(isa.String(), func(t *testing.T) {
+			withISA(t, isa)
 			sweep(t, 2, 360)
 		})
 	}
@@ -191,8 +195,8 @@ func TestSgemmBlockEdges(t *testing.T) {
 	if testing.Short() {
 		cases = cases[:9]
 	}
-	for _, asm := range []bool{true, false} {
-		withAsm(t, asm)
+	for _, isa := range SupportedISAs() {
+		withISA(t, isa)
 		for _, threads := range []int{1, 2} {
 			withThreads(t, threads)
 			for _, tc := range cases {
@@ -331,8 +335,15 @@ func TestSgemmSerialEqualsSgemm(t *testing.T) {
 // the unpacked path (rowsDot); it must agree with the oracle, strides and
 // beta included, for odd m, a ragged k (and k < 8) and n not a multiple of 4.
 func TestSgemmFewRowsTransB(t *testing.T) {
+	for _, isa := range SupportedISAs() {
+		withISA(t, isa)
+		testFewRowsTransB(t)
+	}
+}
+
+func testFewRowsTransB(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
-	for _, tc := range [][2]int{{1, 130}, {2, 130}, {3, 5}, {4, 128}, {5, 130}, {7, 136}, {fewRows, 130}, {fewRows + 1, 130}} {
+	for _, tc := range [][2]int{{1, 130}, {2, 130}, {3, 5}, {4, 128}, {5, 130}, {7, 136}, {fewRows, 130}, {fewRows + 1, 130}, {2, 8}, {1, 8}, {1, 24}, {2, 24}, {1, 40}, {2, 1000}, {1, 1000}} {
 		m, k, n := tc[0], tc[1], 77
 		lda, ldb, ldc := k+3, k+5, n+2
 		a, b := make([]float32, m*lda), make([]float32, n*ldb)
@@ -351,7 +362,7 @@ func TestSgemmFewRowsTransB(t *testing.T) {
 		SgemmNaive(false, true, m, n, k, 0.5, a, lda, b, ldb, 2, want, ldc)
 		for i := range c {
 			if d := c[i] - want[i]; d > 1e-3 || d < -1e-3 {
-				t.Fatalf("m=%d k=%d element %d: %g, want %g", m, k, i, c[i], want[i])
+				t.Fatalf("%v m=%d k=%d element %d: %g, want %g", CurrentISA(), m, k, i, c[i], want[i])
 			}
 		}
 	}

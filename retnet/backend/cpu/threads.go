@@ -253,3 +253,6 @@ func nextJob() job {
 	}
 	return <-jobs
 }
+
+func lockThread()   { runtime.LockOSThread() }
+func unlockThread() { runtime.UnlockOSThread() }

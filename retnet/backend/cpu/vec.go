@@ -2,19 +2,17 @@ package cpu
 
 import "fmt"
 
-// useAsm selects the AVX2 assembly kernels (Sgemm's microkernel, Dot, Axpy,
-// Scale). It starts as hasAVX2; tests clear it to exercise the pure-Go
-// kernels on machines that have AVX2.
-var useAsm = hasAVX2
-
-// Dot returns sum_i x[i]*y[i], accumulated in float32 (eight lanes at a time
-// on AVX2, so the rounding differs from a left-to-right sum).
+// Dot returns sum_i x[i]*y[i], accumulated in float32 (8 or 16 lanes at a time
+// on AVX2 / AVX-512, so the rounding differs from a left-to-right sum).
 // It panics if len(x) != len(y).
 func Dot(x, y []float32) float32 {
 	if len(x) != len(y) {
 		panic(fmt.Sprintf("cpu: Dot length mismatch %d != %d", len(x), len(y)))
 	}
-	if useAsm {
+	switch isa {
+	case AVX512:
+		return dotAVX512(x, y)
+	case AVX2:
 		return dotAVX2(x, y)
 	}
 	return dotGo(x, y)
@@ -26,7 +24,11 @@ func Axpy(alpha float32, x, y []float32) {
 	if len(x) != len(y) {
 		panic(fmt.Sprintf("cpu: Axpy length mismatch %d != %d", len(x), len(y)))
 	}
-	if useAsm {
+	switch isa {
+	case AVX512:
+		axpyAVX512(alpha, x, y)
+		return
+	case AVX2:
 		axpyAVX2(alpha, x, y)
 		return
 	}
@@ -35,7 +37,11 @@ func Axpy(alpha float32, x, y []float32) {
 
 // Scale multiplies x by alpha in place: x[i] *= alpha.
 func Scale(alpha float32, x []float32) {
-	if useAsm {
+	switch isa {
+	case AVX512:
+		scaleAVX512(alpha, x)
+		return
+	case AVX2:
 		scaleAVX2(alpha, x)
 		return
 	}

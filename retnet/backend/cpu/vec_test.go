@@ -12,8 +12,8 @@ var vecLens = []int{0, 1, 3, 7, 8, 9, 15, 31, 32, 33, 40, 63, 64, 100, 257, 1000
 
 func TestDot(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
-	for _, asm := range []bool{true, false} {
-		withAsm(t, asm)
+	for _, isa := range SupportedISAs() {
+		withISA(t, isa)
 		for _, n := range vecLens {
 			x, y := randSlice(rng, n+1)[1:], randSlice(rng, n) // x unaligned
 			got, want := Dot(x, y), DotNaive(x, y)
@@ -22,7 +22,7 @@ func TestDot(t *testing.T) {
 				bound += math.Abs(float64(x[i]) * float64(y[i]))
 			}
 			if diff := math.Abs(float64(got - want)); diff > float64(n+2)*0x1p-23*bound {
-				t.Errorf("asm=%v n=%d: Dot = %g, want %g", asm, n, got, want)
+				t.Errorf("%v n=%d: Dot = %g, want %g", isa, n, got, want)
 			}
 		}
 	}
@@ -30,8 +30,8 @@ func TestDot(t *testing.T) {
 
 func TestAxpyScale(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 8))
-	for _, asm := range []bool{true, false} {
-		withAsm(t, asm)
+	for _, isa := range SupportedISAs() {
+		withISA(t, isa)
 		for _, n := range vecLens {
 			for _, alpha := range []float32{0, 1, -2.5} {
 				x := randSlice(rng, n+1)[1:]
@@ -46,13 +46,13 @@ func TestAxpyScale(t *testing.T) {
 				}
 				Axpy(alpha, x, y[:n])
 				AxpyNaive(alpha, x, want[:n])
-				compareVec(t, fmt.Sprintf("asm=%v Axpy(%g) n=%d", asm, alpha, n), y, want, scale, n)
+				compareVec(t, fmt.Sprintf("%v Axpy(%g) n=%d", isa, alpha, n), y, want, scale, n)
 
 				z := randSlice(rng, n+2)
 				want = append([]float32(nil), z...)
 				Scale(alpha, z[:n])
 				ScaleNaive(alpha, want[:n])
-				compareVec(t, fmt.Sprintf("asm=%v Scale(%g) n=%d", asm, alpha, n), z, want, absSlice(want), n)
+				compareVec(t, fmt.Sprintf("%v Scale(%g) n=%d", isa, alpha, n), z, want, absSlice(want), n)
 			}
 		}
 	}
