@@ -1,18 +1,21 @@
-# The CPU backend's matrix multiply: a side-by-side benchmark against numpy on
-# OpenBLAS (libopenblas0-pthread, deps/apt.txt), and a check that the
-# pure-Go fallback (build tag purego, other architectures) builds and passes.
+# The CPU backend's matrix multiply: a side-by-side benchmark against PyTorch's
+# torch.mm (MKL) from the bench venv (mk/21-bench-deps.mk), and a check that
+# the pure-Go fallback (build tag purego, other architectures) builds and passes.
 .PHONY: bench-sgemm sgemm-fallback-check
 TEST_STEPS += sgemm-fallback-check
 
-# Interleaved rounds of go test -bench and numpy matmul, 2 threads each, best
-# of SGEMM_ROUNDS: squares 256..2048 (BenchmarkSgemm), then the retention
-# shapes (BenchmarkSgemmRetention); prints both GFLOP/s and the ratio.
-# About 2 minutes.
+# Interleaved rounds of Go Sgemm (each ISA in SGEMM_ISAS; empty = the best
+# this CPU runs) and torch.mm, SGEMM_THREADS threads each, best of
+# SGEMM_ROUNDS: squares 256..2048 (BenchmarkSgemm), then the retention shapes
+# (BenchmarkSgemmRetention). Writes docs/records/sgemm.json and
+# sgemm-retention.json (then `make bench-docs`). A few minutes.
 SGEMM_THREADS ?= 2
 SGEMM_ROUNDS ?= 3
-bench-sgemm:
-	/usr/bin/python3 scripts/bench_sgemm.py --go --threads $(SGEMM_THREADS) --rounds $(SGEMM_ROUNDS)
-	/usr/bin/python3 scripts/bench_sgemm.py --go --retention --threads $(SGEMM_THREADS) --rounds $(SGEMM_ROUNDS)
+SGEMM_ISAS ?=
+BENCH_ENV := env -u OPENBLAS_CORETYPE
+bench-sgemm: bench-deps
+	$(BENCH_ENV) $(BENCH_PY) scripts/bench_sgemm.py --isas "$(SGEMM_ISAS)" --threads $(SGEMM_THREADS) --rounds $(SGEMM_ROUNDS)
+	$(BENCH_ENV) $(BENCH_PY) scripts/bench_sgemm.py --retention --isas "$(SGEMM_ISAS)" --threads $(SGEMM_THREADS) --rounds $(SGEMM_ROUNDS)
 
 sgemm-fallback-check:
 	$(GO) vet -tags purego ./retnet/backend/cpu

@@ -41,8 +41,8 @@ bench-inference: build
 	@echo "wrote $(RESULTS)/inference.json"
 
 # Training-step throughput and memory against sequence length (Table 4),
-# with the same-run PyTorch reference (Debian python3-torch).
-bench-train: build
+# with the same-run PyTorch reference (current PyTorch from PyPI, .venv-bench).
+bench-train: bench-deps build
 	@mkdir -p $(RESULTS)
-	$(BIN)/retlab bench train --json > $(RESULTS)/bench-train.json
+	env -u OPENBLAS_CORETYPE $(BIN)/retlab bench train --python $(BENCH_PY) --json > $(RESULTS)/bench-train.json
 	@echo "wrote $(RESULTS)/bench-train.json"

@@ -5,9 +5,10 @@
     /usr/bin/python3 scripts/bench_retention_torch.py --quick        # T=256,512, 1 repeat (smoke test)
     /usr/bin/python3 scripts/bench_retention_torch.py --self-test    # correctness checks only
 
-Needs Debian's python3-torch (1.13) and, for a meaningful baseline, libopenblas0-pthread (Debian's torch
-is built with BLAS_INFO=generic and uses whatever libblas.so.3 the alternatives system points to; the
-reference BLAS is ~40x slower). The note of every record says which library was loaded.
+The anchor is current PyTorch from PyPI (`make bench-deps`, run with .venv-bench/bin/python): timing
+refuses (exit 2, scripts/benchanchor.py) a torch whose BLAS runs generic kernels, such as Debian's
+torch 1.13 on OpenBLAS 0.3.21 on the project's Xeon (SSE3 "Prescott" kernels), unless --allow-generic.
+--self-test runs with any torch. The note of every record says which BLAS and ISA were used.
 
 One MSR layer forward in float32 under torch.no_grad, per form (spec/RETNET.md, torchscale's
 MultiScaleRetention): q/k/v/g projections, key scaling dk^-1/2, interleaved rotation, the retention form,
@@ -80,6 +81,8 @@ def parse_args():
                     help="time building sin/cos and the decay masks too")
     ap.add_argument("--quick", action="store_true", help="T=256,512 and 1 repeat (smoke test)")
     ap.add_argument("--self-test", action="store_true", help="run the correctness checks only")
+    ap.add_argument("--allow-generic", action="store_true",
+                    help="time even a torch whose BLAS runs generic kernels (scripts/benchanchor.py refuses)")
     args = ap.parse_args()
     if args.quick:
         args.T, args.repeats = "256,512", 1
@@ -95,8 +98,10 @@ def parse_args():
 
 ARGS = parse_args()
 # OpenBLAS keeps its own thread pool, which torch.set_num_threads does not size: set it before loading.
-os.environ["OPENBLAS_NUM_THREADS"] = str(ARGS.threads)
-os.environ["OMP_NUM_THREADS"] = str(ARGS.threads)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchanchor  # noqa: E402
+
+benchanchor.threads(ARGS.threads)
 
 import torch  # noqa: E402  (after the thread environment is set)
 import torch.nn.functional as F  # noqa: E402
@@ -338,21 +343,10 @@ def self_test():
 # ---------------------------------------------------------------------------------------------
 
 def blas_note():
-    """torch version, its BLAS_INFO, and the BLAS library actually mapped into this process."""
-    torch.ones(64, 64) @ torch.ones(64, 64)  # make sure the BLAS is loaded
-    cfg = torch.__config__.show()
-    info = re.search(r"BLAS_INFO=([^,\s]+)", cfg)
-    libs = set()
-    try:
-        with open("/proc/self/maps") as f:
-            for line in f:
-                path = line.split()[-1] if len(line.split()) >= 6 else ""
-                if re.search(r"blas|mkl", os.path.basename(path)) and "torch" not in path:
-                    libs.add(os.path.realpath(path))
-    except OSError:
-        pass
-    return "torch %s, BLAS_INFO=%s, BLAS %s" % (torch.__version__, info.group(1) if info else "?",
-                                                ",".join(sorted(libs)) or "unknown")
+    """torch version, its BLAS and the ISA evidence of the anchor guard; exits 2 on generic kernels."""
+    a = benchanchor.check_torch(torch, ARGS.allow_generic)
+    return "torch %s, BLAS_INFO=%s, CPU capability %s, %s" % (
+        a["torch"], a["blas_info"], a["cpu_capability"], a.get("mkl") or a.get("blas_pools"))
 
 
 def best_time(fn, repeats):

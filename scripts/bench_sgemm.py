@@ -1,45 +1,33 @@
-#!/usr/bin/python3
-"""Time numpy float32 matmul (square n x n, C = A @ B) as the reference for
-the Go BenchmarkSgemm, and with --go run both side by side.
+#!/usr/bin/env python3
+"""Go's Sgemm against PyTorch's torch.mm (MKL), side by side in one run, the same threads on both
+sides, written as a JSON record (docs/records/sgemm*.json) that docs/benchmarks.md is generated from.
 
-Debian's numpy links libblas.so.3 through the alternatives system: with
-libopenblas0-pthread installed that is OpenBLAS, otherwise the reference
-BLAS (~3 GFLOP/s, a meaningless baseline). The script reads /proc/self/maps
-after a product to name the loaded BLAS and refuses (exit 2) to report a
-non-OpenBLAS number unless --any-blas is given.
+Run with the bench venv's python (`make bench-deps`; `make bench-sgemm` does both):
+  .venv-bench/bin/python scripts/bench_sgemm.py [--threads 2] [--rounds 3] [--sizes 256,512,1024,2048]
+  .venv-bench/bin/python scripts/bench_sgemm.py --retention     # the retention forms' shapes
+  .venv-bench/bin/python scripts/bench_sgemm.py --isas avx512,avx2,generic   # several Go paths
 
-The machines are shared and noisy, so --go interleaves: each round times
-every shape with the Go benchmark (go test -bench for that case alone,
-GOMAXPROCS and RETLAB_THREADS = --threads) and then with numpy, and the best
-of --rounds is kept for each side.
+The anchor guard (scripts/benchanchor.py) refuses a torch whose BLAS runs generic kernels.
 
-With --retention the shapes are those of BenchmarkSgemmRetention (the
-products the retention forms make, transposes included: numpy passes a
-transposed view to sgemm as a transpose flag, without copying).
-
-Usage (from the repository root; `make bench-sgemm` runs the second form):
-  scripts/bench_sgemm.py [--threads 2] [--sizes 256,512,1024,2048]
-  scripts/bench_sgemm.py --go [--rounds 3] [--retention]
+The machines are shared and noisy, so the run interleaves: each round times every shape with every
+Go path (a fresh process of the compiled Go test binary per point: BenchmarkSgemm or
+BenchmarkSgemmRetention for that case alone, GOMAXPROCS and RETLAB_THREADS = --threads,
+RETLAB_CPU = the path) and then with torch; the best of --rounds is kept for each side. The FMA-chain
+peak (BenchmarkPeak, the same threads) is probed before and after, and each side's MFU is its
+GFLOP/s over the best probe. Accounting: 2*m*n*k flops a product, for both sides (every product
+here is dense: nothing is skipped). The record says whether the machine was shared (load average
+above 0.5 before the run started).
 """
 import argparse
-import ctypes
 import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 
-
-def loaded_blas():
-    """Real paths of the BLAS-like shared libraries mapped into this process."""
-    libs = set()
-    with open("/proc/self/maps") as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) >= 6 and "blas" in parts[5].lower():
-                libs.add(os.path.realpath(parts[5]))
-    return sorted(libs)
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchanchor  # noqa: E402
 
 # BenchmarkSgemmRetention's cases: name -> (transA, transB, m, n, k).
 RETENTION = {
@@ -54,42 +42,37 @@ RETENTION = {
     "kTv/chunk=512": (True, False, 128, 256, 512),
 }
 
+GO_LINE = re.compile(r"^Benchmark\w+/(\S+?)(?:-\d+)?\s.*?([\d.]+) GFLOP/s")
 
-def numpy_round(np, shapes, reps, rng):
-    """Best-of-reps GFLOP/s of np.matmul per shape (after one warm-up);
-    shapes maps a name to (transA, transB, m, n, k)."""
-    out = {}
-    for name, (ta, tb, m, n, k) in shapes.items():
-        a = rng.standard_normal((k, m) if ta else (m, k), dtype=np.float32)
-        b = rng.standard_normal((n, k) if tb else (k, n), dtype=np.float32)
-        a, b = (a.T if ta else a), (b.T if tb else b)
-        c = np.empty((m, n), np.float32)
-        np.matmul(a, b, out=c)
+
+def torch_gflops(torch, shape, reps):
+    """Best-of-reps GFLOP/s of torch.mm(a, b, out=c) (after a warm-up); transposes are views."""
+    ta, tb, m, n, k = shape
+    g = torch.Generator().manual_seed(1)
+    a = torch.randn((k, m) if ta else (m, k), generator=g)
+    b = torch.randn((n, k) if tb else (k, n), generator=g)
+    a, b = (a.t() if ta else a), (b.t() if tb else b)
+    c = torch.empty(m, n)
+    torch.mm(a, b, out=c)
+    t0 = time.perf_counter()
+    torch.mm(a, b, out=c)
+    once = time.perf_counter() - t0
+    inner = max(1, min(1000, int(0.1 / max(once, 1e-9))))  # ~100 ms a timing, as go test -benchtime
+    best = float("inf")
+    for _ in range(reps):
         t0 = time.perf_counter()
-        np.matmul(a, b, out=c)
-        once = time.perf_counter() - t0
-        inner = max(1, min(1000, int(0.1 / max(once, 1e-9))))  # ~100 ms per timing, as Go
-        best = float("inf")
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            for _ in range(inner):
-                np.matmul(a, b, out=c)
-            best = min(best, (time.perf_counter() - t0) / inner)
-        out[name] = 2 * m * n * k / best / 1e9
-    return out
+        for _ in range(inner):
+            torch.mm(a, b, out=c)
+        best = min(best, (time.perf_counter() - t0) / inner)
+    return 2 * m * n * k / best / 1e9
 
 
-GO_LINE = re.compile(r"^Benchmark\w+/(\S+)-\d+\s.*?([\d.]+) GFLOP/s")
-
-
-def go_case(bench, name, threads, benchtime, count):
-    """Best GFLOP/s of count timings of one Go benchmark case (go test
-    matches each /-separated level of the name separately)."""
-    env = dict(os.environ, RETLAB_THREADS=str(threads))
-    pattern = "/".join(f"^{re.escape(part)}$" for part in [bench] + name.split("/"))
-    cmd = ["go", "test", "-run", "^$", "-bench", pattern, f"-benchtime={benchtime}",
-           f"-cpu={threads}", f"-count={count}", "./retnet/backend/cpu"]
-    res = subprocess.run(cmd, env=env, capture_output=True, text=True)
+def go_bench(binary, pattern, threads, isa, benchtime, count):
+    """Best GFLOP/s per case name of one run of the Go test binary."""
+    env = dict(os.environ, RETLAB_THREADS=str(threads), RETLAB_CPU=isa, GOMAXPROCS=str(threads))
+    cmd = [binary, "-test.run", "^$", "-test.bench", pattern, f"-test.benchtime={benchtime}",
+           f"-test.cpu={threads}", f"-test.count={count}"]
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=os.path.dirname(binary))
     if res.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{res.stdout}{res.stderr}")
     out = {}
@@ -100,70 +83,105 @@ def go_case(bench, name, threads, benchtime, count):
     return out
 
 
+def case_pattern(bench, name):
+    # go test matches each /-separated level of the name separately.
+    return "/".join(f"^{re.escape(part)}$" for part in [bench] + name.split("/"))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--sizes", default="256,512,1024,2048")
+    ap.add_argument("--retention", action="store_true", help="the shapes of BenchmarkSgemmRetention")
+    ap.add_argument("--isas", default="", help="Go paths to time, e.g. avx512,avx2 (default: every assembly "
+                    "path this CPU runs; unsupported ones are skipped)")
     ap.add_argument("--reps", type=int, default=3, help="timings per shape per round (best kept)")
-    ap.add_argument("--go", action="store_true", help="also run the Go BenchmarkSgemm, interleaved")
-    ap.add_argument("--rounds", type=int, default=3, help="with --go: rounds of (Go, numpy)")
-    ap.add_argument("--benchtime", default="0.1s",
-                    help="with --go: go test -benchtime of one timing (--reps timings per round)")
-    ap.add_argument("--retention", action="store_true",
-                    help="the shapes of BenchmarkSgemmRetention instead of squares")
-    ap.add_argument("--any-blas", action="store_true", help="report even if numpy is not on OpenBLAS")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds of (Go, torch)")
+    ap.add_argument("--benchtime", default="0.1s", help="go test -benchtime of one Go timing")
+    ap.add_argument("--record", default="", help="JSON record path (default docs/records/sgemm[-retention].json)")
+    ap.add_argument("--allow-generic", action="store_true", help="time the anchor even on generic kernels")
     args = ap.parse_args()
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     if args.retention:
-        shapes, bench = RETENTION, "BenchmarkSgemmRetention"
+        shapes, bench, kind = RETENTION, "BenchmarkSgemmRetention", "sgemm-retention"
     else:
         shapes = {s: (False, False, int(s), int(s), int(s)) for s in args.sizes.split(",")}
-        bench = "BenchmarkSgemm"
+        bench, kind = "BenchmarkSgemm", "sgemm"
+    record = args.record or os.path.join(root, "docs", "records", kind + ".json")
 
-    # The thread count must be set before numpy loads the BLAS.
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(args.threads)
-    import numpy as np
+    load_before = os.getloadavg()
+    benchanchor.threads(args.threads)
+    import torch
+    torch.set_num_threads(args.threads)
+    anchor = benchanchor.check_torch(torch, args.allow_generic)
+    print(f"anchor: torch {anchor['torch']} BLAS {anchor['blas_info']} capability {anchor['cpu_capability']} "
+          f"threads {anchor['torch_threads']}; {anchor.get('mkl', '')}", file=sys.stderr)
 
-    rng = np.random.default_rng(1)
-    np.ones((8, 8), np.float32) @ np.ones((8, 8), np.float32)
-    libs = loaded_blas()
-    core = ""
-    for path in libs:
-        if "libopenblas" in path:
-            try:
-                lib = ctypes.CDLL(path)
-                lib.openblas_get_corename.restype = ctypes.c_char_p
-                core = f" (kernels: {lib.openblas_get_corename().decode()})"
-            except (OSError, AttributeError):
-                pass
-    print(f"numpy {np.__version__}, BLAS: {', '.join(libs) or 'none found'}{core}, threads {args.threads}")
-    if not any("openblas" in p for p in libs) and not args.any_blas:
-        print("numpy is not using OpenBLAS: apt-get install libopenblas0-pthread (see deps/apt.txt)",
-              file=sys.stderr)
-        sys.exit(2)
+    tmp = tempfile.mkdtemp(prefix="bench-sgemm-")
+    binary = os.path.join(tmp, "cpu.test")
+    subprocess.run(["go", "test", "-c", "-o", binary, "./retnet/backend/cpu"], cwd=root, check=True)
+    out = subprocess.run([binary, "-test.run", "^TestPrintBestISA$", "-test.v"], capture_output=True,
+                         text=True, env=dict(os.environ, RETLAB_PRINT_ISA="1")).stdout
+    m = re.search(r"supported \[([\w ]+)\]", out)
+    supported = m.group(1).split() if m else ["generic"]
+    asm = [i for i in reversed(supported) if i != "generic"] or ["generic"]
+    isas = [i for i in args.isas.split(",") if i in supported] if args.isas else asm
+    skipped = [i for i in args.isas.split(",") if i and i not in supported]
+    if skipped:
+        print(f"not on this CPU, skipped: {', '.join(skipped)} (supported: {' '.join(supported)})", file=sys.stderr)
+    if not isas:
+        sys.exit("no Go path to time")
 
-    if not args.go:
-        for name, gf in numpy_round(np, shapes, args.reps, rng).items():
-            print(f"numpy-sgemm {name} {gf:.1f} GFLOP/s")
-        return
+    def probe():
+        return go_bench(binary, "^BenchmarkPeak$", args.threads, "", "1x", 3)
 
-    # Each round times every shape with Go and then numpy back to back, so a
-    # burst of load from elsewhere hits both sides of a pair alike.
-    best_np, best_go = {}, {}
+    peaks = probe()
+    best_go = {isa: {} for isa in isas}
+    best_torch = {}
     for r in range(args.rounds):
         for name, shape in shapes.items():
-            for got, gf in go_case(bench, name, args.threads, args.benchtime, args.reps).items():
-                best_go[got] = max(best_go.get(got, 0), gf)
-            for got, gf in numpy_round(np, {name: shape}, args.reps, rng).items():
-                best_np[got] = max(best_np.get(got, 0), gf)
+            for isa in isas:
+                for got, gf in go_bench(binary, case_pattern(bench, name), args.threads, isa,
+                                        args.benchtime, args.reps).items():
+                    best_go[isa][got] = max(best_go[isa].get(got, 0), gf)
+            best_torch[name] = max(best_torch.get(name, 0), torch_gflops(torch, shape, args.reps))
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
-    print(f"best of {args.rounds} interleaved rounds, {args.threads} threads, GFLOP/s "
-          f"(load average now {os.getloadavg()[0]:.1f})")
+    for k, v in probe().items():
+        peaks[k] = max(peaks.get(k, 0), v)
+    load_after = os.getloadavg()
+
+    peak = max(peaks.values()) if peaks else 0
+    rows = []
+    for name, (ta, tb, m, n, k) in shapes.items():
+        row = {"shape": name, "transA": ta, "transB": tb, "m": m, "n": n, "k": k,
+               "torch_gflops": round(best_torch[name], 2),
+               "torch_mfu": round(best_torch[name] / peak, 3) if peak else None}
+        for isa in isas:
+            g = best_go[isa].get(name, float("nan"))
+            row[f"go_{isa}_gflops"] = round(g, 2)
+            row[f"go_{isa}_vs_torch"] = round(g / best_torch[name], 3)
+            row[f"go_{isa}_mfu"] = round(g / peak, 3) if peak else None
+        rows.append(row)
+    rec = benchanchor.write_record(record, kind, {
+        "threads": args.threads, "rounds": args.rounds, "reps": args.reps, "go_isas": isas,
+        "anchor": anchor, "peak_gflops": {k: round(v, 1) for k, v in peaks.items()},
+        "shared_machine": load_before[0] > 0.5,
+        "load_before": list(load_before), "load_after": list(load_after),
+        "accounting": "2*m*n*k flops per product on both sides (dense products, nothing skipped); "
+                      "best of rounds x reps timings; MFU = GFLOP/s over the best FMA-chain probe "
+                      "(BenchmarkPeak, same threads) of the run",
+        "results": rows})
     w = max(len(n) for n in shapes)
-    print(f"{'shape':>{w}} {'OpenBLAS':>9} {'Go Sgemm':>9} {'Go/OpenBLAS':>12}")
-    for name in shapes:
-        g, o = best_go.get(name, float("nan")), best_np[name]
-        print(f"{name:>{w}} {o:>9.1f} {g:>9.1f} {g / o:>11.0%}")
+    print(f"best of {args.rounds} interleaved rounds, {args.threads} threads, GFLOP/s; peak probe "
+          f"{rec['peak_gflops']}; load {load_before[0]:.1f} -> {load_after[0]:.1f}")
+    head = f"{'shape':>{w}} {'torch':>8}" + "".join(f" {'go ' + i:>11} {'ratio':>6}" for i in isas)
+    print(head)
+    for row in rows:
+        line = f"{row['shape']:>{w}} {row['torch_gflops']:>8.1f}"
+        for isa in isas:
+            line += f" {row[f'go_{isa}_gflops']:>11.1f} {row[f'go_{isa}_vs_torch']:>6.0%}"
+        print(line)
+    print(f"record: {os.path.relpath(record, root)}")
 
 
 if __name__ == "__main__":

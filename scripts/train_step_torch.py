@@ -35,11 +35,15 @@ ap.add_argument("--steps", type=int, default=3, help="timed steps (median) after
 ap.add_argument("--chunk", type=int, default=512, help="chunk size; T > chunk trains chunkwise")
 ap.add_argument("--threads", type=int, default=2)
 ap.add_argument("--verify", default="", help="instead of timing: load this Go checkpoint and print the loss on --tokens as JSON")
+ap.add_argument("--allow-generic", action="store_true",
+                help="time even a torch whose BLAS runs generic kernels (scripts/benchanchor.py refuses otherwise)")
 ap.add_argument("--tokens", default="", help="comma-separated token ids for --verify (inputs [:-1], targets [1:])")
 args = ap.parse_args()
 
-for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(var, str(args.threads))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchanchor  # noqa: E402
+
+benchanchor.threads(args.threads)
 
 import torch  # noqa: E402  (after the thread variables)
 import torch.nn as nn  # noqa: E402
@@ -231,6 +235,11 @@ def verify():
 
 
 def main():
+    # Timing needs a real anchor (current PyTorch on MKL/AVX); --verify only needs the same function.
+    anchor = benchanchor.check_torch(torch, args.allow_generic)
+    note = "torch %s BLAS %s capability %s threads %d" % (anchor["torch"], anchor["blas_info"],
+                                                          anchor["cpu_capability"], anchor["torch_threads"])
+    print("train_step_torch: " + note, file=sys.stderr)
     torch.manual_seed(1)
     model = RetNetLM(args.V, args.D, args.DV, args.F, args.L, args.H)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.05)

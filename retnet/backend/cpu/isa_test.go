@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -26,4 +27,13 @@ func TestSetISAUnsupported(t *testing.T) {
 	if s := SupportedISAs(); s[0] != Generic || BestISA() != s[len(s)-1] {
 		t.Errorf("SupportedISAs() = %v, BestISA() = %v", s, BestISA())
 	}
+}
+
+// TestPrintBestISA prints the path this machine runs by default, for the
+// benchmark scripts (RETLAB_PRINT_ISA=1 go test -run TestPrintBestISA -v).
+func TestPrintBestISA(t *testing.T) {
+	if os.Getenv("RETLAB_PRINT_ISA") == "" {
+		t.Skip("set RETLAB_PRINT_ISA=1")
+	}
+	t.Logf("best ISA: %v (supported %v)", BestISA(), SupportedISAs())
 }

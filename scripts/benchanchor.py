@@ -1,0 +1,154 @@
+"""The benchmark anchor's guard and the machine description every record carries.
+
+The reference side of every benchmark is current PyTorch from PyPI (the .venv-bench venv that
+`make bench-deps` builds). A BLAS that runs generic kernels on this CPU is no anchor: Debian's
+torch 1.13 on OpenBLAS 0.3.21 falls back to SSE3 ("Prescott") kernels on the project's Xeon and is
+3-7x slower than MKL. check_torch() refuses (exit 2) to time such a setup unless the caller allows it,
+and says what it found:
+
+* torch.__config__.show(): BLAS_INFO (mkl, or open for OpenBLAS) and "CPU capability usage"
+  (DEFAULT means ATen's own kernels are not vectorised);
+* the MKL verbose banner (MKL_VERBOSE=1 in a child process) names the instruction set MKL
+  dispatched to, e.g. "Intel(R) Advanced Vector Extensions 512 (Intel(R) AVX-512)";
+* threadpoolctl names OpenBLAS's kernel architecture (SkylakeX, Haswell, ... or the generic
+  Prescott / Core2 / Atom / Nehalem).
+
+Import it after the thread environment is set (threads(n) does that) and before torch.
+"""
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+
+# OpenBLAS core names that mean no AVX at all.
+GENERIC_OPENBLAS = {"prescott", "core2", "atom", "nehalem", "penryn", "dunnington", "generic", "katmai",
+                    "coppermine", "northwood", "banias", "opteron", "opteron_sse3", "barcelona", "bobcat"}
+
+
+def threads(n):
+    """Pin every BLAS / OpenMP pool to n threads; call before importing numpy or torch.
+
+    OPENBLAS_CORETYPE (set on some of the project's machines to force a core type) is dropped so
+    that OpenBLAS picks its kernels for this CPU itself."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(n)
+    os.environ.pop("OPENBLAS_CORETYPE", None)
+
+
+def cpu_flags():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("flags"):
+                return line.split(":", 1)[1].split()
+    return []
+
+
+def machine():
+    """CPU model, the vector flags that decide the kernels, cores, memory, load (a shared machine)."""
+    model = ""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    flags = [f for f in cpu_flags() if re.match(r"(avx|fma|amx|f16c|sse4)", f)]
+    mem = 0
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal"):
+                mem = int(line.split()[1]) * 1024
+    return {"cpu": model, "flags": sorted(flags), "cores": os.cpu_count(), "memory_bytes": mem,
+            "os": platform.platform(), "load_average": list(os.getloadavg())}
+
+
+def mkl_banner(python=sys.executable):
+    """The first MKL_VERBOSE line of a child process's torch.mm: names MKL's dispatched ISA."""
+    env = dict(os.environ, MKL_VERBOSE="1")
+    code = "import torch; a = torch.ones(64, 64); a @ a"
+    try:
+        out = subprocess.run([python, "-c", code], env=env, capture_output=True, text=True, timeout=300).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    for line in out.splitlines():
+        if line.startswith("MKL_VERBOSE") and "SGEMM" not in line:
+            return line[len("MKL_VERBOSE"):].strip()
+    return ""
+
+
+def check_torch(torch, allow_generic=False):
+    """Describe the torch anchor; exit 2 if it would time generic kernels (unless allow_generic).
+
+    Returns a dict for the records: versions, BLAS, ISA evidence and the thread count in use."""
+    cfg = torch.__config__.show()
+    blas = re.search(r"BLAS_INFO=([^,\s]+)", cfg)
+    blas = blas.group(1) if blas else "?"
+    cap = re.search(r"CPU capability usage: (\S+)", cfg)
+    cap = cap.group(1) if cap else "?"
+    info = {"torch": torch.__version__, "blas_info": blas, "cpu_capability": cap,
+            "torch_threads": torch.get_num_threads(), "python": platform.python_version()}
+    try:
+        import numpy
+        info["numpy"] = numpy.__version__
+    except ImportError:
+        pass
+    problems = []
+    if cap.upper() in ("DEFAULT", "?"):
+        problems.append(f"ATen CPU capability is {cap} (no vector kernels)")
+    if blas == "mkl":
+        banner = mkl_banner()
+        info["mkl"] = banner
+        if not re.search(r"AVX2|AVX-512|AVX512", banner):
+            problems.append(f"MKL dispatches to no AVX2/AVX-512 kernels: {banner or 'no MKL_VERBOSE banner'}")
+    else:
+        try:
+            import threadpoolctl
+            pools = [p for p in threadpoolctl.threadpool_info() if p.get("user_api") == "blas"]
+        except ImportError:
+            pools = []
+        info["blas_pools"] = [{k: p.get(k) for k in ("internal_api", "version", "architecture", "filepath")}
+                              for p in pools]
+        arch = [str(p.get("architecture", "")).lower() for p in pools]
+        if not pools:
+            problems.append(f"BLAS_INFO={blas} and threadpoolctl finds no BLAS to check")
+        elif any(a in GENERIC_OPENBLAS for a in arch):
+            problems.append(f"OpenBLAS runs generic kernels ({', '.join(arch)})")
+    info["problems"] = problems
+    if problems and not allow_generic:
+        print("refusing to time this anchor: " + "; ".join(problems) +
+              ". Use current PyTorch from PyPI: `make bench-deps`, then run with .venv-bench/bin/python.",
+              file=sys.stderr)
+        sys.exit(2)
+    return info
+
+
+def git_commit():
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return ""
+
+
+def go_version():
+    try:
+        return subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return ""
+
+
+def write_record(path, kind, payload):
+    """Write a benchmark record (kind, date, machine, versions + payload) as JSON, atomically."""
+    rec = {"kind": kind, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine(),
+           "go": go_version(), "commit": git_commit()}
+    rec.update(payload)
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(rec, f, indent=1)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return rec
