@@ -98,33 +98,14 @@ func LoadFrom(f *TensorFile, opt LoadOptions) (*Model, error) {
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("retnet: %s: %w", f.Path, err)
 	}
-	// Check names and shapes before allocating: a config claiming a huge
-	// model fails at its first missing tensor, having allocated nothing.
-	var layoutErr error
-	want := map[string]bool{angleName: true, decayName: true}
-	check := func(name string, shape []int) bool {
-		if !f.Has(name) {
-			layoutErr = fmt.Errorf("retnet: %s: missing tensor %q (shape %s) for %s", f.Path, name, shapeString(shape), c)
-			return false
-		}
-		if got, _, _ := f.Shape(name); !equalInts(got, shape) {
-			layoutErr = fmt.Errorf("retnet: %s: tensor %q has shape %s, want %s for %s", f.Path, name, shapeString(got), shapeString(shape), c)
-			return false
-		}
-		want[name] = true
-		return true
+	// Check names and shapes before allocating: a config claiming more
+	// layers than the file could hold fails here, cheaply.
+	if c.Layers > len(f.Names()) {
+		return nil, fmt.Errorf("retnet: %s: config has %d layers but the file holds only %d tensors", f.Path, c.Layers, len(f.Names()))
 	}
-	eachSlot(c, nil, func(s paramSlot[float32]) bool { return check(s.name, s.shape) })
-	if layoutErr == nil && check(angleName, []int{c.KeyHeadDim()}) {
-		check(decayName, []int{c.Heads})
-	}
-	if layoutErr != nil {
-		return nil, layoutErr
-	}
-	for _, n := range f.Names() {
-		if !want[n] && !hasAnyPrefix(n, opt.AllowExtra) {
-			return nil, fmt.Errorf("retnet: %s: unexpected tensor %q (not part of %s)", f.Path, n, c)
-		}
+	buffers := []Slot{{Name: angleName, Shape: []int{c.KeyHeadDim()}}, {Name: decayName, Shape: []int{c.Heads}}}
+	if err := checkLayout(f, c.Layout(), buffers, opt.AllowExtra, c); err != nil {
+		return nil, err
 	}
 	m, err := New(c)
 	if err != nil {

@@ -39,6 +39,8 @@ type ModelConfig interface {
 	Kind() string
 	// Params counts the parameters the model will have.
 	Params() ParamCounts
+	// Layout is the table of its parameter tensors.
+	Layout() Layout
 	// Validate reports the first unusable field.
 	Validate() error
 	String() string

@@ -43,70 +43,38 @@ type TensorOf[T Float] struct {
 	Data  []T
 }
 
-// paramSlot is one entry of the parameter layout: a name, a shape and the
-// view field to point at the flat storage.
-type paramSlot[T Float] struct {
-	name  string
-	shape []int
-	view  *[]T
-}
-
-// eachSlot calls fn for each entry of the parameter layout of config c, in
-// storage order, stopping when fn returns false. With p == nil the views are
-// nil: the layout can be walked without allocating anything.
-func eachSlot[T Float](c Config, p *ParamsOf[T], fn func(paramSlot[T]) bool) {
+// RetNet's parameter table: the one list of its tensors (name, shape, view).
+// Layout, the allocator, Tensors and the checkpoint loader all walk it.
+func retnetSlots[T Float](c Config, p *ParamsOf[T]) []paramSlot[T] {
 	D, DV, F, V := c.Dim, c.ValueDim, c.FFNDim, c.Vocab
-	views := p != nil
-	if !views {
-		p = &ParamsOf[T]{}
+	if p == nil { // layout only: views into a throwaway struct
+		p = &ParamsOf[T]{Layers: make([]LayerParams[T], c.Layers)}
 	}
-	view := func(v *[]T) *[]T {
-		if !views {
-			return nil
-		}
-		return v
-	}
-	var none LayerParams[T]
-	lp := func(l int) *LayerParams[T] {
-		if !views {
-			return &none
-		}
-		return &p.Layers[l]
-	}
-	if !fn(paramSlot[T]{"embed_tokens.weight", []int{V, D}, view(&p.Embed)}) {
-		return
-	}
-	for l := 0; l < c.Layers; l++ {
-		L := lp(l)
+	s := make([]paramSlot[T], 0, 3+10*c.Layers)
+	s = append(s, paramSlot[T]{"embed_tokens.weight", []int{V, D}, &p.Embed})
+	for l := range p.Layers {
+		L := &p.Layers[l]
 		pre := "layers." + strconv.Itoa(l) + "."
-		for _, s := range []paramSlot[T]{
-			{pre + "retention_layer_norm.weight", []int{D}, view(&L.RetNorm)},
-			{pre + "retention.q_proj.weight", []int{D, D}, view(&L.Wq)},
-			{pre + "retention.k_proj.weight", []int{D, D}, view(&L.Wk)},
-			{pre + "retention.v_proj.weight", []int{DV, D}, view(&L.Wv)},
-			{pre + "retention.g_proj.weight", []int{DV, D}, view(&L.Wg)},
-			{pre + "retention.out_proj.weight", []int{D, DV}, view(&L.Wo)},
-			{pre + "final_layer_norm.weight", []int{D}, view(&L.FFNNorm)},
-			{pre + "ffn.fc1.weight", []int{F, D}, view(&L.Fc1)},
-			{pre + "ffn.gate.weight", []int{F, D}, view(&L.Gate)},
-			{pre + "ffn.fc2.weight", []int{D, F}, view(&L.Fc2)},
-		} {
-			if !fn(s) {
-				return
-			}
-		}
+		s = append(s,
+			paramSlot[T]{pre + "retention_layer_norm.weight", []int{D}, &L.RetNorm},
+			paramSlot[T]{pre + "retention.q_proj.weight", []int{D, D}, &L.Wq},
+			paramSlot[T]{pre + "retention.k_proj.weight", []int{D, D}, &L.Wk},
+			paramSlot[T]{pre + "retention.v_proj.weight", []int{DV, D}, &L.Wv},
+			paramSlot[T]{pre + "retention.g_proj.weight", []int{DV, D}, &L.Wg},
+			paramSlot[T]{pre + "retention.out_proj.weight", []int{D, DV}, &L.Wo},
+			paramSlot[T]{pre + "final_layer_norm.weight", []int{D}, &L.FFNNorm},
+			paramSlot[T]{pre + "ffn.fc1.weight", []int{F, D}, &L.Fc1},
+			paramSlot[T]{pre + "ffn.gate.weight", []int{F, D}, &L.Gate},
+			paramSlot[T]{pre + "ffn.fc2.weight", []int{D, F}, &L.Fc2},
+		)
 	}
-	if fn(paramSlot[T]{"layer_norm.weight", []int{D}, view(&p.FinalNorm)}) {
-		fn(paramSlot[T]{"output_projection.weight", []int{V, D}, view(&p.Out)})
-	}
+	return append(s,
+		paramSlot[T]{"layer_norm.weight", []int{D}, &p.FinalNorm},
+		paramSlot[T]{"output_projection.weight", []int{V, D}, &p.Out})
 }
 
-// slots lists the parameter layout of p for config c, in storage order.
-func (p *ParamsOf[T]) slots(c Config) []paramSlot[T] {
-	var s []paramSlot[T]
-	eachSlot(c, p, func(ps paramSlot[T]) bool { s = append(s, ps); return true })
-	return s
-}
+// Layout is RetNet's parameter table for c. It panics if c has no layers.
+func (c Config) Layout() Layout { return layoutOf(retnetSlots[float32](c, nil)) }
 
 // NewParams allocates zeroed parameters for c (use it for gradients too).
 // It panics if c is invalid.
@@ -117,46 +85,9 @@ func newParams[T Float](c Config) *ParamsOf[T] {
 		panic(err)
 	}
 	p := &ParamsOf[T]{Layers: make([]LayerParams[T], c.Layers)}
-	slots := p.slots(c)
-	n := 0
-	for _, s := range slots {
-		n += numel(s.shape)
-	}
-	p.Flat = make([]T, n)
-	off := 0
-	for _, s := range slots {
-		k := numel(s.shape)
-		*s.view = p.Flat[off : off+k : off+k]
-		off += k
-	}
+	p.Flat = allocSlots(retnetSlots(c, p))
 	return p
 }
 
 // Tensors returns the named views of p in storage order (torchscale names).
-func (p *ParamsOf[T]) Tensors(c Config) []TensorOf[T] {
-	slots := p.slots(c)
-	out := make([]TensorOf[T], len(slots))
-	for i, s := range slots {
-		out[i] = TensorOf[T]{Name: s.name, Shape: s.shape, Data: *s.view}
-	}
-	return out
-}
-
-func numel(shape []int) int {
-	n := 1
-	for _, d := range shape {
-		n *= d
-	}
-	return n
-}
-
-func shapeString(s []int) string {
-	out := "["
-	for i, d := range s {
-		if i > 0 {
-			out += ","
-		}
-		out += strconv.Itoa(d)
-	}
-	return out + "]"
-}
+func (p *ParamsOf[T]) Tensors(c Config) []TensorOf[T] { return slotTensors(retnetSlots(c, p)) }

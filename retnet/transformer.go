@@ -131,11 +131,15 @@ type TransformerLayerParams[T Float] struct {
 	Fc2      []T // (D,F) layers.l.ffn.fc2.weight
 }
 
-// transformerSlots lists the parameter layout of c in storage order, with
-// views into p (p.Layers must have c.Layers entries).
+// transformerSlots is the Transformer's parameter table (see layout.go),
+// with views into p (nil: layout only).
 func transformerSlots[T Float](c TransformerConfig, p *TransformerParamsOf[T]) []paramSlot[T] {
 	D, F, V := c.Dim, c.FFNDim, c.Vocab
-	s := []paramSlot[T]{{"embed_tokens.weight", []int{V, D}, &p.Embed}}
+	if p == nil {
+		p = &TransformerParamsOf[T]{Layers: make([]TransformerLayerParams[T], c.Layers)}
+	}
+	s := make([]paramSlot[T], 0, 3+9*c.Layers)
+	s = append(s, paramSlot[T]{"embed_tokens.weight", []int{V, D}, &p.Embed})
 	for l := range p.Layers {
 		L := &p.Layers[l]
 		pre := "layers." + strconv.Itoa(l) + "."
@@ -156,6 +160,9 @@ func transformerSlots[T Float](c TransformerConfig, p *TransformerParamsOf[T]) [
 		paramSlot[T]{"output_projection.weight", []int{V, D}, &p.Out})
 }
 
+// Layout is the Transformer's parameter table for c.
+func (c TransformerConfig) Layout() Layout { return layoutOf(transformerSlots[float32](c, nil)) }
+
 // NewTransformerParams allocates zeroed parameters for c (gradients use the
 // same layout). It panics if c is invalid.
 func NewTransformerParams(c TransformerConfig) *TransformerParams {
@@ -167,29 +174,13 @@ func newTransformerParams[T Float](c TransformerConfig) *TransformerParamsOf[T] 
 		panic(err)
 	}
 	p := &TransformerParamsOf[T]{Layers: make([]TransformerLayerParams[T], c.Layers)}
-	slots := transformerSlots(c, p)
-	n := 0
-	for _, s := range slots {
-		n += numel(s.shape)
-	}
-	p.Flat = make([]T, n)
-	off := 0
-	for _, s := range slots {
-		k := numel(s.shape)
-		*s.view = p.Flat[off : off+k : off+k]
-		off += k
-	}
+	p.Flat = allocSlots(transformerSlots(c, p))
 	return p
 }
 
 // Tensors returns the named views of p in storage order.
 func (p *TransformerParamsOf[T]) Tensors(c TransformerConfig) []TensorOf[T] {
-	slots := transformerSlots(c, p)
-	out := make([]TensorOf[T], len(slots))
-	for i, s := range slots {
-		out[i] = TensorOf[T]{Name: s.name, Shape: s.shape, Data: *s.view}
-	}
-	return out
+	return slotTensors(transformerSlots(c, p))
 }
 
 // Transformer is the baseline decoder LM (float32). It implements
@@ -529,21 +520,8 @@ func LoadTransformerFrom(f *TensorFile, allowExtra []string) (*Transformer, erro
 	if c.Layers > len(f.Names()) {
 		return nil, fmt.Errorf("retnet: %s: config has %d layers but the file holds only %d tensors", f.Path, c.Layers, len(f.Names()))
 	}
-	layout := transformerSlots(c, &TransformerParamsOf[float32]{Layers: make([]TransformerLayerParams[float32], c.Layers)})
-	want := map[string]bool{}
-	for _, s := range layout {
-		if !f.Has(s.name) {
-			return nil, fmt.Errorf("retnet: %s: missing tensor %q (shape %s) for %s", f.Path, s.name, shapeString(s.shape), c)
-		}
-		if got, _, _ := f.Shape(s.name); !equalInts(got, s.shape) {
-			return nil, fmt.Errorf("retnet: %s: tensor %q has shape %s, want %s for %s", f.Path, s.name, shapeString(got), shapeString(s.shape), c)
-		}
-		want[s.name] = true
-	}
-	for _, n := range f.Names() {
-		if !want[n] && !hasAnyPrefix(n, allowExtra) {
-			return nil, fmt.Errorf("retnet: %s: unexpected tensor %q (not part of %s)", f.Path, n, c)
-		}
+	if err := checkLayout(f, c.Layout(), nil, allowExtra, c); err != nil {
+		return nil, err
 	}
 	m, err := NewTransformer(c)
 	if err != nil {

@@ -1,0 +1,122 @@
+package retnet
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// A model's parameters are one flat slice with named views into it (llm.c
+// style). Each architecture declares its tensors once, as a table of slots
+// (retnetSlots in params.go, transformerSlots in transformer.go); from that
+// table come the public Layout, the one allocator (allocSlots), the
+// checkpoint names (slotTensors) and the checkpoint shape checks
+// (checkLayout), so they cannot disagree.
+
+// Slot is one tensor of a model's parameter table.
+type Slot struct {
+	Name   string // checkpoint name (torchscale state_dict key)
+	Shape  []int  // e.g. [V D] for embed_tokens.weight
+	Offset int    // first element in the flat parameter slice
+	Size   int    // elements: the product of Shape
+}
+
+// Layout is a model's parameter table: every trainable tensor in storage
+// order. Params.Flat, the gradients, the optimizer moments and a checkpoint's
+// tensors all follow it. Config.Layout and TransformerConfig.Layout build
+// it; it is sized once, from the config alone.
+type Layout struct {
+	Slots []Slot
+	Size  int // total elements: len(Params.Flat)
+}
+
+// Slot returns the slot named name.
+func (l Layout) Slot(name string) (Slot, bool) {
+	for _, s := range l.Slots {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Slot{}, false
+}
+
+// paramSlot is one entry of a parameter table: a name, a shape and the view
+// field to point at its part of the flat storage.
+type paramSlot[T Float] struct {
+	name  string
+	shape []int
+	view  *[]T
+}
+
+// layoutOf is the public Layout of a parameter table.
+func layoutOf[T Float](slots []paramSlot[T]) Layout {
+	l := Layout{Slots: make([]Slot, len(slots))}
+	for i, s := range slots {
+		n := numel(s.shape)
+		l.Slots[i] = Slot{Name: s.name, Shape: s.shape, Offset: l.Size, Size: n}
+		l.Size += n
+	}
+	return l
+}
+
+// allocSlots allocates one zeroed flat slice for the table and points every
+// view at its part (capacity-capped, so an append cannot spill into the next
+// tensor). It returns the flat slice.
+func allocSlots[T Float](slots []paramSlot[T]) []T {
+	l := layoutOf(slots)
+	flat := make([]T, l.Size)
+	for i, s := range l.Slots {
+		*slots[i].view = flat[s.Offset : s.Offset+s.Size : s.Offset+s.Size]
+	}
+	return flat
+}
+
+// slotTensors returns the table's views as named tensors, in storage order.
+func slotTensors[T Float](slots []paramSlot[T]) []TensorOf[T] {
+	out := make([]TensorOf[T], len(slots))
+	for i, s := range slots {
+		out[i] = TensorOf[T]{Name: s.name, Shape: s.shape, Data: *s.view}
+	}
+	return out
+}
+
+// checkLayout checks, before anything is allocated, that f holds exactly the
+// tensors of layout with their shapes, plus the buffers in extra (name ->
+// shape) and any tensor whose name starts with one of allow. Errors name the
+// file, the tensor and what was wanted for cfg.
+func checkLayout(f *TensorFile, layout Layout, extra []Slot, allow []string, cfg fmt.Stringer) error {
+	want := make(map[string]bool, len(layout.Slots)+len(extra))
+	for _, s := range append(layout.Slots[:len(layout.Slots):len(layout.Slots)], extra...) {
+		if !f.Has(s.Name) {
+			return fmt.Errorf("retnet: %s: missing tensor %q (shape %s) for %s", f.Path, s.Name, shapeString(s.Shape), cfg)
+		}
+		if got, _, _ := f.Shape(s.Name); !equalInts(got, s.Shape) {
+			return fmt.Errorf("retnet: %s: tensor %q has shape %s, want %s for %s", f.Path, s.Name, shapeString(got), shapeString(s.Shape), cfg)
+		}
+		want[s.Name] = true
+	}
+	for _, n := range f.Names() {
+		if !want[n] && !hasAnyPrefix(n, allow) {
+			return fmt.Errorf("retnet: %s: unexpected tensor %q (not part of %s)", f.Path, n, cfg)
+		}
+	}
+	return nil
+}
+
+func numel(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+func shapeString(s []int) string {
+	out := "["
+	for i, d := range s {
+		if i > 0 {
+			out += ","
+		}
+		out += strconv.Itoa(d)
+	}
+	return out + "]"
+}
