@@ -68,6 +68,16 @@
 // loops the retention code uses; DotNaive, AxpyNaive and ScaleNaive are their
 // plain twins.
 //
+// # bfloat16 weights
+//
+// LinearBF16 is y = x W^T with W stored as bfloat16 (BF16, the format of
+// many published checkpoints; ToBF16 / BF16From round float32 to it), for
+// inference: x is rounded to bfloat16 and the products summed in float32,
+// with AVX512_BF16 dot products (VDPBF16PS) where the CPU has them
+// (HasBF16Dot) and a float32 widening loop elsewhere. It reads half the
+// bytes of the float32 product, which is what a decode step costs. Its
+// doc comment states the error bounds the tests hold it to.
+//
 // # Speed
 //
 // `make bench-sgemm` times BenchmarkSgemm (squares) and

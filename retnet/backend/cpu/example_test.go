@@ -48,3 +48,19 @@ func ExampleSetThreads() {
 	fmt.Println(cpu.Threads())
 	// Output: 1
 }
+
+// A linear layer with bfloat16 weights (as a BF16 checkpoint stores them):
+// y = x W^T, W (2,3) [out, in]. The inputs here are exact in bfloat16, so
+// the result is exact too.
+func ExampleLinearBF16() {
+	w := make([]cpu.BF16, 6)
+	cpu.ToBF16(w, []float32{
+		1, 0, -1,
+		0.5, 0.5, 0.5,
+	})
+	x := []float32{1, 2, 3} // one token (1,3)
+	y := make([]float32, 2)
+	cpu.LinearBF16(1, 2, 3, x, 3, w, 3, y, 2)
+	fmt.Println(y)
+	// Output: [-2 3]
+}

@@ -159,3 +159,13 @@ func fmaChainsAVX2(n int)
 
 //go:noescape
 func fmaChainsAVX512(n int)
+
+// hasBF16 reports AVX512_BF16 (VDPBF16PS) on top of hasAVX512.
+var hasBF16 = hasAVX512 && xcpu.X86.HasAVX512BF16
+
+// dotRows4BF16 computes out[i*4+j] = sum_{p < k} a[i*lda+p]*w[j*ldw+p] for
+// i < rows (1 or 2) and j < 4 with bfloat16 operands and float32 sums
+// (VDPBF16PS); k >= 1, the caller checks bounds and hasBF16.
+//
+//go:noescape
+func dotRows4BF16(a *BF16, lda, rows int, w *BF16, ldw, k int, out *float32)

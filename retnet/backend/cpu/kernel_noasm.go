@@ -72,3 +72,9 @@ func packA6TAVX2(dst, src *float32, lda, kc int) {
 
 func fmaChainsAVX2(n int)   { panic("cpu: fmaChainsAVX2 called without assembly support") }
 func fmaChainsAVX512(n int) { panic("cpu: fmaChainsAVX512 called without assembly support") }
+
+const hasBF16 = false
+
+func dotRows4BF16(a *BF16, lda, rows int, w *BF16, ldw, k int, out *float32) {
+	panic("cpu: dotRows4BF16 called without assembly support")
+}
