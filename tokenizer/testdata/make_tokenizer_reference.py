@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""Reference data for the Go tokenizer: Hugging Face `tokenizers` (pinned in
+deps/requirements-hfref.txt) trains three small BPE tokenizers on corpus.txt
+and encodes/decodes a varied, seeded set of test strings with them.
+
+    python tokenizer/testdata/make_tokenizer_reference.py --out tokenizer/testdata
+
+Writes, for NAME in llama (BPE + byte fallback, LLaMA/Mistral normalizer
+Prepend+Replace), metaspace (BPE + byte fallback, Metaspace pre-tokenizer,
+prepend_scheme "first") and bytelevel (GPT-2 byte-level BPE):
+  NAME.tokenizer.json       the tokenizer, as tokenizers saves it
+  NAME.cases.jsonl.gz       one JSON object per string:
+                            {"text", "ids" (add_special_tokens=False),
+                             "ids_special" (True), "decoded" (decode(ids)),
+                             "decoded_skip" (decode(ids_special, skip_special_tokens=True))}
+
+The byte tokens <0x00>..<0xFF> of the byte-fallback tokenizers are ordinary
+vocabulary entries, as in LLaMA's tokenizer.json (training adds them as
+special tokens; the script moves them into the model vocabulary).
+"""
+import argparse
+import gzip
+import json
+import os
+import random
+
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+
+N_CASES = 10500
+SPECIAL = ["<unk>", "<s>", "</s>"]
+BYTES = [f"<0x{b:02X}>" for b in range(256)]
+
+
+def corpus_lines(path):
+    with open(path, encoding="utf-8") as f:
+        return [l for l in f.read().split("\n") if l.strip()]
+
+
+def byte_fallback_tokenizer(lines, kind):
+    tok = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True, fuse_unk=True))
+    if kind == "llama":
+        tok.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
+        tok.decoder = decoders.Sequence([decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(), decoders.Strip(" ", 1, 0)])
+    else:
+        tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first", split=True)
+        tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="first", split=True)
+    trainer = trainers.BpeTrainer(vocab_size=1200, special_tokens=SPECIAL + BYTES, min_frequency=2, show_progress=False)
+    tok.train_from_iterator(lines, trainer)
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", tok.token_to_id("<s>"))])
+    # Move the byte tokens from added_tokens into the plain vocabulary (LLaMA's layout).
+    js = json.loads(tok.to_str())
+    js["added_tokens"] = [a for a in js["added_tokens"] if a["content"] in SPECIAL]
+    return Tokenizer.from_str(json.dumps(js))
+
+
+def byte_level_tokenizer(lines):
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=1200, special_tokens=["<|endoftext|>"], min_frequency=2, show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(lines, trainer)
+    return tok
+
+
+# Character pools for random strings.
+RANGES = [
+    (0x20, 0x7E), (0x20, 0x7E), (0x20, 0x7E),  # ASCII weighs most
+    (0x00, 0x1F),  # control characters
+    (0xA0, 0xFF),  # Latin-1 (NBSP included)
+    (0x100, 0x17F), (0x370, 0x3FF), (0x400, 0x4FF),  # Latin extended, Greek, Cyrillic
+    (0x300, 0x36F),  # combining marks
+    (0x590, 0x5FF), (0x600, 0x6FF), (0x900, 0x97F),  # Hebrew, Arabic, Devanagari
+    (0x3040, 0x30FF), (0x4E00, 0x4FFF), (0xAC00, 0xAD00),  # kana, CJK, Hangul
+    (0x2000, 0x206F),  # general punctuation: spaces, ZWJ, ZWSP, LRM
+    (0x1F300, 0x1F64F), (0x1F900, 0x1F9FF),  # emoji
+    (0x1D400, 0x1D4FF), (0x10000, 0x1007F),  # astral planes
+    (0xFFF0, 0xFFFD),
+]
+WHITESPACE = [" ", "  ", "    ", "\t", "\n", "\n\n", "\r\n", "\u00a0", "\u3000", " \t ", "\u2009", "\u200b", "\v", "\f"]
+LITERALS = ["<s>", "</s>", "<unk>", "<0x41>", "<0x0A>", "▁", "▁▁", "<|endoftext|>", "<s><s>", "</s> <s>", "'s", "'ll", "n't", "'re"]
+
+
+def rand_char(rng):
+    lo, hi = rng.choice(RANGES)
+    c = rng.randint(lo, hi)
+    if 0xD800 <= c <= 0xDFFF:
+        c = 0x41
+    return chr(c)
+
+
+def make_cases(lines, rng):
+    cases = ["", " ", "  ", "\n", "a", "▁", "<s>", " <s>", "<s> ", "hello world", " hello", "hello ", "\t\tx", "é", "🙂", "a\u0301", "日本語"]
+    kinds = ["corpus", "random", "mixed", "whitespace", "code", "literal"]
+    code = [l for l in lines if l.startswith(("\t", "    ", "func ", "for ", "if ", "def ", "import", "}"))] or lines
+    while len(cases) < N_CASES:
+        k = rng.choice(kinds)
+        if k == "corpus":
+            l = rng.choice(lines)
+            a = rng.randint(0, len(l))
+            b = rng.randint(a, min(len(l), a + rng.randint(1, 120)))
+            s = l[a:b]
+        elif k == "random":
+            s = "".join(rand_char(rng) for _ in range(rng.randint(1, 30)))
+        elif k == "mixed":
+            parts = []
+            for _ in range(rng.randint(1, 8)):
+                r = rng.random()
+                if r < 0.4:
+                    parts.append(rng.choice(rng.choice(lines).split() or ["x"]))
+                elif r < 0.6:
+                    parts.append(rng.choice(WHITESPACE))
+                elif r < 0.8:
+                    parts.append("".join(rand_char(rng) for _ in range(rng.randint(1, 4))))
+                else:
+                    parts.append(rng.choice(LITERALS))
+            s = rng.choice(["", " "]).join(parts)
+        elif k == "whitespace":
+            s = "".join(rng.choice(WHITESPACE + ["x", "ab", "1", "."]) for _ in range(rng.randint(1, 12)))
+        elif k == "code":
+            s = "\n".join(rng.choice(code) for _ in range(rng.randint(1, 4)))
+        else:
+            s = rng.choice(LITERALS).join(rng.choice(rng.choice(lines).split() or ["x"]) for _ in range(rng.randint(1, 4)))
+        cases.append(s)
+    return cases
+
+
+def write_cases(path, tok, cases):
+    with gzip.GzipFile(path, "wb", mtime=0) as gz:
+        for s in cases:
+            ids = tok.encode(s, add_special_tokens=False).ids
+            ids_sp = tok.encode(s, add_special_tokens=True).ids
+            rec = {"text": s, "ids": ids, "ids_special": ids_sp,
+                   "decoded": tok.decode(ids, skip_special_tokens=False),
+                   "decoded_skip": tok.decode(ids_sp, skip_special_tokens=True)}
+            gz.write((json.dumps(rec, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)))
+    args = ap.parse_args()
+    lines = corpus_lines(os.path.join(args.out, "corpus.txt"))
+    rng = random.Random(20261202)
+    cases = make_cases(lines, rng)
+    toks = {
+        "llama": byte_fallback_tokenizer(lines, "llama"),
+        "metaspace": byte_fallback_tokenizer(lines, "metaspace"),
+        "bytelevel": byte_level_tokenizer(lines),
+    }
+    for name, tok in toks.items():
+        tok.save(os.path.join(args.out, f"{name}.tokenizer.json"))
+        # Reload from the file, so the cases come from what the Go side reads.
+        tok = Tokenizer.from_file(os.path.join(args.out, f"{name}.tokenizer.json"))
+        write_cases(os.path.join(args.out, f"{name}.cases.jsonl.gz"), tok, cases)
+        print(name, "vocab", tok.get_vocab_size(), "cases", len(cases))
+
+
+if __name__ == "__main__":
+    main()
