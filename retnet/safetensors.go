@@ -68,6 +68,18 @@ func (f *TensorFile) Shape(name string) ([]int, string, error) {
 	return s, tv.DType().String(), err
 }
 
+// Raw returns a tensor's bytes as they lie in the file (a view, not a
+// copy: for a memory-mapped file, the mapped pages), its shape and dtype
+// name. Callers that compute in BF16 or F16 directly use it to avoid a
+// float32 copy of the weights.
+func (f *TensorFile) Raw(name string) ([]byte, []int, string, error) {
+	tv, s, err := f.view(name)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return tv.Data(), s, tv.DType().String(), nil
+}
+
 func shapeInts(s []uint64) ([]int, error) {
 	out := make([]int, len(s))
 	n := uint64(1)
@@ -219,3 +231,6 @@ func WriteSafetensors(path string, tensors []Tensor, metadata map[string]string)
 	}
 	return nil
 }
+
+// HalfToFloat32 converts an IEEE 754 binary16 (F16) value to float32 exactly.
+func HalfToFloat32(h uint16) float32 { return halfToFloat32(h) }

@@ -1,0 +1,231 @@
+package hf
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Model is a pretrained decoder LM read from a Hugging Face directory: fla's
+// RetNet, fla's Transformer++ or LLaMA. All three share one block
+//
+//	h   = x + Mix(RMSNorm_attn(x))
+//	x'  = h + down(silu(gate(z)) (.) up(z)),  z = RMSNorm_mlp(h)
+//	logits = RMSNorm(x_L) lm_head^T            (lm_head = embeddings when tied)
+//
+// and differ in Mix: fla's multi-scale retention (see retention.go and
+// docs/fla-retnet.md) or causal softmax attention with rotary positions and
+// grouped key/value heads (attention.go). Embeddings are not scaled.
+//
+// Weights stay in the checkpoint's dtype, views of the mapped files;
+// products accumulate in float32. Close releases the files.
+type Model struct {
+	Config Config
+	Dir    string
+
+	ckpt   *Checkpoint
+	embed  weight // (V, D)
+	head   weight // (V, D)
+	norm   []float32
+	layers []layer
+
+	invFreq   []float32 // (hd/2) rotary frequencies base^(-2i/hd)
+	log2Gamma []float32 // (H) retnet: log2(1 - 2^(-5-h))
+}
+
+type layer struct {
+	attnNorm, mlpNorm []float32 // (D)
+	q, k, v, o        weight    // q (KeyDim, D), k (KeyDim/g, D), v (ValueDim/g, D), o (D, ValueDim)
+	g                 weight    // retnet: (ValueDim, D) output gate
+	gnorm             []float32 // retnet: (dv) group norm weight, shared by the heads
+	gate, up, down    weight    // (F, D), (F, D), (D, F)
+}
+
+// names maps the parts of a model type to its tensor names.
+type names struct {
+	embed, norm, head                              string
+	layer                                          string // prefix with %d
+	attnNorm, mlpNorm, q, k, v, o, g, gate, up, dn string
+	gnorm                                          []string // alternatives
+}
+
+func tensorNames(modelType string) names {
+	if modelType == TypeLlama {
+		return names{embed: "model.embed_tokens.weight", norm: "model.norm.weight", head: "lm_head.weight", layer: "model.layers.%d.",
+			attnNorm: "input_layernorm.weight", mlpNorm: "post_attention_layernorm.weight",
+			q: "self_attn.q_proj.weight", k: "self_attn.k_proj.weight", v: "self_attn.v_proj.weight", o: "self_attn.o_proj.weight",
+			gate: "mlp.gate_proj.weight", up: "mlp.up_proj.weight", dn: "mlp.down_proj.weight"}
+	}
+	return names{embed: "model.embeddings.weight", norm: "model.norm.weight", head: "lm_head.weight", layer: "model.layers.%d.",
+		attnNorm: "attn_norm.weight", mlpNorm: "mlp_norm.weight",
+		q: "attn.q_proj.weight", k: "attn.k_proj.weight", v: "attn.v_proj.weight", o: "attn.o_proj.weight", g: "attn.g_proj.weight",
+		gnorm: []string{"attn.g_norm_swish_gate.weight", "attn.g_norm.weight"}, // fuse_norm true / false
+		gate:  "mlp.gate_proj.weight", up: "mlp.up_proj.weight", dn: "mlp.down_proj.weight"}
+}
+
+// Load opens a model directory or a cached hub name (see Resolve) and
+// builds the model. Every tensor the config implies must be present with its
+// shape; tensors it does not imply are an error (they would be ignored
+// silently otherwise), except rotary buffers some writers store.
+func Load(model string) (*Model, error) {
+	dir, err := Resolve(model, "")
+	if err != nil {
+		return nil, err
+	}
+	c, err := Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	m, err := FromCheckpoint(c)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// FromCheckpoint builds the model of an open checkpoint (which it then owns).
+func FromCheckpoint(c *Checkpoint) (*Model, error) {
+	cfg := c.Config
+	nm := tensorNames(cfg.ModelType)
+	m := &Model{Config: cfg, Dir: c.Dir, ckpt: c}
+	D, F, V := cfg.Hidden, cfg.Intermediate, cfg.Vocab
+	used := map[string]bool{}
+	mat := func(name string, rows, cols int) (weight, error) {
+		used[name] = true
+		if err := c.Expect(name, rows, cols); err != nil {
+			return weight{}, err
+		}
+		t, err := c.Tensor(name)
+		if err != nil {
+			return weight{}, err
+		}
+		return newWeight(t, rows, cols)
+	}
+	vec := func(name string, n int) ([]float32, error) {
+		used[name] = true
+		return vector(c, name, n)
+	}
+	var err error
+	if m.embed, err = mat(nm.embed, V, D); err != nil {
+		return nil, err
+	}
+	if cfg.Tied {
+		m.head = m.embed
+		used[nm.head] = true // a tied head stored anyway is the same matrix
+	} else if m.head, err = mat(nm.head, V, D); err != nil {
+		return nil, err
+	}
+	if m.norm, err = vec(nm.norm, D); err != nil {
+		return nil, err
+	}
+	g := cfg.KVGroups()
+	m.layers = make([]layer, cfg.Layers)
+	for l := range m.layers {
+		p := fmt.Sprintf(nm.layer, l)
+		L := &m.layers[l]
+		steps := []func() error{
+			func() (e error) { L.attnNorm, e = vec(p+nm.attnNorm, D); return },
+			func() (e error) { L.mlpNorm, e = vec(p+nm.mlpNorm, D); return },
+			func() (e error) { L.q, e = mat(p+nm.q, cfg.KeyDim, D); return },
+			func() (e error) { L.k, e = mat(p+nm.k, cfg.KeyDim/g, D); return },
+			func() (e error) { L.v, e = mat(p+nm.v, cfg.ValueDim/g, D); return },
+			func() (e error) { L.o, e = mat(p+nm.o, D, cfg.ValueDim); return },
+			func() (e error) { L.gate, e = mat(p+nm.gate, F, D); return },
+			func() (e error) { L.up, e = mat(p+nm.up, F, D); return },
+			func() (e error) { L.down, e = mat(p+nm.dn, D, F); return },
+		}
+		if cfg.IsRetNet() {
+			steps = append(steps,
+				func() (e error) { L.g, e = mat(p+nm.g, cfg.ValueDim, D); return },
+				func() error {
+					name := p + nm.gnorm[0]
+					if !c.Has(name) && c.Has(p+nm.gnorm[1]) {
+						name = p + nm.gnorm[1]
+					}
+					var e error
+					L.gnorm, e = vec(name, cfg.ValueHeadDim())
+					return e
+				})
+		}
+		for _, s := range steps {
+			if err := s(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if extra := c.Unexpected(used); len(extra) > 0 {
+		var keep []string
+		for _, n := range extra {
+			if !strings.HasSuffix(n, "rotary_emb.inv_freq") {
+				keep = append(keep, n)
+			}
+		}
+		if len(keep) > 0 {
+			return nil, fmt.Errorf("hf: %s: tensor %q (and %d more) is not part of a %s model as %s describes it", c.Dir, keep[0], len(keep)-1, cfg.ModelType, ConfigFile)
+		}
+	}
+	hd := cfg.HeadDim
+	m.invFreq = make([]float32, hd/2)
+	for i := range m.invFreq {
+		e := float32(2*i) / float32(hd)
+		m.invFreq[i] = 1 / float32(math.Pow(cfg.RopeTheta, float64(e)))
+	}
+	if cfg.IsRetNet() {
+		m.log2Gamma = make([]float32, cfg.Heads)
+		for h := range m.log2Gamma {
+			m.log2Gamma[h] = float32(math.Log2(float64(1 - float32(math.Pow(2, -5-float64(h))))))
+		}
+	}
+	return m, nil
+}
+
+// Close unmaps the checkpoint files; the model must not be used after.
+func (m *Model) Close() error { return m.ckpt.Close() }
+
+// Kind is "retnet" for fla's RetNet and "transformer" for fla's
+// Transformer++ and LLaMA (the labels RetLab's charts and benchmarks use).
+func (m *Model) Kind() string {
+	if m.Config.IsRetNet() {
+		return "retnet"
+	}
+	return "transformer"
+}
+
+// VocabSize is V.
+func (m *Model) VocabSize() int { return m.Config.Vocab }
+
+// WeightBytes is the memory the weights occupy: their file bytes.
+func (m *Model) WeightBytes() int64 {
+	n := m.embed.Bytes() + int64(len(m.norm))*4
+	if !m.Config.Tied {
+		n += m.head.Bytes()
+	}
+	for _, L := range m.layers {
+		for _, w := range []*weight{&L.q, &L.k, &L.v, &L.o, &L.g, &L.gate, &L.up, &L.down} {
+			n += w.Bytes()
+		}
+		n += int64(len(L.attnNorm)+len(L.mlpNorm)+len(L.gnorm)) * 4
+	}
+	return n
+}
+
+// DType is the weights' dtype (that of the embedding matrix).
+func (m *Model) DType() string { return m.embed.dtype }
+
+// String is a one-line summary.
+func (m *Model) String() string {
+	c := m.Config
+	return fmt.Sprintf("%s %s (V=%d D=%d L=%d H=%d kv=%d F=%d, %s params, %s)", c.ModelType, m.Dir, c.Vocab, c.Hidden, c.Layers, c.Heads, c.KVHeads, c.Intermediate, count(c.Params()), m.DType())
+}
+
+func count(n int64) string {
+	switch {
+	case n >= 1e9:
+		return strconv.FormatFloat(float64(n)/1e9, 'f', 2, 64) + "B"
+	case n >= 1e6:
+		return strconv.FormatFloat(float64(n)/1e6, 'f', 2, 64) + "M"
+	}
+	return strconv.FormatInt(n, 10)
+}
