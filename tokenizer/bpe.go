@@ -12,7 +12,7 @@ import (
 // to do with characters outside the vocabulary (byte fallback, unknown token).
 type bpe struct {
 	vocab        map[string]int
-	tokens       []string       // id -> token
+	tokens       []string         // id -> token
 	merges       map[[2]int]merge // (left id, right id) -> rank, merged id
 	unk          int              // -1: none
 	fuseUnk      bool
@@ -239,7 +239,7 @@ func (q *mergeQueue) Less(i, j int) bool {
 	return a.pos < b.pos
 }
 func (q *mergeQueue) Swap(i, j int) { q.items[i], q.items[j] = q.items[j], q.items[i] }
-func (q *mergeQueue) Push(x any)   { q.items = append(q.items, x.(queued)) }
+func (q *mergeQueue) Push(x any)    { q.items = append(q.items, x.(queued)) }
 func (q *mergeQueue) Pop() any {
 	x := q.items[len(q.items)-1]
 	q.items = q.items[:len(q.items)-1]
