@@ -104,11 +104,17 @@ func Install(o InstallOptions) (dir, note string, err error) {
 	if o.Executable, err = filepath.Abs(o.Executable); err != nil {
 		return "", "", err
 	}
+	if err := ValidName(o.Name); err != nil {
+		return "", "", err
+	}
 	kernels, err := KernelsDir(o)
 	if err != nil {
 		return "", "", err
 	}
 	dir = filepath.Join(kernels, o.Name)
+	if err := checkOwned(dir, true); err != nil {
+		return "", "", err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", "", errorf("%v", err)
 	}
@@ -119,10 +125,6 @@ func Install(o InstallOptions) (dir, note string, err error) {
 		InterruptMode: "message",
 		Metadata:      map[string]any{"debugger": false, "retlab_version": Version},
 	}
-	b, _ := json.MarshalIndent(spec, "", "  ")
-	if err := os.WriteFile(filepath.Join(dir, "kernel.json"), append(b, '\n'), 0o644); err != nil {
-		return "", "", errorf("%v", err)
-	}
 	for size, name := range map[int]string{32: "logo-32x32.png", 64: "logo-64x64.png"} {
 		if err := os.WriteFile(filepath.Join(dir, name), LogoPNG(size), 0o644); err != nil {
 			return "", "", errorf("%v", err)
@@ -131,27 +133,103 @@ func Install(o InstallOptions) (dir, note string, err error) {
 	if err := os.WriteFile(filepath.Join(dir, "logo-svg.svg"), []byte(LogoSVG()), 0o644); err != nil {
 		return "", "", errorf("%v", err)
 	}
-	note, err = copyECharts(o.EChartsJS, dir)
+	note, asset, err := copyECharts(o.EChartsJS, dir)
+	if err != nil {
+		return "", "", err
+	}
+	if asset != "" {
+		// The kernel finds the asset of the kernelspec it was started from:
+		// Jupyter puts kernel.json's env into the kernel's environment, and
+		// viz.EChartsPath looks at $RETLAB_ECHARTS first.
+		spec.Env = map[string]string{viz.EnvECharts: asset}
+	}
+	b, _ := json.MarshalIndent(spec, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, "kernel.json"), append(b, '\n'), 0o644); err != nil {
+		return "", "", errorf("%v", err)
+	}
 	if strings.Contains(o.Executable, "go-build") {
 		note += "\nwarning: the kernelspec runs " + o.Executable + ", a temporary `go run` binary; install from a built retlab (make build) instead"
 	}
 	return dir, note, err
 }
 
-// Uninstall removes the kernelspec of the given scope and name.
+// specFiles are the files Install writes into a kernelspec directory, the
+// only ones Uninstall deletes.
+var specFiles = []string{"kernel.json", "logo-32x32.png", "logo-64x64.png", "logo-svg.svg", EChartsName}
+
+// ValidName reports whether name can name a kernelspec: one directory
+// entry of letters, digits, '.', '_' and '-' (jupyter_client's rule), not
+// "." or "..", so that KernelsDir/name never leaves the kernels directory.
+func ValidName(name string) error {
+	if name == "" || name == "." || name == ".." || len(name) > 255 {
+		return errorf("invalid kernel name %q: want 1-255 letters, digits, '.', '_' or '-', not . or ..", name)
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return errorf("invalid kernel name %q: %q is not allowed (letters, digits, '.', '_' and '-' only)", name, c)
+		}
+	}
+	return nil
+}
+
+// checkOwned returns nil when dir is a kernelspec RetLab wrote (its
+// kernel.json carries metadata.retlab_version), or, when missingOK, does not
+// exist. A symbolic link is never followed.
+func checkOwned(dir string, missingOK bool) error {
+	fi, err := os.Lstat(dir)
+	if os.IsNotExist(err) && missingOK {
+		return nil
+	}
+	if err != nil {
+		return errorf("no kernelspec at %s", dir)
+	}
+	if !fi.IsDir() {
+		return errorf("%s is not a kernelspec directory (a %s); leaving it alone", dir, fi.Mode().Type())
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "kernel.json"))
+	if os.IsNotExist(err) && missingOK {
+		if ents, _ := os.ReadDir(dir); len(ents) == 0 {
+			return nil // an empty directory: nothing to lose
+		}
+		return errorf("%s exists and is not a kernelspec; leaving it alone", dir)
+	}
+	if err != nil {
+		return errorf("no kernelspec at %s", dir)
+	}
+	var spec Spec
+	if json.Unmarshal(b, &spec) != nil || spec.Metadata["retlab_version"] == nil {
+		return errorf("%s holds a kernelspec RetLab did not write; leaving it alone", dir)
+	}
+	return nil
+}
+
+// Uninstall removes the kernelspec of the given scope and name: only a
+// directory RetLab installed, and only the files it wrote there; the
+// directory itself goes when nothing else is left in it.
 func Uninstall(o InstallOptions) (string, error) {
 	if o.Name == "" {
 		o.Name = "retlab"
+	}
+	if err := ValidName(o.Name); err != nil {
+		return "", err
 	}
 	kernels, err := KernelsDir(o)
 	if err != nil {
 		return "", err
 	}
 	dir := filepath.Join(kernels, o.Name)
-	if _, err := os.Stat(filepath.Join(dir, "kernel.json")); err != nil {
-		return dir, errorf("no kernelspec at %s", dir)
+	if err := checkOwned(dir, false); err != nil {
+		return dir, err
 	}
-	return dir, os.RemoveAll(dir)
+	for _, f := range specFiles {
+		if err := os.Remove(filepath.Join(dir, f)); err != nil && !os.IsNotExist(err) {
+			return dir, errorf("%v", err)
+		}
+	}
+	if err := os.Remove(dir); err != nil {
+		return dir, errorf("removed the kernelspec files but kept %s: it holds files RetLab did not write", dir)
+	}
+	return dir, nil
 }
 
 // EChartsName is the file name of the chart library in the kernelspec
@@ -173,26 +251,28 @@ func FindECharts() (string, bool) {
 	return p, err == nil
 }
 
-func copyECharts(src, dir string) (string, error) {
+// copyECharts puts the chart asset into the kernelspec directory dir and
+// returns a note and the installed path ("" when none was found).
+func copyECharts(src, dir string) (note, asset string, err error) {
 	dst := filepath.Join(dir, EChartsName)
 	if src == "" {
 		var ok bool
 		if src, ok = FindECharts(); !ok {
 			os.Remove(dst)
-			return "chart asset echarts.min.js NOT installed: not found (run `npm ci` in the repository, or set RETLAB_ECHARTS_JS); charts will not render offline", nil
+			return "chart asset echarts.min.js NOT installed: not found (run `npm ci` in the repository, or set RETLAB_ECHARTS_JS); charts will not render offline", "", nil
 		}
 	}
 	if abs, err := filepath.Abs(src); err == nil && abs == dst {
-		return "chart asset: " + dst + " (already in place)", nil
+		return "chart asset: " + dst + " (already in place)", dst, nil
 	}
 	data, err := os.ReadFile(src)
 	if err != nil {
-		return "", errorf("chart asset: %v", err)
+		return "", "", errorf("chart asset: %v", err)
 	}
 	if err := os.WriteFile(dst, data, 0o644); err != nil {
-		return "", errorf("chart asset: %v", err)
+		return "", "", errorf("chart asset: %v", err)
 	}
-	return "chart asset: " + src, nil
+	return "chart asset: " + src, dst, nil
 }
 
 // Logo colours: the decaying bars of retention, gamma^n.
