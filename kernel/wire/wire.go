@@ -29,6 +29,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -103,10 +104,47 @@ func (c ConnectionInfo) Endpoint(port int) string {
 	return fmt.Sprintf("tcp://%s:%d", ip, port)
 }
 
-// Signer signs and verifies messages with the HMAC of the connection file.
+// Signer signs and verifies messages with the HMAC of the connection file,
+// and remembers the signatures of the last ReplayMemory messages Decode
+// accepted, so that a captured message sent again is rejected (ErrReplay),
+// as jupyter_client's Session does with its digest_history. A Signer is
+// safe for concurrent use.
 type Signer struct {
 	newHash func() hash.Hash
 	key     []byte
+
+	mu   sync.Mutex
+	seen map[string]struct{} // signatures in ring
+	ring []string            // the last ReplayMemory signatures, oldest at next
+	next int
+}
+
+// ReplayMemory is how many recent signatures a Signer remembers (jupyter_client
+// keeps 2^16). Memory stays bounded: at 64-128 hex digits a signature, about
+// 10 MB at most.
+const ReplayMemory = 1 << 16
+
+// fresh records sig and reports whether it was not among the remembered
+// ones. The oldest signature is forgotten when the memory is full.
+func (s *Signer) fresh(sig []byte) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := string(bytes.ToLower(sig))
+	if _, dup := s.seen[k]; dup {
+		return false
+	}
+	if s.seen == nil {
+		s.seen = make(map[string]struct{})
+	}
+	if len(s.ring) < ReplayMemory {
+		s.ring = append(s.ring, k)
+	} else {
+		delete(s.seen, s.ring[s.next])
+		s.ring[s.next] = k
+		s.next = (s.next + 1) % ReplayMemory
+	}
+	s.seen[k] = struct{}{}
+	return true
 }
 
 var schemes = map[string]func() hash.Hash{
@@ -183,6 +221,7 @@ var (
 	ErrNoDelimiter = errors.New("wire: no <IDS|MSG> delimiter")
 	ErrShort       = errors.New("wire: fewer than 5 frames after the delimiter")
 	ErrSignature   = errors.New("wire: bad signature")
+	ErrReplay      = errors.New("wire: replayed message (signature seen before)")
 )
 
 // maxJSONFrame bounds each JSON frame; a larger one is malformed (buffers,
@@ -191,7 +230,10 @@ const maxJSONFrame = 256 << 20
 
 // Decode parses frames received on a ROUTER socket (identities, delimiter,
 // signature, header, parent header, metadata, content, buffers), verifying
-// the signature first. Every error names what is wrong; Decode never panics.
+// the signature first. With a key set, a message whose signature is among
+// the last ReplayMemory accepted ones is rejected with ErrReplay (a
+// replayed capture; every genuine message has a fresh msg_id and so a fresh
+// signature). Every error names what is wrong; Decode never panics.
 func Decode(frames [][]byte, s *Signer) (*Message, error) {
 	d := -1
 	for i, f := range frames {
@@ -210,6 +252,9 @@ func Decode(frames [][]byte, s *Signer) (*Message, error) {
 	sig, header, parent, meta, content := rest[0], rest[1], rest[2], rest[3], rest[4]
 	if !s.Verify(sig, header, parent, meta, content) {
 		return nil, ErrSignature
+	}
+	if s.Enabled() && !s.fresh(sig) {
+		return nil, ErrReplay
 	}
 	m := &Message{Identities: cloneFrames(frames[:d]), Buffers: cloneFrames(rest[5:])}
 	for _, f := range []struct {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -159,6 +160,43 @@ func TestEncodeRoundTrip(t *testing.T) {
 	}
 }
 
+// Issue 16 item 2: the same signed message sent again is rejected, as
+// jupyter_client's Session rejects a duplicate signature; the memory is
+// bounded (the oldest signature is forgotten first).
+func TestReplayRejected(t *testing.T) {
+	s := signer(t)
+	f := frames(hdr, `{}`, `{}`, `{"code":"counter++"}`)
+	if _, err := wire.Decode(f, s); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if _, err := wire.Decode(f, s); !errors.Is(err, wire.ErrReplay) {
+			t.Fatalf("replay %d: err %v, want ErrReplay", i+1, err)
+		}
+	}
+	up := append([][]byte(nil), f...)
+	up[1] = bytes.ToUpper(f[1])
+	if _, err := wire.Decode(up, s); !errors.Is(err, wire.ErrReplay) {
+		t.Fatalf("replay with an upper-case signature: err %v, want ErrReplay", err)
+	}
+	// A mis-signed message is not remembered (it cannot push out real ones).
+	bad := append([][]byte(nil), f...)
+	bad[5] = []byte(`{"code":"x"}`)
+	if _, err := wire.Decode(bad, s); !errors.Is(err, wire.ErrSignature) {
+		t.Fatalf("mis-signed: %v", err)
+	}
+	// Bounded: after ReplayMemory newer messages the first is forgotten.
+	for i := 0; i < wire.ReplayMemory; i++ {
+		h := strings.Replace(hdr, `"m1"`, `"n`+strconv.Itoa(i)+`"`, 1)
+		if _, err := wire.Decode(frames(h, `{}`, `{}`, `{}`), s); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	if _, err := wire.Decode(f, s); err != nil {
+		t.Fatalf("after %d newer messages the memory still holds the first: %v", wire.ReplayMemory, err)
+	}
+}
+
 func TestUnsignedWhenKeyEmpty(t *testing.T) {
 	s, _ := wire.NewSigner("", nil)
 	f := frames(hdr, `{}`, `{}`, `{}`)
@@ -213,6 +251,15 @@ func FuzzDecode(f *testing.F) {
 	f.Add(join(frames(`{"msg_id":"x","msg_type":"kernel_info_request"}`, `{}`, `{}`, `{}`)), true)
 	f.Add([]byte("<IDS|MSG>\x00sig\x00{}\x00{}\x00{}\x00{}"), false)
 	f.Add([]byte("garbage"), false)
+	// Adversarial frames (issue 16): a replayed message twice in one input, an upper-case
+	// signature, an oversized-looking header, a delimiter with nothing after it, NUL-free junk
+	// where JSON is expected, deeply nested content.
+	f.Add(join(append(frames(hdr, `{}`, `{}`, `{"code":"counter++"}`), frames(hdr, `{}`, `{}`, `{"code":"counter++"}`)...)), false)
+	f.Add([]byte("<IDS|MSG>\x00"+strings.ToUpper(string(frames(hdr, `{}`, `{}`, `{}`)[1]))+"\x00"+hdr+"\x00{}\x00{}\x00{}"), false)
+	f.Add([]byte("<IDS|MSG>"), false)
+	f.Add([]byte("<IDS|MSG>\x00\x00\x00\x00\x00\x00"), true)
+	f.Add([]byte("id\x00<IDS|MSG>\x00s\x00{\"msg_id\":\"a\",\"msg_type\":\"x\",\"msg_id\":\"\"}\x00{}\x00{}\x00"+strings.Repeat("[", 10000)), true)
+	f.Add([]byte("<IDS|MSG>\x00s\x00{\"msg_id\":1e999,\"msg_type\":\"x\"}\x00{}\x00{}\x00{}"), true)
 	f.Fuzz(func(t *testing.T, data []byte, resign bool) {
 		fr := bytes.Split(data, []byte{0})
 		if resign {
@@ -236,7 +283,7 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		back, err := wire.Decode(out, s)
+		back, err := wire.Decode(out, signer(t)) // a fresh signer: s has seen this signature
 		if err != nil {
 			t.Fatalf("re-encoded message rejected: %v", err)
 		}
