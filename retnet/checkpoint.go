@@ -67,8 +67,9 @@ func float32Tensors[T Float](ts []TensorOf[T]) []Tensor {
 type LoadOptions struct {
 	Activation   string // "swish" or "gelu"
 	NoEmbedScale *bool  // embedding scale off/on
-	// AllowExtra lists name prefixes of extra tensors to ignore (e.g.
-	// optimizer state "optim."); any other unknown tensor is an error.
+	// AllowExtra lists name prefixes of extra tensors to ignore; any other
+	// unknown tensor is an error. The optimizer state retlab train stores
+	// (OptimPrefix) is always ignored, so every checkpoint it writes loads.
 	AllowExtra []string
 }
 
@@ -85,6 +86,9 @@ func Load(path string, opt LoadOptions) (*Model, error) {
 // present with the config's shape; F16/BF16 tensors are converted. Errors name
 // the file and the tensor that is missing, extra or mis-shaped.
 func LoadFrom(f *TensorFile, opt LoadOptions) (*Model, error) {
+	if k := KindOf(f); k != KindRetNet {
+		return nil, fmt.Errorf("retnet: %s: a %s checkpoint, not a RetNet one (LoadLanguageModel reads both)", f.Path, k)
+	}
 	c, err := checkpointConfig(f)
 	if err != nil {
 		return nil, err
@@ -104,7 +108,7 @@ func LoadFrom(f *TensorFile, opt LoadOptions) (*Model, error) {
 		return nil, fmt.Errorf("retnet: %s: config has %d layers but the file holds only %d tensors", f.Path, c.Layers, len(f.Names()))
 	}
 	buffers := []Slot{{Name: angleName, Shape: []int{c.KeyHeadDim()}}, {Name: decayName, Shape: []int{c.Heads}}}
-	if err := checkLayout(f, c.Layout(), buffers, opt.AllowExtra, c); err != nil {
+	if err := checkLayout(f, c.Layout(), buffers, append([]string{OptimPrefix}, opt.AllowExtra...), c); err != nil {
 		return nil, err
 	}
 	m, err := New(c)
@@ -114,6 +118,9 @@ func LoadFrom(f *TensorFile, opt LoadOptions) (*Model, error) {
 	for _, t := range m.Tensors() {
 		data, _, err := f.Float32(t.Name)
 		if err != nil {
+			return nil, err
+		}
+		if err := checkFinite(f.Path, t.Name, data); err != nil {
 			return nil, err
 		}
 		copy(t.Data, data)

@@ -3,6 +3,7 @@ package retnet
 import (
 	"bytes"
 	"encoding/binary"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -154,6 +155,27 @@ func FuzzParseSafetensors(f *testing.F) {
 	f.Add([]byte(`{"a":1}`))
 	small := []byte(`{"x":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]},"__metadata__":{"k":"v"}}`)
 	f.Add(append(append(binary.LittleEndian.AppendUint64(nil, uint64(len(small))), small...), 0, 0, 0x80, 0x3f))
+	// Adversarial headers (issue 16): a length of 2^63, one just past the
+	// limit, offsets past the data, a data section longer than the tensors,
+	// reversed offsets, a NaN weight.
+	hdr := func(n uint64, h string, data ...byte) []byte {
+		return append(append(binary.LittleEndian.AppendUint64(nil, n), h...), data...)
+	}
+	f.Add(hdr(1<<63, `{}`))
+	f.Add(hdr(MaxSafetensorsHeader+1, `{}`))
+	x := `{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`
+	f.Add(hdr(uint64(len(x)), x, 0, 0, 0x80))
+	f.Add(hdr(uint64(len(x)), x, 0, 0, 0x80, 0x3f, 0, 0, 0, 0))
+	rev := `{"x":{"dtype":"F32","shape":[0],"data_offsets":[4,0]}}`
+	f.Add(hdr(uint64(len(rev)), rev, 0, 0, 0, 0))
+	f.Add(hdr(uint64(len(x)), x, 0, 0, 0xc0, 0x7f))
+	nan := filepath.Join(f.TempDir(), "nan.safetensors")
+	m.Params.Embed[0] = float32(math.NaN())
+	if err := m.Save(nan, nil, nil); err != nil {
+		f.Fatal(err)
+	}
+	data, _ = os.ReadFile(nan)
+	f.Add(data)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		tf, err := ParseSafetensors(b, "fuzz")
 		if err != nil {

@@ -3,6 +3,7 @@ package retnet
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 	"os"
 
@@ -22,11 +23,19 @@ type TensorFile struct {
 	names    []string
 }
 
-// ReadSafetensors reads and parses a safetensors file.
+// ReadSafetensors reads and parses a safetensors file. It checks the file
+// first (CheckSafetensorsFile with MaxSafetensorsFile): a device, a sparse
+// file with a huge header length or a header past MaxSafetensorsHeader fails
+// at once, having allocated no more than the header.
 func ReadSafetensors(path string) (*TensorFile, error) {
-	data, err := os.ReadFile(path)
+	f, size, err := openSafetensors(path, MaxSafetensorsFile)
 	if err != nil {
-		return nil, fmt.Errorf("retnet: %w", err)
+		return nil, err
+	}
+	defer f.Close()
+	data := make([]byte, size)
+	if _, err := io.ReadFull(f, data); err != nil {
+		return nil, fmt.Errorf("retnet: %s: reading %d bytes: %w", path, size, err)
 	}
 	return ParseSafetensors(data, path)
 }
@@ -37,8 +46,12 @@ func ParseSafetensors(data []byte, path string) (*TensorFile, error) {
 	if len(data) < 8 {
 		return nil, fmt.Errorf("retnet: %s: not a safetensors file: %d bytes, need an 8-byte header length", path, len(data))
 	}
-	if n := binary.LittleEndian.Uint64(data); n > uint64(len(data)-8) {
-		return nil, fmt.Errorf("retnet: %s: safetensors header length %d exceeds the file (%d bytes): truncated or not safetensors", path, n, len(data))
+	n := binary.LittleEndian.Uint64(data)
+	if err := checkHeaderLength(n, uint64(len(data)-8)); err != nil {
+		return nil, fmt.Errorf("retnet: %s: %w", path, err)
+	}
+	if err := checkHeaderOffsets(data[8:8+n], uint64(len(data)-8)-n); err != nil {
+		return nil, fmt.Errorf("retnet: %s: %w", path, err)
 	}
 	st, err := safetensors.Deserialize(data)
 	if err != nil {

@@ -532,6 +532,9 @@ func LoadTransformerFrom(f *TensorFile, allowExtra []string) (*Transformer, erro
 		if err != nil {
 			return nil, err
 		}
+		if err := checkFinite(f.Path, t.Name, data); err != nil {
+			return nil, err
+		}
 		copy(t.Data, data)
 	}
 	return m, nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -19,7 +20,7 @@ func init() {
 // runLogits: targets are tokens[1:], logits are those of inputs tokens[:-1].
 func runLogits(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("logits", stderr)
-	ckpt := fs.String("checkpoint", "", "safetensors checkpoint (torchscale names)")
+	ckpt := fs.String("checkpoint", "", "safetensors checkpoint: RetNet (torchscale names) or Transformer, e.g. retlab train's DIR/checkpoint.safetensors")
 	tokens := fs.String("tokens", "", "comma-separated token ids, at least 2")
 	formName := fs.String("form", "parallel", "retention form: parallel, recurrent or chunkwise")
 	chunk := fs.Int("chunk", retnet.DefaultChunk, "chunk size of the chunkwise form (capped at the sequence length)")
@@ -46,7 +47,9 @@ func runLogits(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--tokens needs at least 2 ids (inputs tokens[:-1], targets tokens[1:]), got %d", len(ids))
 	}
 	var opt retnet.LoadOptions
+	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) {
+		set[f.Name] = true
 		switch f.Name {
 		case "activation":
 			opt.Activation = *act
@@ -57,26 +60,49 @@ func runLogits(args []string, stdout, stderr io.Writer) error {
 	if opt.Activation != "" && opt.Activation != "swish" && opt.Activation != "gelu" {
 		return fmt.Errorf("--activation %q: want swish or gelu", opt.Activation)
 	}
-	m, err := retnet.Load(*ckpt, opt)
+	f, err := retnet.ReadSafetensors(*ckpt)
 	if err != nil {
-		return err
-	}
-	for _, w := range m.Config.Warnings() {
-		fmt.Fprintf(stderr, "retlab logits: warning: %s\n", w)
-	}
-	all := make([]int32, len(ids))
-	for i, v := range ids {
-		all[i] = int32(min(v, 1<<30))
-	}
-	if err := m.Config.CheckTokens(all); err != nil {
 		return err
 	}
 	in := ids[:len(ids)-1]
-	logits, err := m.Logits([][]int{in}, form, *chunk)
-	if err != nil {
-		return err
+	var logits []float32
+	var V int
+	if kind := retnet.KindOf(f); kind != retnet.KindRetNet {
+		for _, name := range []string{"form", "chunk", "activation", "no-embed-scale"} {
+			if set[name] {
+				return fmt.Errorf("--%s applies to RetNet checkpoints; %s is a %s checkpoint", name, *ckpt, kind)
+			}
+		}
+		lm, err := retnet.LanguageModelFrom(f)
+		if err != nil {
+			return err
+		}
+		if V = lm.VocabSize(); slices.Max(ids) >= V {
+			return fmt.Errorf("--tokens: id %d is outside the vocabulary of %d of %s", slices.Max(ids), V, *ckpt)
+		}
+		if logits, err = decodeLogits(lm, in); err != nil {
+			return err
+		}
+	} else {
+		m, err := retnet.LoadFrom(f, opt)
+		if err != nil {
+			return err
+		}
+		for _, w := range m.Config.Warnings() {
+			fmt.Fprintf(stderr, "retlab logits: warning: %s\n", w)
+		}
+		all := make([]int32, len(ids))
+		for i, v := range ids {
+			all[i] = int32(min(v, 1<<30))
+		}
+		if err := m.Config.CheckTokens(all); err != nil {
+			return err
+		}
+		if logits, err = m.Logits([][]int{in}, form, *chunk); err != nil {
+			return err
+		}
+		V = m.Config.Vocab
 	}
-	V := m.Config.Vocab
 	targets := make([]int32, len(in))
 	for i := range targets {
 		targets[i] = int32(ids[i+1])
@@ -97,6 +123,23 @@ func runLogits(args []string, stdout, stderr io.Writer) error {
 		out.Logits = append(out.Logits, logits[i*V:(i+1)*V])
 	}
 	return json.NewEncoder(stdout).Encode(out)
+}
+
+// decodeLogits returns the next-token logits (T,V) of every position of
+// tokens, decoding one token at a time (the Transformer with its KV cache).
+func decodeLogits(lm retnet.LanguageModel, tokens []int) ([]float32, error) {
+	V := lm.VocabSize()
+	dec := lm.NewDecoder(1)
+	out := make([]float32, 0, len(tokens)*V)
+	l, err := dec.Prefill([][]int{tokens[:1]})
+	for i := 1; err == nil; i++ {
+		out = append(out, l...)
+		if i == len(tokens) {
+			return out, nil
+		}
+		l, err = dec.Step(tokens[i : i+1])
+	}
+	return nil, err
 }
 
 // parseTokens parses "3,1,4,1" into ids, naming the bad entry on error.
