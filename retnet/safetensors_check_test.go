@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -121,14 +122,14 @@ func TestLoadReadsTrainCheckpoints(t *testing.T) {
 	m := tinyModel(t, 1e-6)
 	p := filepath.Join(dir, "train.safetensors")
 	optim := []Tensor{{Name: OptimPrefix + "m", Shape: []int{2}, Data: []float32{1, 2}}, {Name: OptimPrefix + "v", Shape: []int{2}, Data: []float32{3, 4}}}
-	if err := m.Save(p, optim, map[string]string{MetaTrainKey: `{"step":3}`}); err != nil {
+	if err := m.Save(p, optim, map[string]string{"retlab_train": `{"step":3}`}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := Load(p, LoadOptions{})
 	if err != nil {
 		t.Fatalf("Load of a train checkpoint: %v", err)
 	}
-	if maxAbsDiff(got.Params.Flat, m.Params.Flat) != 0 {
+	if !slices.Equal(got.Params.Flat, m.Params.Flat) {
 		t.Fatal("weights differ after load")
 	}
 	tm, _ := NewTransformer(tinyTransformerConfig())
