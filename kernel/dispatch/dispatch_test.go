@@ -77,6 +77,7 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 func dial(t testing.TB, conn wire.ConnectionInfo, key string, wait bool) *client {
 	ctx, cancel := context.WithCancel(context.Background())
 	s, _ := wire.NewSigner("hmac-sha256", []byte(key))
+	s.SetReplayMemory(0) // the kernel's replay memory is under test, not the client's (TestSoakHeap counts one heap)
 	id := zmq4.SocketIdentity(wire.NewID())
 	c := &client{t: t, signer: s, session: wire.NewID(), cancel: cancel, iopubMsgs: make(chan *wire.Message, 100000),
 		shell: zmq4.NewDealer(ctx, zmq4.WithID(id)), control: zmq4.NewDealer(ctx, zmq4.WithID(id)),

@@ -21,6 +21,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -113,35 +114,55 @@ type Signer struct {
 	newHash func() hash.Hash
 	key     []byte
 
-	mu   sync.Mutex
-	seen map[string]struct{} // signatures in ring
-	ring []string            // the last ReplayMemory signatures, oldest at next
-	next int
+	mu     sync.Mutex
+	memory int                 // how many signatures to remember (0: none)
+	seen   map[uint64]struct{} // the signatures in ring
+	ring   []uint64            // the last memory signatures, oldest at next
+	next   int
 }
 
-// ReplayMemory is how many recent signatures a Signer remembers (jupyter_client
-// keeps 2^16). Memory stays bounded: at 64-128 hex digits a signature, about
-// 10 MB at most.
+// ReplayMemory is how many recent signatures a new Signer remembers
+// (jupyter_client keeps 2^16). Each is kept as its first 64 bits (an HMAC's
+// bits are uniform: two of 2^16 messages collide with odds of 2^-33), so
+// the memory stays under about 3 MB.
 const ReplayMemory = 1 << 16
 
-// fresh records sig and reports whether it was not among the remembered
-// ones. The oldest signature is forgotten when the memory is full.
-func (s *Signer) fresh(sig []byte) bool {
+// SetReplayMemory sets how many recent signatures s remembers; 0 turns the
+// replay check off (for a peer that must not hold state for what it
+// receives, such as a test client counting its heap).
+func (s *Signer) SetReplayMemory(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k := string(bytes.ToLower(sig))
+	s.memory, s.seen, s.ring, s.next = max(n, 0), nil, nil, 0
+}
+
+// fresh records the (verified, lowercase-equivalent hex) signature sig and
+// reports whether it was not among the remembered ones. The oldest one is
+// forgotten when the memory is full.
+func (s *Signer) fresh(sig []byte) bool {
+	var raw [8]byte
+	if len(sig) < 16 {
+		return true // cannot happen for a verified signature
+	}
+	hex.Decode(raw[:], bytes.ToLower(sig[:16]))
+	k := binary.LittleEndian.Uint64(raw[:])
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.memory == 0 {
+		return true
+	}
 	if _, dup := s.seen[k]; dup {
 		return false
 	}
 	if s.seen == nil {
-		s.seen = make(map[string]struct{})
+		s.seen = make(map[uint64]struct{})
 	}
-	if len(s.ring) < ReplayMemory {
+	if len(s.ring) < s.memory {
 		s.ring = append(s.ring, k)
 	} else {
 		delete(s.seen, s.ring[s.next])
 		s.ring[s.next] = k
-		s.next = (s.next + 1) % ReplayMemory
+		s.next = (s.next + 1) % s.memory
 	}
 	s.seen[k] = struct{}{}
 	return true
@@ -163,7 +184,7 @@ func NewSigner(scheme string, key []byte) (*Signer, error) {
 	if !ok {
 		return nil, fmt.Errorf("wire: unsupported signature_scheme %q (want hmac-sha256, hmac-sha512, hmac-sha384, hmac-sha224 or hmac-sha1)", scheme)
 	}
-	return &Signer{newHash: h, key: append([]byte(nil), key...)}, nil
+	return &Signer{newHash: h, key: append([]byte(nil), key...), memory: ReplayMemory}, nil
 }
 
 // Enabled reports whether messages are signed (the key is not empty).
