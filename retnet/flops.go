@@ -29,6 +29,27 @@ func RetentionFLOPs(form Form, B, T, D, DV, H, chunk int) float64 {
 	return f
 }
 
+// RetentionFLOPsExecuted is the work the Go forms execute, which is what
+// their GFLOP/s and MFU are computed from: RetentionFLOPs, except that the
+// parallel form computes only the causal part of q k^T and S V: row tiles of
+// ParallelTile queries against the keys up to the tile's last row
+// (sum over tiles of 2 B H rows r1 (dk+dv), about half of T^2 for T >>
+// ParallelTile). The chunkwise and recurrent forms execute their nominal work.
+func RetentionFLOPsExecuted(form Form, B, T, D, DV, H, chunk int) float64 {
+	if form != Parallel {
+		return RetentionFLOPs(form, B, T, D, DV, H, chunk)
+	}
+	full := RetentionFLOPs(form, B, T, D, DV, H, chunk)
+	b, h := float64(B), float64(H)
+	dkh, dvh := float64(D)/h, float64(DV)/h
+	core := 0.0
+	for r0 := 0; r0 < T; r0 += ParallelTile {
+		r1 := min(T, r0+ParallelTile)
+		core += 2 * b * h * float64(r1-r0) * float64(r1) * (dkh + dvh)
+	}
+	return full - 2*b*h*float64(T)*float64(T)*(dkh+dvh) + core
+}
+
 // TrainStepFLOPs is the nominal work of one training step of a model with
 // n non-embedding plus embedding parameters on B*T tokens: 6 n per token
 // (forward 2, backward 4), the usual estimate (mixer terms excluded).

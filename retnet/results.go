@@ -22,6 +22,15 @@ type RetentionBench struct {
 	Threads   int     `json:"threads,omitempty"` // worker threads used
 	Note      string  `json:"note,omitempty"`    // e.g. which BLAS the reference used
 	Ratio     float64 `json:"speedup,omitempty"` // reference ms / our ms, same run
+	// GFlopExecuted is the work this implementation executed (the Go
+	// parallel form skips the masked upper triangle; PyTorch computes it);
+	// GFlopPerS and MFU are computed from it. 0 in old records: = GFlop.
+	GFlopExecuted float64 `json:"gflop_executed,omitempty"`
+	// MFU is GFlopPerS over the machine's measured float32 peak (FMA-chain
+	// probe, same threads; PeakGFlopPerS), when known.
+	MFU           float64 `json:"mfu,omitempty"`
+	PeakGFlopPerS float64 `json:"peak_gflop_per_s,omitempty"`
+	PeakRSSBytes  int64   `json:"peak_rss_bytes,omitempty"` // whole process, fresh per point when measured so
 }
 
 // InferenceBench is one point of `retlab bench inference`: decoding one token

@@ -23,7 +23,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -41,9 +40,6 @@ RETENTION = {
     "dW=dyTx/BT=2048": (True, False, 512, 512, 2048),
     "kTv/chunk=512": (True, False, 128, 256, 512),
 }
-
-GO_LINE = re.compile(r"^Benchmark\w+/(\S+?)(?:-\d+)?\s.*?([\d.]+) GFLOP/s")
-
 
 def torch_gflops(torch, shape, reps):
     """Best-of-reps GFLOP/s of torch.mm(a, b, out=c) (after a warm-up); transposes are views."""
@@ -65,22 +61,6 @@ def torch_gflops(torch, shape, reps):
             torch.mm(a, b, out=c)
         best = min(best, (time.perf_counter() - t0) / inner)
     return 2 * m * n * k / best / 1e9
-
-
-def go_bench(binary, pattern, threads, isa, benchtime, count):
-    """Best GFLOP/s per case name of one run of the Go test binary."""
-    env = dict(os.environ, RETLAB_THREADS=str(threads), RETLAB_CPU=isa, GOMAXPROCS=str(threads))
-    cmd = [binary, "-test.run", "^$", "-test.bench", pattern, f"-test.benchtime={benchtime}",
-           f"-test.cpu={threads}", f"-test.count={count}"]
-    res = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=os.path.dirname(binary))
-    if res.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed:\n{res.stdout}{res.stderr}")
-    out = {}
-    for line in res.stdout.splitlines():
-        m = GO_LINE.match(line)
-        if m:
-            out[m.group(1)] = max(out.get(m.group(1), 0), float(m.group(2)))
-    return out
 
 
 def case_pattern(bench, name):
@@ -117,13 +97,8 @@ def main():
     print(f"anchor: torch {anchor['torch']} BLAS {anchor['blas_info']} capability {anchor['cpu_capability']} "
           f"threads {anchor['torch_threads']}; {anchor.get('mkl', '')}", file=sys.stderr)
 
-    tmp = tempfile.mkdtemp(prefix="bench-sgemm-")
-    binary = os.path.join(tmp, "cpu.test")
-    subprocess.run(["go", "test", "-c", "-o", binary, "./retnet/backend/cpu"], cwd=root, check=True)
-    out = subprocess.run([binary, "-test.run", "^TestPrintBestISA$", "-test.v"], capture_output=True,
-                         text=True, env=dict(os.environ, RETLAB_PRINT_ISA="1")).stdout
-    m = re.search(r"supported \[([\w ]+)\]", out)
-    supported = m.group(1).split() if m else ["generic"]
+    binary = benchanchor.go_cpu_test_binary(root)
+    supported = benchanchor.go_supported_isas(binary)
     asm = [i for i in reversed(supported) if i != "generic"] or ["generic"]
     isas = [i for i in args.isas.split(",") if i in supported] if args.isas else asm
     skipped = [i for i in args.isas.split(",") if i and i not in supported]
@@ -133,7 +108,7 @@ def main():
         sys.exit("no Go path to time")
 
     def probe():
-        return go_bench(binary, "^BenchmarkPeak$", args.threads, "", "1x", 3)
+        return benchanchor.go_peak(binary, args.threads)
 
     peaks = probe()
     best_go = {isa: {} for isa in isas}
@@ -141,7 +116,7 @@ def main():
     for r in range(args.rounds):
         for name, shape in shapes.items():
             for isa in isas:
-                for got, gf in go_bench(binary, case_pattern(bench, name), args.threads, isa,
+                for got, gf in benchanchor.go_bench(binary, case_pattern(bench, name), args.threads, isa,
                                         args.benchtime, args.reps).items():
                     best_go[isa][got] = max(best_go[isa].get(got, 0), gf)
             best_torch[name] = max(best_torch.get(name, 0), torch_gflops(torch, shape, args.reps))

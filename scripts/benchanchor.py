@@ -21,6 +21,7 @@ import platform
 import re
 import subprocess
 import sys
+import tempfile
 import time
 
 # OpenBLAS core names that mean no AVX at all.
@@ -152,3 +153,73 @@ def write_record(path, kind, payload):
         os.fsync(f.fileno())
     os.replace(tmp, path)
     return rec
+
+
+GO_LINE = re.compile(r"^Benchmark\w+/(\S+?)(?:-\d+)?\s.*?([\d.]+) GFLOP/s")
+
+
+def go_cpu_test_binary(root):
+    """Compile the CPU backend's test binary once (its benchmarks run as fresh processes)."""
+    binary = os.path.join(tempfile.mkdtemp(prefix="retlab-bench-"), "cpu.test")
+    subprocess.run(["go", "test", "-c", "-o", binary, "./retnet/backend/cpu"], cwd=root, check=True)
+    return binary
+
+
+def go_bench(binary, pattern, threads, isa, benchtime, count):
+    """Best GFLOP/s per case name of one run of a Go test binary's benchmarks (a fresh process),
+    GOMAXPROCS and RETLAB_THREADS = threads, RETLAB_CPU = isa (empty: the best path)."""
+    env = dict(os.environ, RETLAB_THREADS=str(threads), GOMAXPROCS=str(threads))
+    env.pop("RETLAB_CPU", None)
+    if isa:
+        env["RETLAB_CPU"] = isa
+    cmd = [binary, "-test.run", "^$", "-test.bench", pattern, f"-test.benchtime={benchtime}",
+           f"-test.cpu={threads}", f"-test.count={count}"]
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=os.path.dirname(binary))
+    if res.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed:\n{res.stdout}{res.stderr}")
+    out = {}
+    for line in res.stdout.splitlines():
+        m = GO_LINE.match(line)
+        if m:
+            out[m.group(1)] = max(out.get(m.group(1), 0), float(m.group(2)))
+    return out
+
+
+def go_supported_isas(binary):
+    """The Go kernel paths this machine runs, slowest first (cpu.SupportedISAs)."""
+    out = subprocess.run([binary, "-test.run", "^TestPrintBestISA$", "-test.v"], capture_output=True,
+                         text=True, env=dict(os.environ, RETLAB_PRINT_ISA="1")).stdout
+    m = re.search(r"supported \[([\w ]+)\]", out)
+    return m.group(1).split() if m else ["generic"]
+
+
+def go_peak(binary, threads):
+    """GFLOP/s of the FMA-chain probe per ISA on threads threads (cpu.MeasurePeak, best of 3)."""
+    return go_bench(binary, "^BenchmarkPeak$", threads, "", "1x", 3)
+
+
+def run_with_rss(cmd, env=None, cwd=None):
+    """Run cmd as a fresh process; return (stdout, peak RSS bytes of that process: wait4 ru_maxrss).
+
+    Both sides of every comparison are measured this way: the whole process, runtime included."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        os.dup2(w, 1)
+        if cwd:
+            os.chdir(cwd)
+        try:
+            os.execvpe(cmd[0], cmd, env if env is not None else os.environ)
+        finally:
+            os._exit(127)
+    os.close(w)
+    chunks = []
+    with os.fdopen(r) as f:
+        for chunk in iter(lambda: f.read(65536), ""):
+            chunks.append(chunk)
+    _, status, ru = os.wait4(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        sys.exit(f"{' '.join(cmd)} exited with {code}")
+    return "".join(chunks), ru.ru_maxrss * 1024

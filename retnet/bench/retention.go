@@ -8,6 +8,7 @@ import (
 
 	"github.com/retlab/retlab/display"
 	"github.com/retlab/retlab/retnet"
+	"github.com/retlab/retlab/retnet/backend/cpu"
 )
 
 // RetentionConfig describes a timing sweep of one multi-scale retention
@@ -22,9 +23,14 @@ type RetentionConfig struct {
 	Heads   int           // H, default 4 (dk = 128)
 	Chunk   int           // chunkwise chunk size, default DefaultChunk
 	Repeats int           // best of; default 3
-	// MaxRecurrentTokens caps how many decode steps the recurrent timing runs
-	// (per-token cost is constant, so a prefix measures it); default 512.
+	// MaxRecurrentTokens, if positive, caps how many decode steps the
+	// recurrent timing runs (the time is then scaled to T and the record
+	// says so). Default 0: the whole sequence is decoded and timed, so
+	// whether the per-token cost stays flat is measured, not assumed.
 	MaxRecurrentTokens int
+	// Peak is the float32 peak MFU is computed against (cpu.MeasurePeak of
+	// the current ISA and threads); zero: measured once per sweep.
+	Peak cpu.Peak
 }
 
 func (c *RetentionConfig) defaults() {
@@ -45,7 +51,6 @@ func (c *RetentionConfig) defaults() {
 	def(&c.Heads, 4)
 	def(&c.Chunk, retnet.DefaultChunk)
 	def(&c.Repeats, 3)
-	def(&c.MaxRecurrentTokens, 512)
 }
 
 // Retention times an MSR layer with random weights in each form and
@@ -55,6 +60,11 @@ func Retention(cfg RetentionConfig) ([]retnet.RetentionBench, error) {
 	r, err := newBenchLayer(cfg)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Peak.FLOPS == 0 && cpu.CurrentISA() != cpu.Generic {
+		if cfg.Peak, err = cpu.MeasurePeak(cpu.CurrentISA(), cpu.Threads(), 300*time.Millisecond); err != nil {
+			return nil, err
+		}
 	}
 	var out []retnet.RetentionBench
 	bar := display.NewProgress(len(cfg.T)*len(cfg.Forms), "bench retention")
@@ -70,7 +80,7 @@ func Retention(cfg RetentionConfig) ([]retnet.RetentionBench, error) {
 				return nil, err
 			}
 			rec := retnet.RetentionBench{Impl: "go", Form: string(form), T: T, Batch: cfg.Batch, Dim: cfg.Dim, ValueDim: cfg.Value,
-				Heads: cfg.Heads, Threads: runtime.GOMAXPROCS(0)}
+				Heads: cfg.Heads, Threads: runtime.GOMAXPROCS(0), PeakRSSBytes: PeakRSS()}
 			if form == retnet.Chunkwise {
 				rec.Chunk = min(cfg.Chunk, T)
 			}
@@ -79,9 +89,20 @@ func Retention(cfg RetentionConfig) ([]retnet.RetentionBench, error) {
 			rec.Ms = secs * 1e3
 			rec.MsPerTok = rec.Ms / float64(T)
 			rec.GFlop = retnet.RetentionFLOPs(form, cfg.Batch, T, cfg.Dim, cfg.Value, cfg.Heads, cfg.Chunk) / 1e9
-			rec.GFlopPerS = rec.GFlop / secs
+			rec.GFlopExecuted = retnet.RetentionFLOPsExecuted(form, cfg.Batch, T, cfg.Dim, cfg.Value, cfg.Heads, cfg.Chunk) / 1e9
+			rec.GFlopPerS = rec.GFlopExecuted / secs
+			if cfg.Peak.FLOPS > 0 {
+				rec.PeakGFlopPerS = cfg.Peak.FLOPS / 1e9
+				rec.MFU = rec.GFlopPerS / rec.PeakGFlopPerS
+			}
+			rec.Note = fmt.Sprintf("cpu %v; GFLOP/s of the executed work", cpu.CurrentISA())
+			if form == retnet.Parallel {
+				rec.Note += " (the causal tiles only; the nominal gflop counts the full T x T)"
+			}
 			if steps < T {
-				rec.Note = fmt.Sprintf("recurrent timed over the first %d tokens, scaled to T", steps)
+				rec.Note += fmt.Sprintf("; recurrent timed over the first %d tokens, scaled to T", steps)
+			} else if form == retnet.Recurrent {
+				rec.Note += "; recurrent: the whole sequence decoded and timed"
 			}
 			out = append(out, rec)
 			bar.Set(len(out), display.Metric{Name: string(form) + " T=" + fmt.Sprint(T) + " GFLOP/s", Value: rec.GFlopPerS})
@@ -123,7 +144,10 @@ func benchRun(r *retnet.MSR[float32], cfg RetentionConfig, form retnet.Form, T i
 	case retnet.Parallel, retnet.Chunkwise:
 		return func() { r.Forward(y, x, B, T, form, cfg.Chunk, acts, nil) }, T, nil
 	case retnet.Recurrent:
-		steps = min(T, cfg.MaxRecurrentTokens)
+		steps = T
+		if cfg.MaxRecurrentTokens > 0 {
+			steps = min(T, cfg.MaxRecurrentTokens)
+		}
 		st := &retnet.LayerState[float32]{S: make([]float32, B*r.H*(D/r.H)*(r.DV/r.H)), Scale: make([]float32, r.H)}
 		xt := make([]float32, B*D)
 		return func() {

@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""Go against PyTorch 2.x point by point: every point of a sweep in fresh processes, the two sides
+interleaved, repeated, the best kept, written as a JSON record (docs/records/KIND.json) that
+docs/benchmarks.md is generated from (`make bench-docs`).
+
+  .venv-bench/bin/python scripts/bench_points.py retention [--T 512,2048,8192] [--rounds 2]
+  .venv-bench/bin/python scripts/bench_points.py train [--size s] [--T 256,512,1024,2048]
+
+retention: one MSR layer forward (D 512, H 4, DV 1024, B 1) per form and T: `retlab bench retention`
+  (--reference=false) against scripts/bench_retention_torch.py. The recurrent form decodes and times
+  the whole sequence on both sides. GFLOP/s are of the work each side executes (the Go parallel form
+  skips the masked triangle: retnet.RetentionFLOPsExecuted; PyTorch computes the full T x T); the
+  ratio is PyTorch time over Go time, which needs no flop count.
+train: one AdamW training step of the RetNet LM of a ladder rung per T: `retlab bench train
+  --models retnet` against scripts/train_step_torch.py (tokens/s, ratio Go over PyTorch). MFU from
+  the nominal 6 x params x tokens on both sides.
+
+Both sides get the same threads (GOMAXPROCS, RETLAB_THREADS; torch.set_num_threads and the BLAS
+pools), and the peak RSS of each is that of its own fresh process (wait4's ru_maxrss: runtime,
+libraries and all). The FMA-chain peak (cpu.MeasurePeak of the best ISA) is probed before and after;
+MFU = achieved GFLOP/s over it. The record says whether the machine was shared (load average above
+0.5 before the run) and which BLAS/ISA the anchor used (scripts/benchanchor.py refuses generic ones).
+"""
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchanchor  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def go_env(threads):
+    env = dict(os.environ, GOMAXPROCS=str(threads), RETLAB_THREADS=str(threads))
+    env.pop("OPENBLAS_CORETYPE", None)
+    return env
+
+
+def retention_points(args):
+    return [(form, T) for T in args.T for form in args.forms]
+
+
+def retention_go(args, point):
+    form, T = point
+    out, rss = benchanchor.run_with_rss(
+        [args.retlab, "bench", "retention", "--json", "--reference=false", "--forms", form, "--T", str(T),
+         "--D", str(args.D), "--DV", str(args.DV), "--H", str(args.H), "--B", str(args.B),
+         "--repeats", str(args.repeats)], env=go_env(args.threads), cwd=ROOT)
+    rec = json.loads(out)[0]
+    return {"ms": rec["ms"], "gflop_executed": rec.get("gflop_executed", rec["gflop"]), "gflop": rec["gflop"],
+            "rss": rss, "note": rec.get("note", "")}
+
+
+def retention_torch(args, point, first):
+    form, T = point
+    cmd = [sys.executable, os.path.join(ROOT, "scripts", "bench_retention_torch.py"), "--forms", form,
+           "--T", str(T), "--D", str(args.D), "--DV", str(args.DV), "--H", str(args.H), "--B", str(args.B),
+           "--repeats", str(args.repeats), "--threads", str(args.threads)]
+    if not first:
+        cmd.append("--no-self-test")
+    out, rss = benchanchor.run_with_rss(cmd, env=go_env(args.threads), cwd=ROOT)
+    rec = json.loads(out)[0]
+    return {"ms": rec["ms"], "gflop_executed": rec["gflop"], "gflop": rec["gflop"], "rss": rss,
+            "note": rec.get("note", "")}
+
+
+def ladder_config(args, model, size):
+    out, _ = benchanchor.run_with_rss([args.retlab, "sizes", "--json"], cwd=ROOT)
+    for s in json.loads(out):
+        if s.get("model") == model and s.get("size") == size:
+            s["vocab"] = (s["params"] - s["non_embedding_params"]) // (2 * s["dim"])
+            return s
+    sys.exit(f"no ladder rung {model}/{size} in `retlab sizes --json`")
+
+
+def train_points(args):
+    return [("retnet", T) for T in args.T]
+
+
+def train_go(args, point):
+    model, T = point
+    out, rss = benchanchor.run_with_rss(
+        [args.retlab, "bench", "train", "--json", "--reference=false", "--models", model, "--size", args.size,
+         "--T", str(T), "--tokens-per-step", str(args.tokens), "--steps", str(args.steps)],
+        env=go_env(args.threads), cwd=ROOT)
+    rec = json.loads(out)[0]
+    return {"ms": rec["step_ms"], "tokens_per_s": rec["tokens_per_s"], "batch": rec["batch"], "rss": rss}
+
+
+def train_torch(args, point, first):
+    model, T = point
+    c = args.ladder
+    cmd = [sys.executable, os.path.join(ROOT, "scripts", "train_step_torch.py"), "--size", args.size,
+           "--V", str(c["vocab"]), "--D", str(c["dim"]), "--DV", str(c["value_dim"]), "--F", str(c["ffn_dim"]),
+           "--L", str(c["layers"]), "--H", str(c["heads"]), "--T", str(T), "--tokens-per-step", str(args.tokens),
+           "--steps", str(args.steps), "--threads", str(args.threads)]
+    out, rss = benchanchor.run_with_rss(cmd, env=go_env(args.threads), cwd=ROOT)
+    rec = json.loads(out)[0]
+    return {"ms": rec["step_ms"], "tokens_per_s": rec["tokens_per_s"], "batch": rec["batch"], "rss": rss}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("kind", choices=["retention", "train"])
+    ap.add_argument("--T", default="", help="sequence lengths (retention 512,2048,8192; train 256,512,1024,2048)")
+    ap.add_argument("--forms", default="parallel,chunkwise,recurrent")
+    ap.add_argument("--D", type=int, default=512)
+    ap.add_argument("--DV", type=int, default=1024)
+    ap.add_argument("--H", type=int, default=4)
+    ap.add_argument("--B", type=int, default=1)
+    ap.add_argument("--repeats", type=int, default=3, help="retention: best of this many calls per process")
+    ap.add_argument("--size", default="s", help="train: ladder rung")
+    ap.add_argument("--tokens", type=int, default=4096, help="train: tokens per step")
+    ap.add_argument("--steps", type=int, default=3, help="train: timed steps per process (median)")
+    ap.add_argument("--rounds", type=int, default=2, help="interleaved rounds of (Go, PyTorch) per point")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--retlab", default=os.path.join(ROOT, "bin", "retlab"))
+    ap.add_argument("--record", default="")
+    ap.add_argument("--allow-generic", action="store_true")
+    args = ap.parse_args()
+    args.T = [int(t) for t in (args.T or ("512,2048,8192" if args.kind == "retention" else "256,512,1024,2048")).split(",")]
+    args.forms = args.forms.split(",")
+    record = args.record or os.path.join(ROOT, "docs", "records", args.kind + ".json")
+
+    load_before = os.getloadavg()
+    benchanchor.threads(args.threads)
+    import torch
+    torch.set_num_threads(args.threads)
+    anchor = benchanchor.check_torch(torch, args.allow_generic)
+    binary = benchanchor.go_cpu_test_binary(ROOT)
+    peaks = benchanchor.go_peak(binary, args.threads)
+
+    if args.kind == "retention":
+        points, go, ref = retention_points(args), retention_go, retention_torch
+    else:
+        args.ladder = ladder_config(args, "retnet", args.size)
+        points, go, ref = train_points(args), train_go, train_torch
+    best = {p: {} for p in points}
+    first = True
+    for r in range(args.rounds):
+        for p in points:
+            for side, fn in (("go", lambda: go(args, p)), ("pytorch", lambda: ref(args, p, first))):
+                res = fn()
+                if side == "pytorch":
+                    first = False
+                old = best[p].get(side)
+                if old is None or res["ms"] < old["ms"]:
+                    res["rss"] = max(res["rss"], old["rss"]) if old else res["rss"]
+                    best[p][side] = res
+                else:
+                    old["rss"] = max(old["rss"], res["rss"])
+            print(f"round {r + 1}/{args.rounds} {p}: go {best[p]['go']['ms']:.1f} ms, "
+                  f"pytorch {best[p]['pytorch']['ms']:.1f} ms", file=sys.stderr)
+    for k, v in benchanchor.go_peak(binary, args.threads).items():
+        peaks[k] = max(peaks.get(k, 0), v)
+    peak = max(peaks.values()) if peaks else 0
+    load_after = os.getloadavg()
+
+    rows = []
+    for p in points:
+        g, t = best[p]["go"], best[p]["pytorch"]
+        row = {"go_ms": round(g["ms"], 3), "pytorch_ms": round(t["ms"], 3),
+               "go_peak_rss_bytes": g["rss"], "pytorch_peak_rss_bytes": t["rss"]}
+        if args.kind == "retention":
+            row.update({"form": p[0], "T": p[1], "speedup": round(t["ms"] / g["ms"], 3),
+                        "gflop_nominal": round(g["gflop"], 3), "go_gflop_executed": round(g["gflop_executed"], 3),
+                        "pytorch_gflop_executed": round(t["gflop_executed"], 3)})
+            for side, s in (("go", g), ("pytorch", t)):
+                gfs = s["gflop_executed"] / (s["ms"] / 1e3)
+                row[f"{side}_gflops"] = round(gfs, 2)
+                row[f"{side}_mfu"] = round(gfs / peak, 3) if peak else None
+        else:
+            c = args.ladder
+            flops = 6 * c["params"] * g["batch"] * p[1]
+            row.update({"model": p[0], "T": p[1], "batch": g["batch"], "go_tokens_per_s": round(g["tokens_per_s"], 1),
+                        "pytorch_tokens_per_s": round(t["tokens_per_s"], 1),
+                        "speedup": round(g["tokens_per_s"] / t["tokens_per_s"], 3),
+                        "go_mfu": round(flops / (g["ms"] / 1e3) / 1e9 / peak, 4) if peak else None,
+                        "pytorch_mfu": round(flops / (t["ms"] / 1e3) / 1e9 / peak, 4) if peak else None})
+        rows.append(row)
+    accounting = {
+        "retention": "ms: best call (recurrent: the whole sequence decoded token by token, on both sides); "
+                     "GFLOP/s of the work each side executes: the Go parallel form computes only the causal tiles "
+                     "(retnet.RetentionFLOPsExecuted), PyTorch the full T x T; speedup = PyTorch ms / Go ms",
+        "train": "step_ms: median of --steps timed steps after a warm-up, per fresh process; speedup = Go tokens/s "
+                 "over PyTorch tokens/s; MFU from the nominal 6 x params x tokens per step on both sides"}[args.kind]
+    config = ({"D": args.D, "DV": args.DV, "H": args.H, "B": args.B, "repeats": args.repeats}
+              if args.kind == "retention" else {"size": args.size, "ladder": args.ladder, "tokens_per_step": args.tokens,
+                                                "steps": args.steps})
+    benchanchor.write_record(record, args.kind, {
+        "threads": args.threads, "rounds": args.rounds, "config": config, "anchor": anchor,
+        "peak_gflops": {k: round(v, 1) for k, v in peaks.items()}, "shared_machine": load_before[0] > 0.5,
+        "load_before": list(load_before), "load_after": list(load_after), "accounting": accounting,
+        "peak_rss": "each side's own fresh process per point, wait4 ru_maxrss (runtime and libraries included)",
+        "go_note": best[points[0]]["go"].get("note", ""), "results": rows})
+    json.dump(rows, sys.stdout, indent=1)
+    print(f"\nrecord: {os.path.relpath(record, ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
