@@ -61,16 +61,20 @@ type TrainBench struct {
 	Note         string  `json:"note,omitempty"`
 }
 
-// LogEntry is one line of a training log (DIR/log.jsonl).
+// LogEntry is one line of a training log (DIR/log.jsonl), and what the
+// trainer reports to its progress sink after the same step.
 type LogEntry struct {
 	Step       int      `json:"step"`
-	Tokens     int64    `json:"tokens"` // tokens trained on so far
-	Loss       float64  `json:"loss"`   // mean next-token NLL of this step (nats)
-	TokensPerS float64  `json:"tokens_per_s"`
+	Tokens     int64    `json:"tokens"`       // tokens trained on so far
+	Loss       float64  `json:"loss"`         // mean next-token NLL of this step (nats)
+	TokensPerS float64  `json:"tokens_per_s"` // this step's tokens / this step's time
 	LR         float64  `json:"lr,omitempty"`
 	GradNorm   float64  `json:"grad_norm,omitempty"`
-	ValLoss    *float64 `json:"val_loss,omitempty"` // set when validation ran
-	ElapsedS   float64  `json:"elapsed_s,omitempty"`
+	ValLoss    *float64 `json:"val_loss,omitempty"`    // set when validation ran after this step
+	ElapsedS   float64  `json:"elapsed_s,omitempty"`   // training time so far (steps only: no validation or checkpoints)
+	TotalSteps int      `json:"total_steps,omitempty"` // the run's planned steps
+	StepMs     float64  `json:"step_ms,omitempty"`     // this step's time
+	GFlopPerS  float64  `json:"gflop_per_s,omitempty"` // this step's 6N-estimate work rate (TrainStepFLOPs)
 }
 
 // SizeInfo describes one rung of the model-size ladder (`retlab sizes --json`).

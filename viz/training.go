@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"time"
 
+	"github.com/retlab/retlab/display"
 	"github.com/retlab/retlab/retnet"
 )
 
@@ -27,6 +29,11 @@ type TrainingOptions struct {
 	// Smooth is the weight of an exponential moving average over the
 	// training loss in [0, 1) (0: raw). Validation points are never smoothed.
 	Smooth float64
+	// Run names the run LiveTraining.Update adds to (default "train").
+	Run string
+	// Refresh is the shortest time between two in-place redraws by
+	// LiveTraining.Update (default 500ms; the last step always redraws).
+	Refresh time.Duration
 }
 
 func (o TrainingOptions) check() (string, string) {
@@ -124,20 +131,23 @@ func lossAs(l float64, y string) float64 {
 	return l
 }
 
-// LiveTraining is a training chart that grows while a run trains. Add log
-// entries from the training loop (safe from any goroutine); each
+// LiveTraining is a training chart that grows while a run trains. It is a
+// trainer progress sink (train.Sink): Update adds the step's log entry to
+// run opt.Run and redraws the chart in place, at most every opt.Refresh.
+// Add appends entries to any run by hand (safe from any goroutine). Each
 // MIMEBundle carries the same DisplayID, and its HTML updates the chart
 // already on the page in place (setOption on the existing ECharts instance)
 // instead of drawing a new one. With the display package:
 //
-//	live := viz.NewLiveTraining(viz.TrainingOptions{})
+//	live := viz.NewLiveTraining(viz.TrainingOptions{Run: "base"})
 //	display.Show(live)                  // once, with live.DisplayID()
-//	... live.Add("base", entry); display.Update(live) ...
+//	tr.Progress = train.Tee(train.NewDisplayProgress("train"), live)
 type LiveTraining struct {
-	mu   sync.Mutex
-	opt  TrainingOptions
-	runs []Run
-	id   string
+	mu    sync.Mutex
+	opt   TrainingOptions
+	runs  []Run
+	id    string
+	drawn time.Time // last redraw by Update
 }
 
 // NewLiveTraining returns an empty live chart with a fresh display id.
@@ -159,6 +169,33 @@ func (l *LiveTraining) Add(run string, entries ...retnet.LogEntry) {
 	}
 	l.runs = append(l.runs, Run{Name: run, Log: append([]retnet.LogEntry(nil), entries...)})
 }
+
+// Update implements train.Sink: it adds e to run opt.Run and redraws the
+// chart in place (display.Refresh) when opt.Refresh has passed since the
+// last redraw, and always after the run's last step.
+func (l *LiveTraining) Update(e retnet.LogEntry) {
+	run := l.opt.Run
+	if run == "" {
+		run = "train"
+	}
+	l.Add(run, e)
+	every := l.opt.Refresh
+	if every == 0 {
+		every = 500 * time.Millisecond
+	}
+	l.mu.Lock()
+	redraw := time.Since(l.drawn) >= every || (e.TotalSteps > 0 && e.Step >= e.TotalSteps)
+	if redraw {
+		l.drawn = time.Now()
+	}
+	l.mu.Unlock()
+	if redraw {
+		display.Refresh(l)
+	}
+}
+
+// Message implements train.Sink; a chart shows no text, so it does nothing.
+func (l *LiveTraining) Message(string) {}
 
 // DisplayID is the id under which the chart is shown and updated.
 func (l *LiveTraining) DisplayID() string { return l.id }

@@ -8,6 +8,7 @@ import (
 	. "reflect"
 
 	"github.com/cosmos72/gomacro/imports"
+	_retnet "github.com/retlab/retlab/retnet"
 	train "github.com/retlab/retlab/retnet/train"
 )
 
@@ -32,6 +33,7 @@ func init() {
 			"Resume":             ValueOf(train.Resume),
 			"SetForm":            ValueOf(train.SetForm),
 			"StateOf":            ValueOf(train.StateOf),
+			"Tee":                ValueOf(train.Tee),
 		},
 		Types: map[string]Type{
 			"AdamW":           TypeOf((*train.AdamW)(nil)).Elem(),
@@ -41,7 +43,6 @@ func init() {
 			"Dataset":         TypeOf((*train.Dataset)(nil)).Elem(),
 			"DisplayProgress": TypeOf((*train.DisplayProgress)(nil)).Elem(),
 			"EvalResult":      TypeOf((*train.EvalResult)(nil)).Elem(),
-			"Progress":        TypeOf((*train.Progress)(nil)).Elem(),
 			"Result":          TypeOf((*train.Result)(nil)).Elem(),
 			"Schedule":        TypeOf((*train.Schedule)(nil)).Elem(),
 			"Sink":            TypeOf((*train.Sink)(nil)).Elem(),
@@ -75,9 +76,9 @@ func init() {
 		"Dataset.TrainBatch":      "func (d *Dataset) TrainBatch(seed uint64, step, B, nT int, inputs, targets []int32) error\n\nTrainBatch fills inputs and targets (B,T) with B windows of the training\nsplit at offsets drawn from a generator seeded by (seed, step): a batch\ndepends only on the seed and the step number, so a resumed run sees the\nsame batches as an uninterrupted one. It returns an error if the split is\nshorter than T+1 bytes.\n",
 		"Dataset.ValBatches":      "func (d *Dataset) ValBatches(B, nT int, maxTokens int64) ([]ValBatch, error)\n\nValBatches splits the validation split into consecutive, non-overlapping\nwindows of T+1 bytes (each predicts T tokens), at most maxTokens predicted\ntokens in all (<= 0: the whole split), and groups them into batches of up\nto B windows. Every batch holds inputs and targets (b,T) for its b <= B.\nIt returns an error if the split is shorter than T+1 bytes.\n",
 		"DefaultAdamW":            "var DefaultAdamW = AdamWConfig{Beta1: 0.9, Beta2: 0.98, Eps: 1e-8, WeightDecay: 0.05}\n\nDefaultAdamW is the paper's setting with torch's eps.\n",
-		"DisplayProgress":         "type DisplayProgress struct {\n\tDesc string // bar label, default \"train\"\n\t// contains filtered or unexported fields\n}\n\nDisplayProgress shows a trainer's progress through package display: a\ntqdm-like bar with loss, tokens/s, learning rate and ETA that updates in\nplace as a notebook output under the RetLab kernel, and prints to stderr\nelsewhere. A Trainer with no Progress uses one.\n\nfunc (p *DisplayProgress) Message(msg string)\nfunc (p *DisplayProgress) Update(s Progress)\nfunc NewDisplayProgress(desc string) *DisplayProgress\n",
+		"DisplayProgress":         "type DisplayProgress struct {\n\tDesc string // bar label, default \"train\"\n\t// contains filtered or unexported fields\n}\n\nDisplayProgress shows a trainer's progress through package display: a\ntqdm-like bar with loss, tokens/s, learning rate and ETA that updates in\nplace as a notebook output under the RetLab kernel, and prints to stderr\nelsewhere. A Trainer with no Progress uses one.\n\nfunc (p *DisplayProgress) Message(msg string)\nfunc (p *DisplayProgress) Update(e retnet.LogEntry)\nfunc NewDisplayProgress(desc string) *DisplayProgress\n",
 		"DisplayProgress.Message": "func (p *DisplayProgress) Message(msg string)\n\nMessage implements Sink: events (validation, checkpoints, the end)\ngo to standard output, which a notebook shows as the cell's text.\n",
-		"DisplayProgress.Update":  "func (p *DisplayProgress) Update(s Progress)\n\nUpdate implements Sink.\n",
+		"DisplayProgress.Update":  "func (p *DisplayProgress) Update(e retnet.LogEntry)\n\nUpdate implements Sink.\n",
 		"EvalResult":              "type EvalResult struct {\n\tLoss       float64 `json:\"val_loss\"`       // mean next-token NLL (nats per byte for byte tokens)\n\tPerplexity float64 `json:\"ppl\"`            // exp(Loss)\n\tBitsPerTok float64 `json:\"bits_per_token\"` // Loss / ln 2 (bits per byte)\n\tTokens     int64   `json:\"tokens\"`         // predicted tokens\n\tSeqLen     int     `json:\"seq_len\"`\n}\n\nEvalResult is a validation measurement.\n\nfunc Evaluate(model retnet.LanguageModel, data *Dataset, B, nT int, maxTokens int64) (EvalResult, error)\n",
 		"Evaluate":                "func Evaluate(model retnet.LanguageModel, data *Dataset, B, nT int, maxTokens int64) (EvalResult, error)\n\nEvaluate returns the mean next-token loss of model on the validation\nsplit: consecutive non-overlapping windows of T+1 bytes (each predicting\nT tokens), batches of B windows (the last padded with ignored rows, so\nevery call has the same shape), at most maxTokens predicted tokens (<= 0:\nthe whole split).\n",
 		"FromRecipe":              "func FromRecipe(r retnet.Recipe) Config\n\nFromRecipe is the Config of a model-size ladder rung's recipe\n(retnet.LadderModel); fields the recipe leaves zero take the defaults.\n",
@@ -89,20 +90,20 @@ func init() {
 		"NewAdamW":                "func NewAdamW(n int, c AdamWConfig) *AdamW\n\nNewAdamW returns an optimizer for n parameters with zero moments.\n",
 		"NewDisplayProgress":      "func NewDisplayProgress(desc string) *DisplayProgress\n\nNewDisplayProgress returns a DisplayProgress labelled desc.\n",
 		"NoProgress":              "var NoProgress Sink = silentProgress{}\n\nNoProgress is a Sink that shows nothing.\n",
-		"Progress":                "type Progress struct {\n\tStep, Steps int     // completed, total\n\tLoss        float64 // this step's training loss (nats)\n\tLR          float64\n\tStepMs      float64       // this step's time\n\tTokensPerS  float64       // mean over this session's steps after its first (warm-up), validation excluded\n\tGFlopPerS   float64       // TokensPerS x 6 x parameters: the usual 6N estimate of training work\n\tETA         time.Duration // remaining steps at the session's mean wall time per step\n\tValLoss     *float64      // latest validation loss, if any\n}\n\nProgress is the state after one step.\n",
 		"ReadLog":                 "func ReadLog(path string) ([]retnet.LogEntry, error)\n\nReadLog reads a training log (log.jsonl), one LogEntry per line.\n",
 		"Result":                  "type Result struct {\n\tSteps      int     `json:\"steps\"`\n\tTokens     int64   `json:\"tokens\"`\n\tLoss       float64 `json:\"loss\"` // last step's training loss\n\tValLoss    float64 `json:\"val_loss\"`\n\tElapsedS   float64 `json:\"elapsed_s\"`\n\tTokensPerS float64 `json:\"tokens_per_s\"` // this session's mean\n\tCheckpoint string  `json:\"checkpoint,omitempty\"`\n}\n\nResult summarises a finished (or interrupted) run.\n",
 		"Resume":                  "func Resume(path string, data *Dataset, outDir string, steps int) (*Trainer, error)\n\nResume continues the run whose checkpoint is at path: model,\noptimizer moments, step and config are restored; steps > 0 extends the\ntotal (the schedule then follows the new total). A different dataset\nthan the checkpoint's is an error, as it would break reproducibility.\n",
 		"Schedule":                "type Schedule struct {\n\tPeak   float64 `json:\"lr\"`\n\tMin    float64 `json:\"min_lr\"`\n\tWarmup int     `json:\"warmup_steps\"`\n\tTotal  int     `json:\"steps\"`\n}\n\nSchedule is the learning rate against the step: linear warm-up from\nPeak/Warmup to Peak over the first Warmup steps, then a cosine decay from\nPeak to Min at step Total-1 (and Min after it).\n\nfunc (s Schedule) LR(step int) float64\n",
 		"Schedule.LR":             "func (s Schedule) LR(step int) float64\n\nLR is the learning rate of step (0-based).\n",
 		"SetForm":                 "func SetForm(model retnet.LanguageModel, form string)\n\nSetForm makes a RetNet model train (and evaluate) in the named\nretention form (\"parallel\", \"chunkwise\"; \"\" leaves it); other models are\nleft alone.\n",
-		"Sink":                    "type Sink interface {\n\t// Update is called after every step.\n\tUpdate(p Progress)\n\t// Message reports an event: validation, a checkpoint, the end.\n\tMessage(msg string)\n}\n\nSink receives a trainer's progress. TextProgress prints plain\nlines; a notebook progress bar can implement it instead.\n",
+		"Sink":                    "type Sink interface {\n\t// Update is called after every step with that step's log entry.\n\tUpdate(e retnet.LogEntry)\n\t// Message reports an event: validation, a checkpoint, the end.\n\tMessage(msg string)\n}\n\nSink receives a trainer's progress: after every step, the LogEntry the\ntrainer has just appended to log.jsonl (the same record), and events as\ntext. TextProgress prints lines, DisplayProgress draws a progress bar, a\nviz.LiveTraining chart draws the loss curves; Tee sends to several.\n\nfunc Tee(sinks ...Sink) Sink\n",
 		"State":                   "type State struct {\n\tConfig      Config   `json:\"config\"`\n\tStep        int      `json:\"step\"`   // updates completed\n\tTokens      int64    `json:\"tokens\"` // tokens trained on\n\tElapsedS    float64  `json:\"elapsed_s\"`\n\tData        string   `json:\"data\"`             // Dataset.Source\n\tDataPath    string   `json:\"data_path\"`        // Dataset.Path (\"\" = Go standard library)\n\tDataHash    string   `json:\"data_fingerprint\"` // Dataset.Fingerprint\n\tLastValLoss *float64 `json:\"val_loss,omitempty\"`\n}\n\nState is the training progress stored in a checkpoint's\n__metadata__ under MetaKey, everything besides weights and moments\nthat a resumed run needs to continue bit-exactly.\n\nfunc StateOf(f *retnet.TensorFile) (*State, error)\n",
 		"StateOf":                 "func StateOf(f *retnet.TensorFile) (*State, error)\n\nStateOf returns the training state a checkpoint holds, nil if it\nholds none (a checkpoint not written by the trainer).\n",
-		"TextProgress":            "type TextProgress struct {\n\tW     io.Writer\n\tEvery time.Duration\n\t// contains filtered or unexported fields\n}\n\nTextProgress prints a progress line to W at most every Every (default\n2s), and always for the last step.\n\nfunc (p *TextProgress) Message(msg string)\nfunc (p *TextProgress) Update(s Progress)\n",
+		"Tee":                     "func Tee(sinks ...Sink) Sink\n\nTee returns a Sink that passes every update and message to each of\nsinks in turn, e.g. a progress bar and a live chart:\n\n\ttr.Progress = train.Tee(train.NewDisplayProgress(\"train\"), live)\n",
+		"TextProgress":            "type TextProgress struct {\n\tW     io.Writer\n\tEvery time.Duration\n\t// contains filtered or unexported fields\n}\n\nTextProgress prints a progress line to W at most every Every (default\n2s), and always for the last step.\n\nfunc (p *TextProgress) Message(msg string)\nfunc (p *TextProgress) Update(e retnet.LogEntry)\n",
 		"TextProgress.Message":    "func (p *TextProgress) Message(msg string)\n\nMessage implements Sink.\n",
-		"TextProgress.Update":     "func (p *TextProgress) Update(s Progress)\n\nUpdate implements Sink.\n",
-		"Trainer":                 "type Trainer struct {\n\tConfig   Config\n\tModel    retnet.LanguageModel\n\tOpt      *AdamW\n\tData     *Dataset\n\tOutDir   string // checkpoint and log directory (\"\" = write nothing)\n\tProgress Sink   // nil: a DisplayProgress (NoProgress is silent)\n\n\tStep   int   // updates completed\n\tTokens int64 // tokens trained on\n\t// contains filtered or unexported fields\n}\n\nTrainer trains a LanguageModel on a Dataset with AdamW. Everything it\ndoes is a function of the config, the seed, the initial weights and the\ndata, so a run resumed from a checkpoint reproduces the losses of an\nuninterrupted one exactly.\n\nfunc (t *Trainer) Run(ctx context.Context) (*Result, error)\nfunc New(model retnet.LanguageModel, data *Dataset, cfg Config, outDir string) (*Trainer, error)\nfunc Resume(path string, data *Dataset, outDir string, steps int) (*Trainer, error)\n",
+		"TextProgress.Update":     "func (p *TextProgress) Update(e retnet.LogEntry)\n\nUpdate implements Sink.\n",
+		"Trainer":                 "type Trainer struct {\n\tConfig   Config\n\tModel    retnet.LanguageModel\n\tOpt      *AdamW\n\tData     *Dataset\n\tOutDir   string // checkpoint and log directory (\"\" = write nothing)\n\tProgress Sink   // nil: a DisplayProgress (NoProgress is silent); gets every LogEntry\n\n\tStep   int   // updates completed\n\tTokens int64 // tokens trained on\n\t// contains filtered or unexported fields\n}\n\nTrainer trains a LanguageModel on a Dataset with AdamW. Everything it\ndoes is a function of the config, the seed, the initial weights and the\ndata, so a run resumed from a checkpoint reproduces the losses of an\nuninterrupted one exactly.\n\nfunc (t *Trainer) Run(ctx context.Context) (*Result, error)\nfunc New(model retnet.LanguageModel, data *Dataset, cfg Config, outDir string) (*Trainer, error)\nfunc Resume(path string, data *Dataset, outDir string, steps int) (*Trainer, error)\n",
 		"Trainer.Run":             "func (t *Trainer) Run(ctx context.Context) (*Result, error)\n\nRun trains until Config.Steps updates are done or ctx is cancelled. It\nvalidates every EvalEvery steps and at the end, appends one LogEntry per\nstep to OutDir/log.jsonl, and writes OutDir/checkpoint.safetensors\n(atomically) every CheckpointEvery steps, at the end, and on\ncancellation (ctx or display.Interrupted), after which it returns an error\nwrapping display.ErrInterrupted.\n",
 		"ValBatch":                "type ValBatch struct {\n\tB, T            int\n\tInputs, Targets []int32 // (B,T)\n}\n\nValBatch is one batch of validation windows.\n",
 	})
@@ -112,13 +113,13 @@ func init() {
 type P_retnet_train_Sink struct {
 	Object   any
 	Message_ func(any, string)
-	Update_  func(any, train.Progress)
+	Update_  func(any, _retnet.LogEntry)
 }
 
 func (P *P_retnet_train_Sink) Message(unnamed0 string) {
 	P.Message_(P.Object, unnamed0)
 }
 
-func (P *P_retnet_train_Sink) Update(unnamed0 train.Progress) {
+func (P *P_retnet_train_Sink) Update(unnamed0 _retnet.LogEntry) {
 	P.Update_(P.Object, unnamed0)
 }

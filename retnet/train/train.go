@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -148,55 +147,6 @@ const (
 	LogFile        = "log.jsonl"
 )
 
-// Sink receives a trainer's progress. TextProgress prints plain
-// lines; a notebook progress bar can implement it instead.
-type Sink interface {
-	// Update is called after every step.
-	Update(p Progress)
-	// Message reports an event: validation, a checkpoint, the end.
-	Message(msg string)
-}
-
-// Progress is the state after one step.
-type Progress struct {
-	Step, Steps int     // completed, total
-	Loss        float64 // this step's training loss (nats)
-	LR          float64
-	StepMs      float64       // this step's time
-	TokensPerS  float64       // mean over this session's steps after its first (warm-up), validation excluded
-	GFlopPerS   float64       // TokensPerS x 6 x parameters: the usual 6N estimate of training work
-	ETA         time.Duration // remaining steps at the session's mean wall time per step
-	ValLoss     *float64      // latest validation loss, if any
-}
-
-// TextProgress prints a progress line to W at most every Every (default
-// 2s), and always for the last step.
-type TextProgress struct {
-	W     io.Writer
-	Every time.Duration
-	last  time.Time
-}
-
-// Update implements Sink.
-func (p *TextProgress) Update(s Progress) {
-	every := p.Every
-	if every == 0 {
-		every = 2 * time.Second
-	}
-	if now := time.Now(); now.Sub(p.last) >= every || s.Step == s.Steps {
-		p.last = now
-		val := ""
-		if s.ValLoss != nil {
-			val = fmt.Sprintf("  val %.4f", *s.ValLoss)
-		}
-		fmt.Fprintf(p.W, "step %d/%d  loss %.4f%s  lr %.2e  %.0f ms  %.0f tok/s  %.1f GFLOP/s  ETA %s\n",
-			s.Step, s.Steps, s.Loss, val, s.LR, s.StepMs, s.TokensPerS, s.GFlopPerS, s.ETA.Round(time.Second))
-	}
-}
-
-// Message implements Sink.
-func (p *TextProgress) Message(msg string) { fmt.Fprintln(p.W, msg) }
-
 // Trainer trains a LanguageModel on a Dataset with AdamW. Everything it
 // does is a function of the config, the seed, the initial weights and the
 // data, so a run resumed from a checkpoint reproduces the losses of an
@@ -207,7 +157,7 @@ type Trainer struct {
 	Opt      *AdamW
 	Data     *Dataset
 	OutDir   string // checkpoint and log directory ("" = write nothing)
-	Progress Sink   // nil: a DisplayProgress (NoProgress is silent)
+	Progress Sink   // nil: a DisplayProgress (NoProgress is silent); gets every LogEntry
 
 	Step        int   // updates completed
 	Tokens      int64 // tokens trained on
@@ -330,9 +280,7 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 		res.Checkpoint = filepath.Join(t.OutDir, CheckpointFile)
 	}
 	sessionStart, sessionSteps := time.Now(), 0
-	var sessionStepTime time.Duration // time in steps after the first, validation and checkpoints excluded
-	timedTokens := 0
-	params := float64(t.Model.Counts().Total)
+	flopsPerToken := retnet.TrainStepFLOPs(t.Model.Counts().Total, 1, 1)
 	var lastLoss float64
 	if t.Progress == nil {
 		t.Progress = NewDisplayProgress("train")
@@ -363,14 +311,12 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 		t.Tokens += int64(B * nT)
 		dt := time.Since(stepStart)
 		t.elapsed += dt
-		if sessionSteps > 0 || c.Steps-t.Step == 0 {
-			sessionStepTime += dt // the session's first step (planning memory) is warm-up
-			timedTokens += B * nT
-		}
 		sessionSteps++
 		lastLoss = loss
-		entry := retnet.LogEntry{Step: t.Step, Tokens: t.Tokens, Loss: loss, TokensPerS: float64(B*nT) / dt.Seconds(),
-			LR: lr, GradNorm: norm, ElapsedS: t.elapsed.Seconds()}
+		tokS := float64(B*nT) / dt.Seconds()
+		entry := retnet.LogEntry{Step: t.Step, Tokens: t.Tokens, Loss: loss, TokensPerS: tokS,
+			LR: lr, GradNorm: norm, ElapsedS: t.elapsed.Seconds(), TotalSteps: c.Steps,
+			StepMs: float64(dt.Microseconds()) / 1e3, GFlopPerS: flopsPerToken * tokS / 1e9}
 		if (c.EvalEvery > 0 && t.Step%c.EvalEvery == 0) || t.Step == c.Steps {
 			ev, err := Evaluate(t.Model, t.Data, B, nT, c.EvalTokens)
 			if err != nil {
@@ -386,19 +332,7 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 				return nil, fmt.Errorf("train: writing the training log: %w", err)
 			}
 		}
-		if t.Progress != nil {
-			sess := time.Since(sessionStart)
-			perStep := sess / time.Duration(sessionSteps)
-			p := Progress{Step: t.Step, Steps: c.Steps, Loss: loss, LR: lr, StepMs: float64(dt.Microseconds()) / 1e3,
-				ETA: perStep * time.Duration(c.Steps-t.Step), ValLoss: t.lastValLoss}
-			if timedTokens > 0 {
-				p.TokensPerS = float64(timedTokens) / sessionStepTime.Seconds()
-			} else {
-				p.TokensPerS = float64(B*nT) / dt.Seconds()
-			}
-			p.GFlopPerS = retnet.TrainStepFLOPs(int64(params), 1, 1) * p.TokensPerS / 1e9
-			t.Progress.Update(p)
-		}
+		t.Progress.Update(entry) // the record just logged
 		if t.Step%c.CheckpointEvery == 0 || t.Step == c.Steps {
 			if err := t.checkpoint(); err != nil {
 				return nil, err

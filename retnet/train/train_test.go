@@ -13,6 +13,7 @@ import (
 	"github.com/retlab/retlab/display"
 	"github.com/retlab/retlab/internal/numtest"
 	"github.com/retlab/retlab/retnet"
+	"github.com/retlab/retlab/viz"
 )
 
 // AdamW against torch.optim.AdamW's update written out by hand for two
@@ -244,7 +245,7 @@ type cancelAt struct {
 	cancel context.CancelFunc
 }
 
-func (c *cancelAt) Update(p Progress) {
+func (c *cancelAt) Update(p retnet.LogEntry) {
 	if p.Step == c.step {
 		c.cancel()
 	}
@@ -370,4 +371,49 @@ func FuzzStateOf(f *testing.F) {
 	f.Fuzz(func(t *testing.T, js string) {
 		StateOf(&retnet.TensorFile{Path: "fuzz", Metadata: map[string]string{MetaKey: js}})
 	})
+}
+
+// A viz live chart is a progress sink as it stands.
+var _ Sink = (*viz.LiveTraining)(nil)
+
+// recordSink keeps every entry and message it is given.
+type recordSink struct {
+	entries []retnet.LogEntry
+	msgs    []string
+}
+
+func (r *recordSink) Update(e retnet.LogEntry) { r.entries = append(r.entries, e) }
+func (r *recordSink) Message(m string)         { r.msgs = append(r.msgs, m) }
+
+// The sink gets exactly the records the log holds (through Tee, to each
+// sink), so a chart of the live run and one of its log file are the same.
+func TestSinkGetsTheLoggedEntries(t *testing.T) {
+	data, err := LoadDataset(DataOptions{Path: corpus(t, 10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	tr, err := New(tinyLMs(t)[retnet.KindTransformer](), data, smallTrain(6), out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := &recordSink{}, &recordSink{}
+	tr.Progress = Tee(a, b)
+	if _, err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	log, err := ReadLog(filepath.Join(out, LogFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*recordSink{a, b} {
+		if len(s.entries) != len(log) || len(s.msgs) == 0 {
+			t.Fatalf("sink got %d entries and %d messages, log has %d entries", len(s.entries), len(s.msgs), len(log))
+		}
+		for i, e := range s.entries {
+			if e.Step != log[i].Step || e.Loss != log[i].Loss || e.TotalSteps != 6 || (e.ValLoss == nil) != (log[i].ValLoss == nil) {
+				t.Errorf("entry %d: sink %+v, log %+v", i, e, log[i])
+			}
+		}
+	}
 }
