@@ -15,8 +15,11 @@ TEST_STEPS += docker-lint docker-ci
 setup-docker: setup-apt-test
 	@scripts/step.sh docker-apt docker/install.sh --apt-only
 
+# The set-up's own scripts are linted with it.
+SETUP_SCRIPTS := scripts/apt-install.sh scripts/apt-candidates.sh scripts/step.sh scripts/find-go.sh \
+  scripts/fresh-machine.sh scripts/gpu/cuda-headers.sh scripts/gpu/enable-nonfree.sh
 docker-lint: setup-docker
-	shellcheck docker/install.sh
+	shellcheck docker/install.sh $(SETUP_SCRIPTS)
 
 # About 4 minutes on 2 cores: building retlab as the image does (-trimpath,
 # CGO off) and compiling std's export data dominate.

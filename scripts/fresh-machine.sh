@@ -35,6 +35,7 @@ Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+grep -q localhost "$root/etc/hosts" 2>/dev/null || printf '127.0.0.1 localhost\n::1 localhost\n' >>"$root/etc/hosts"
 if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then
   cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
   chroot "$root" update-ca-certificates >/dev/null 2>&1
@@ -67,7 +68,7 @@ fi
 SH
 chmod +x "$root/root/fresh-$what.sh"
 chroot "$root" env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
-  /root/fresh-$what.sh "$what" /root/make-$what.log || true
+  "/root/fresh-$what.sh" "$what" "/root/make-$what.log" || true
 cp "$root/root/make-$what.log" "$log"
 ms=$(sed -n 's/^SECONDS //p' "$log" | tail -1); rc=$(sed -n 's/^EXIT //p' "$log" | tail -1)
 grep '^setup: ' "$log" || true
@@ -86,7 +87,8 @@ except Exception: rec = {}
 rec[what] = {"seconds": round(int(ms) / 1000, 1), "exit": int(rc), "steps_s": steps, "commit": rev,
              "date": datetime.date.today().isoformat(),
              "machine": {"cpu": cpu, "cores": __import__("os").cpu_count(),
-                         "mem_gib": round(int(open("/proc/meminfo").read().split()[1]) / 2**20)},
+                         "mem_gib": round(int(open("/proc/meminfo").read().split()[1]) / 2**20),
+                         "loadavg_at_end": open("/proc/loadavg").read().split()[:3]},
              "how": "scripts/fresh-machine.sh: debootstrap bookworm minbase + git make ca-certificates python3, "
                     "stock apt sources, clean clone; time from `make " + what + "` to " +
                     ("JupyterLab's URL" if what == "run" else "its exit") +

@@ -2,6 +2,8 @@ package setupcheck
 
 import (
 	"bufio"
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -192,4 +194,33 @@ func TestAptPackagesInstallOnStockDebian(t *testing.T) {
 		t.Errorf("apt-candidates.sh says nvidia-cuda-dev installs on a stock Debian (err %v): %s", err, out)
 	}
 	t.Logf("%d packages have stock candidates: %s", len(pkgs), strings.Join(pkgs, " "))
+}
+
+// The README's fresh-machine time is the committed record's (scripts/fresh-machine.sh writes it).
+func TestREADMEQuotesTheFreshMachineRecord(t *testing.T) {
+	root := repoRoot(t)
+	raw, err := os.ReadFile(filepath.Join(root, "docs", "records", "setup-fresh.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec map[string]struct {
+		Seconds float64 `json:"seconds"`
+		Exit    int     `json:"exit"`
+		Date    string  `json:"date"`
+	}
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		t.Fatalf("docs/records/setup-fresh.json: %v", err)
+	}
+	run, ok := rec["run"]
+	if !ok || run.Exit != 0 || run.Seconds <= 0 || run.Date == "" {
+		t.Fatalf("docs/records/setup-fresh.json: no successful make run record: %+v", rec)
+	}
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("<!-- fresh-run -->%.0f s", run.Seconds)
+	if !strings.Contains(string(readme), want) {
+		t.Errorf("README.md does not quote the fresh-machine record: want %q", want)
+	}
 }
