@@ -172,6 +172,7 @@ func FromCheckpoint(c *Checkpoint) (*Model, error) {
 		e := float32(2*i) / float32(hd)
 		m.invFreq[i] = 1 / float32(math.Pow(cfg.RopeTheta, float64(e)))
 	}
+	m.SetBF16Activations(true)
 	if cfg.IsRetNet() {
 		m.log2Gamma = make([]float32, cfg.Heads)
 		for h := range m.log2Gamma {
@@ -179,6 +180,30 @@ func FromCheckpoint(c *Checkpoint) (*Model, error) {
 		}
 	}
 	return m, nil
+}
+
+// SetBF16Activations chooses how BF16 weights are multiplied: on (the
+// default for a BF16 checkpoint), activations are rounded to bfloat16 inside
+// each product as PyTorch's bfloat16 inference does, and the products run as
+// AVX512_BF16 dot products with float32 sums where the CPU has them
+// (cpu.LinearBF16); off, weight tiles are widened to float32 and
+// activations keep float32 precision, which reproduces a float32 computation
+// on the same weights to ~1e-5 at a higher cost. F32 and F16 weights always
+// compute in float32.
+func (m *Model) SetBF16Activations(on bool) {
+	for _, w := range m.weights() {
+		w.bf16Dot = on
+	}
+}
+
+// weights lists every matrix of the model.
+func (m *Model) weights() []*weight {
+	ws := []*weight{&m.embed, &m.head}
+	for l := range m.layers {
+		L := &m.layers[l]
+		ws = append(ws, &L.q, &L.k, &L.v, &L.o, &L.g, &L.gate, &L.up, &L.down)
+	}
+	return ws
 }
 
 // Close unmaps the checkpoint files; the model must not be used after.
@@ -198,14 +223,14 @@ func (m *Model) VocabSize() int { return m.Config.Vocab }
 
 // WeightBytes is the memory the weights occupy: their file bytes.
 func (m *Model) WeightBytes() int64 {
-	n := m.embed.Bytes() + int64(len(m.norm))*4
-	if !m.Config.Tied {
-		n += m.head.Bytes()
+	n := int64(len(m.norm)) * 4
+	for i, w := range m.weights() {
+		if i == 1 && m.Config.Tied {
+			continue // the head is the embedding
+		}
+		n += w.Bytes()
 	}
 	for _, L := range m.layers {
-		for _, w := range []*weight{&L.q, &L.k, &L.v, &L.o, &L.g, &L.gate, &L.up, &L.down} {
-			n += w.Bytes()
-		}
 		n += int64(len(L.attnNorm)+len(L.mlpNorm)+len(L.gnorm)) * 4
 	}
 	return n

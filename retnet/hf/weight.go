@@ -22,6 +22,12 @@ type weight struct {
 	dtype      string
 	f32        []float32 // F32
 	u16        []uint16  // BF16 or F16 bits
+
+	// bf16Dot runs BF16 products as cpu.LinearBF16 does: activations
+	// rounded to bfloat16, products exact, float32 sums, AVX512_BF16 dot
+	// products where the CPU has them. Off: the weights are widened and the
+	// activations stay float32 (slower, matches a float32 computation).
+	bf16Dot bool
 }
 
 // newWeight wraps a checkpoint tensor of shape (rows, cols).
@@ -114,6 +120,11 @@ func (w *weight) linear(out, x []float32, N int) {
 	}
 	if w.f32 != nil {
 		cpu.Sgemm(false, true, N, w.rows, w.cols, 1, x, w.cols, w.f32, w.cols, 0, out, w.rows)
+		return
+	}
+	if w.bf16Dot && w.dtype == "BF16" {
+		wb := unsafe.Slice((*cpu.BF16)(unsafe.Pointer(unsafe.SliceData(w.u16))), len(w.u16))
+		cpu.LinearBF16(N, w.rows, w.cols, x, w.cols, wb, w.cols, out, w.rows)
 		return
 	}
 	br := max(1, min(w.rows, blockFloats/w.cols)) // rows per block
