@@ -20,7 +20,7 @@ type GenerateOptions struct {
 // decoder's Prefill (RetNet: chunkwise, then O(1) recurrent steps;
 // Transformer: a full forward pass into its KV cache), each new token by a
 // Step.
-func Generate(model LanguageModel, prompt []int, opt GenerateOptions) ([]int, error) {
+func Generate(model DecoderMaker, prompt []int, opt GenerateOptions) ([]int, error) {
 	if len(prompt) == 0 {
 		return nil, fmt.Errorf("retnet: Generate needs a non-empty prompt")
 	}
@@ -46,6 +46,12 @@ func Generate(model LanguageModel, prompt []int, opt GenerateOptions) ([]int, er
 		}
 	}
 	return out, nil
+}
+
+// DecoderMaker is what Generate needs of a model: every LanguageModel,
+// and inference-only models such as the pretrained ones of package hf.
+type DecoderMaker interface {
+	NewDecoder(B int) Decoder
 }
 
 // Sampler draws a token from next-token logits.

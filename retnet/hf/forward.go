@@ -97,7 +97,7 @@ func (m *Model) Forward(tokens []int32, B, T int, form retnet.Form, chunk int, s
 			if st != nil {
 				S = st.S[l]
 			}
-			m.retention(mix, h, L, B, T, pos, form, chunk, S)
+			m.retention(mix, h, l, B, T, pos, form, chunk, S)
 		} else {
 			var kc, vc *[]float32
 			if st != nil {

@@ -32,6 +32,8 @@ type Model struct {
 
 	invFreq   []float32 // (hd/2) rotary frequencies base^(-2i/hd)
 	log2Gamma []float32 // (H) retnet: log2(1 - 2^(-5-h))
+
+	tap func(layer int, h *retHead, head int) // RetentionMaps' hook into the retention of sequence 0
 }
 
 type layer struct {

@@ -1,6 +1,7 @@
 package hf
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -200,5 +201,78 @@ func TestGoldenBF16(t *testing.T) {
 				t.Logf("vs bfloat16 compute: mean |diff| %.3g", mean)
 			}
 		})
+	}
+}
+
+// TestPerplexityAndDecoding checks the inference helpers on the golden
+// model: perplexity against the NLL of the reference logits, greedy
+// generation against the argmax of full forwards, retention maps and
+// decay matrices against their definitions.
+func TestPerplexityAndDecoding(t *testing.T) {
+	dir := filepath.Join(testdata, "fla-retnet-tiny")
+	m, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	g := readGolden(t, dir)
+	V := m.Config.Vocab
+	ref := g.want(t, "logits")
+	seq := make([]int, g.T)
+	for i := range seq {
+		seq[i] = int(g.ids[i])
+	}
+	// Reference: mean NLL of sequence 0's next tokens under PyTorch's logits.
+	nll := retnet.NLL(ref[:(g.T-1)*V], g.ids[1:g.T], V)
+	var want float64
+	for _, v := range nll {
+		want += v
+	}
+	want /= float64(len(nll))
+	res, err := m.Perplexity(context.Background(), seq, g.T-1, 4, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(res.Loss-want) > 1e-5 || res.Tokens != int64(g.T-1) {
+		t.Errorf("Perplexity loss %.6f over %d tokens, reference logits give %.6f over %d", res.Loss, res.Tokens, want, g.T-1)
+	}
+	// Windows of 3: the same tokens scored with shorter contexts (a different loss, all tokens counted).
+	if r3, err := m.Perplexity(context.Background(), seq, 3, 2, nil); err != nil || r3.Tokens != int64(g.T-1) {
+		t.Errorf("windows of 3: %+v, %v", r3, err)
+	}
+	// Greedy generation = argmax of full forwards on the growing sequence.
+	out, err := retnet.Generate(m, seq[:4], retnet.GenerateOptions{Tokens: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := append([]int(nil), seq[:4]...)
+	for i, tok := range out {
+		ids := make([]int32, len(cur))
+		for j, v := range cur {
+			ids[j] = int32(v)
+		}
+		l, _ := m.Forward(ids, 1, len(ids), retnet.Parallel, 0, nil)
+		if a := retnet.Argmax(l[(len(ids)-1)*V:]); a != tok {
+			t.Errorf("generated token %d = %d, argmax of a full forward %d", i, tok, a)
+		}
+		cur = append(cur, tok)
+	}
+	maps, err := m.RetentionMaps(seq, 1)
+	if err != nil || len(maps) != m.Config.Heads {
+		t.Fatalf("RetentionMaps: %d maps, %v", len(maps), err)
+	}
+	for h, a := range maps {
+		for n := 0; n < g.T; n++ {
+			for k := n + 1; k < g.T; k++ {
+				if a[n*g.T+k] != 0 {
+					t.Fatalf("head %d: score [%d][%d] = %g above the diagonal", h, n, k, a[n*g.T+k])
+				}
+			}
+		}
+	}
+	masks := retnet.DecayMasks(retnet.ScheduleTorchscale, m.Config.Heads, 6, false) // same gammas, torchscale's code
+	for h := range masks {
+		d, _ := m.DecayMatrix(h, 6)
+		check(t, fmt.Sprintf("decay matrix head %d", h), d, masks[h], 1e-6)
 	}
 }

@@ -25,8 +25,9 @@ import (
 
 // retention computes out (B*T, D) = MSR(x) for B sequences of T tokens at
 // positions pos.., continuing and updating S ((B,H,dk,dv); nil: none).
-func (m *Model) retention(out, x []float32, L *layer, B, T, pos int, form retnet.Form, chunk int, S []float32) {
+func (m *Model) retention(out, x []float32, l int, B, T, pos int, form retnet.Form, chunk int, S []float32) {
 	c := m.Config
+	L := &m.layers[l]
 	N, H, KVH := B*T, c.Heads, c.KVHeads
 	dk, dv := c.KeyHeadDim(), c.ValueHeadDim()
 	q := make([]float32, N*H*dk)
@@ -50,6 +51,9 @@ func (m *Model) retention(out, x []float32, L *layer, B, T, pos int, form retnet
 			v: v[b*T*KVH*dv+kv*dv:], ldv: KVH * dv,
 			o: o[b*T*H*dv+h*dv:], ldo: H * dv,
 			T: T, dk: dk, dv: dv, log2g: m.log2Gamma[h], scale: float32(1 / math.Sqrt(float64(dk))),
+		}
+		if m.tap != nil && b == 0 {
+			m.tap(l, &hd, h)
 		}
 		var s []float32
 		if S != nil {
@@ -106,6 +110,13 @@ func (h *retHead) pow(n int) float32 { return float32(math.Exp2(float64(float32(
 func (h *retHead) parallel() {
 	T := h.T
 	s := make([]float32, T*T)
+	h.scores(s)
+	cpu.SgemmSerial(false, false, T, h.dv, T, 1, s, T, h.v, h.ldv, 0, h.o, h.ldo)
+}
+
+// scores fills s (T,T) with the decayed scores (q k^T dk^-1/2) (.) D.
+func (h *retHead) scores(s []float32) {
+	T := h.T
 	cpu.SgemmSerial(false, true, T, T, h.dk, h.scale, h.q, h.ldq, h.k, h.ldk, 0, s, T)
 	for n := 0; n < T; n++ {
 		for m := 0; m < T; m++ {
@@ -116,7 +127,6 @@ func (h *retHead) parallel() {
 			}
 		}
 	}
-	cpu.SgemmSerial(false, false, T, h.dv, T, 1, s, T, h.v, h.ldv, 0, h.o, h.ldo)
 }
 
 // recurrent: per token S = gamma S + k^T v, o = dk^-1/2 q S.

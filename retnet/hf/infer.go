@@ -1,0 +1,193 @@
+package hf
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/retlab/retlab/retnet"
+)
+
+// Inference on top of Forward: incremental decoding (retnet.Decoder, so
+// retnet.Generate samples from these models), perplexity of a token
+// stream, and RetNet's retention maps and decay matrices per head.
+
+var _ retnet.DecoderMaker = (*Model)(nil)
+
+// NewDecoder starts decoding B sequences: a chunkwise prefill (RetNet) or a
+// full forward into the KV cache (Transformer), then one-token steps.
+func (m *Model) NewDecoder(B int) retnet.Decoder { return &decoder{m: m, st: m.NewState(B)} }
+
+type decoder struct {
+	m    *Model
+	st   *State
+	last []float32
+}
+
+func (d *decoder) Prefill(tokens [][]int) ([]float32, error) {
+	if len(tokens) != d.st.B || len(tokens[0]) == 0 {
+		return nil, fmt.Errorf("hf: Prefill with %d sequences, the decoder has %d", len(tokens), d.st.B)
+	}
+	T := len(tokens[0])
+	flat := make([]int32, 0, d.st.B*T)
+	for b, s := range tokens {
+		if len(s) != T {
+			return nil, fmt.Errorf("hf: sequence %d has %d tokens, sequence 0 has %d", b, len(s), T)
+		}
+		for _, t := range s {
+			flat = append(flat, int32(t))
+		}
+	}
+	logits, err := d.m.Forward(flat, d.st.B, T, retnet.Chunkwise, 0, d.st)
+	if err != nil {
+		return nil, err
+	}
+	V := d.m.Config.Vocab
+	d.last = d.last[:0]
+	for b := 0; b < d.st.B; b++ {
+		d.last = append(d.last, logits[(b*T+T-1)*V:(b*T+T)*V]...)
+	}
+	return d.last, nil
+}
+
+func (d *decoder) Step(tokens []int) ([]float32, error) {
+	flat := make([]int32, len(tokens))
+	for i, t := range tokens {
+		flat[i] = int32(t)
+	}
+	return d.m.Forward(flat, d.st.B, 1, retnet.Recurrent, 0, d.st)
+}
+
+func (d *decoder) Pos() int          { return d.st.Pos }
+func (d *decoder) StateBytes() int64 { return d.st.Bytes() }
+
+// PerplexityResult is the score of a model on a token stream.
+type PerplexityResult struct {
+	Loss         float64 `json:"loss"`       // mean next-token NLL, nats
+	Perplexity   float64 `json:"perplexity"` // exp(Loss)
+	Tokens       int64   `json:"tokens"`     // predicted tokens
+	SeqLen       int     `json:"seq_len"`    // tokens per window
+	Seconds      float64 `json:"seconds"`
+	TokensPerSec float64 `json:"tokens_per_s"`
+}
+
+// Perplexity scores tokens in consecutive windows of seqLen+1 tokens (each
+// predicting seqLen; a shorter last window is kept), B windows per forward
+// pass, RetNet in the chunkwise form. progress, if not nil, is called after
+// each pass with the tokens done and the total. It stops at once when ctx
+// is cancelled, returning the windows scored so far and ctx's error.
+func (m *Model) Perplexity(ctx context.Context, tokens []int, seqLen, B int, progress func(done, total int64)) (PerplexityResult, error) {
+	if seqLen < 1 || B < 1 {
+		return PerplexityResult{}, fmt.Errorf("hf: perplexity with seq_len %d and batch %d (want >= 1)", seqLen, B)
+	}
+	if len(tokens) < 2 {
+		return PerplexityResult{}, fmt.Errorf("hf: perplexity needs at least 2 tokens, got %d", len(tokens))
+	}
+	type window struct{ start, n int } // inputs tokens[start:start+n], targets shifted by one
+	var ws []window
+	for s := 0; s+1 < len(tokens); s += seqLen {
+		ws = append(ws, window{s, min(seqLen, len(tokens)-1-s)})
+	}
+	total := int64(len(tokens) - 1)
+	var sum float64
+	var done int64
+	t0 := time.Now()
+	V := m.Config.Vocab
+	var err error
+	for i := 0; i < len(ws); {
+		if err = ctx.Err(); err != nil {
+			break
+		}
+		// A batch of equal-length windows.
+		n := ws[i].n
+		j := i
+		for j < len(ws) && j-i < B && ws[j].n == n {
+			j++
+		}
+		batch := make([]int32, 0, (j-i)*n)
+		var targets []int32
+		for _, w := range ws[i:j] {
+			for _, t := range tokens[w.start : w.start+n] {
+				batch = append(batch, int32(t))
+			}
+			for _, t := range tokens[w.start+1 : w.start+n+1] {
+				targets = append(targets, int32(t))
+			}
+		}
+		var logits []float32
+		if logits, err = m.Forward(batch, j-i, n, retnet.Chunkwise, 0, nil); err != nil {
+			return PerplexityResult{}, err
+		}
+		for _, v := range retnet.NLL(logits, targets, V) {
+			sum += v
+		}
+		done += int64(len(targets))
+		if progress != nil {
+			progress(done, total)
+		}
+		i = j
+	}
+	if done == 0 {
+		return PerplexityResult{}, err
+	}
+	dt := time.Since(t0).Seconds()
+	loss := sum / float64(done)
+	return PerplexityResult{Loss: loss, Perplexity: math.Exp(loss), Tokens: done, SeqLen: seqLen, Seconds: dt, TokensPerSec: float64(done) / dt}, err
+}
+
+// RetentionMaps returns, for one layer of a RetNet and one sequence, each
+// head's retention scores: the matrix (T,T) of the parallel form,
+// A[n][m] = gamma^(n-m) (q_n . k_m) dk^-1/2 for m <= n (0 above the
+// diagonal) — how much token n takes from token m before the value
+// product. Index [h][n*T+m].
+func (m *Model) RetentionMaps(tokens []int, layerIdx int) ([][]float32, error) {
+	c := m.Config
+	if !c.IsRetNet() {
+		return nil, fmt.Errorf("hf: retention maps need a RetNet, %s is a %s", m.Dir, c.ModelType)
+	}
+	if layerIdx < 0 || layerIdx >= c.Layers {
+		return nil, fmt.Errorf("hf: layer %d outside [0,%d)", layerIdx, c.Layers)
+	}
+	maps := make([][]float32, c.Heads)
+	m.tap = func(l int, h *retHead, head int) { // called for every (layer, head), heads in parallel
+		if l == layerIdx {
+			maps[head] = make([]float32, h.T*h.T)
+			h.scores(maps[head])
+		}
+	}
+	defer func() { m.tap = nil }()
+	flat := make([]int32, len(tokens))
+	for i, t := range tokens {
+		flat[i] = int32(t)
+	}
+	if _, err := m.Forward(flat, 1, len(flat), retnet.Parallel, 0, nil); err != nil {
+		return nil, err
+	}
+	return maps, nil
+}
+
+// DecayMatrix returns head h's decay matrix for n positions,
+// D[i][j] = gamma_h^(i-j) for j <= i, else 0, gamma_h = 1 - 2^(-5-h).
+func (m *Model) DecayMatrix(h, n int) ([]float32, error) {
+	if !m.Config.IsRetNet() || h < 0 || h >= m.Config.Heads {
+		return nil, fmt.Errorf("hf: decay matrix of head %d: the model is a %s with %d heads", h, m.Config.ModelType, m.Config.Heads)
+	}
+	hd := retHead{log2g: m.log2Gamma[h]}
+	out := make([]float32, n*n)
+	for i := 0; i < n; i++ {
+		for j := 0; j <= i; j++ {
+			out[i*n+j] = hd.pow(i - j)
+		}
+	}
+	return out, nil
+}
+
+// Gammas returns the decay of each head (RetNet).
+func (m *Model) Gammas() []float64 {
+	out := make([]float64, len(m.log2Gamma))
+	for h, l := range m.log2Gamma {
+		out[h] = math.Exp2(float64(l))
+	}
+	return out
+}
