@@ -27,7 +27,8 @@ type evalRecord struct {
 
 func runEval(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("eval", stderr)
-	ckpt := fs.String("checkpoint", "", "checkpoint (required): retlab train's DIR/checkpoint.safetensors, or any RetNet/Transformer checkpoint; several, comma-separated, give a JSON array")
+	ckpt := fs.String("checkpoint", "", "checkpoint (this or --model): retlab train's DIR/checkpoint.safetensors, or any RetNet/Transformer checkpoint; several, comma-separated, give a JSON array")
+	models := fs.String("model", "", "pretrained models, comma-separated: hub names in the Hugging Face cache (e.g. fla-hub/retnet-1.3B-100B) or model directories; --data is tokenized with each model's tokenizer.json")
 	dataPath := fs.String("data", "", "text file or directory (default: the data the checkpoint was trained on, else the Go standard library)")
 	valPct := fs.Int("val-percent", 5, "validation share, as in training")
 	seqLen := fs.Int("seq-len", 0, "tokens per window (default: the training seq_len, else 256)")
@@ -37,11 +38,22 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *ckpt == "" {
-		return fmt.Errorf("--checkpoint is required")
+	if *ckpt == "" && *models == "" {
+		return fmt.Errorf("--checkpoint or --model is required")
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *models != "" || isHFModel(strings.Split(*ckpt, ",")[0]) {
+		names := *models
+		if names == "" {
+			names = *ckpt
+		}
+		T := *seqLen
+		if T == 0 {
+			T = 512
+		}
+		return evalPretrained(strings.Split(names, ","), *dataPath, T, *batch, *maxTokens, *asJSON, stdout, stderr)
+	}
 	var recs []evalRecord
 	for _, path := range strings.Split(*ckpt, ",") {
 		rec, err := evalOne(strings.TrimSpace(path), *dataPath, set, *valPct, *seqLen, *batch, *maxTokens)

@@ -14,8 +14,9 @@ func init() {
 
 func runGenerate(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("generate", stderr)
-	ckpt := fs.String("checkpoint", "", "checkpoint (required)")
-	prompt := fs.String("prompt", "package main\n", "prompt text (byte tokens)")
+	ckpt := fs.String("checkpoint", "", "checkpoint (this or --model): a RetLab safetensors file, or a Hugging Face model directory")
+	modelName := fs.String("model", "", "pretrained model: a hub name in the Hugging Face cache (e.g. fla-hub/retnet-1.3B-100B) or a model directory; the prompt is encoded with its tokenizer.json")
+	prompt := fs.String("prompt", "package main\n", "prompt text (byte tokens, or the pretrained model's tokenizer)")
 	n := fs.Int("tokens", 256, "tokens to generate")
 	temp := fs.Float64("temperature", 0.8, "sampling temperature (0: greedy)")
 	topK := fs.Int("top-k", 0, "sample among the K most likely tokens (0: all)")
@@ -23,14 +24,18 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *ckpt == "" {
-		return fmt.Errorf("--checkpoint is required")
+	if *ckpt == "" && *modelName == "" {
+		return fmt.Errorf("--checkpoint or --model is required")
 	}
 	if *n < 0 {
 		return fmt.Errorf("--tokens %d: must be >= 0", *n)
 	}
 	if *prompt == "" {
 		return fmt.Errorf("--prompt must not be empty")
+	}
+	opt := retnet.GenerateOptions{Tokens: *n, Temperature: *temp, TopK: *topK, Seed: *seed}
+	if name := pickModel(*modelName, *ckpt); name != "" {
+		return generatePretrained(name, *prompt, opt, stdout, stderr)
 	}
 	model, _, err := retnet.LoadLanguageModel(*ckpt)
 	if err != nil {
@@ -44,7 +49,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 		ids[i] = int((*prompt)[i])
 	}
 	t0 := time.Now()
-	out, err := retnet.Generate(model, ids, retnet.GenerateOptions{Tokens: *n, Temperature: *temp, TopK: *topK, Seed: *seed})
+	out, err := retnet.Generate(model, ids, opt)
 	if err != nil {
 		return err
 	}
@@ -55,5 +60,38 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s%s\n", *prompt, text)
 	fmt.Fprintf(stderr, "%s: %d prompt + %d generated tokens in %v (%.0f tokens/s)\n", model.Kind(), len(ids), len(out), dt.Round(time.Millisecond), float64(len(out))/dt.Seconds())
+	return nil
+}
+
+// generatePretrained samples from a Hugging Face model, text in and out
+// through its tokenizer; generation stops at the end-of-sequence token.
+func generatePretrained(name, prompt string, opt retnet.GenerateOptions, stdout, stderr io.Writer) error {
+	m, err := loadPretrained(name, stderr)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	ids, err := m.Encode(prompt)
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	out, err := retnet.Generate(m, ids, opt)
+	if err != nil {
+		return err
+	}
+	dt := time.Since(t0)
+	for i, t := range out {
+		if t == m.Config.EOS {
+			out = out[:i]
+			break
+		}
+	}
+	text, err := m.Decode(out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s%s\n", prompt, text)
+	fmt.Fprintf(stderr, "%s: %d prompt + %d generated tokens in %v (%.1f tokens/s, prefill included)\n", m.Config.ModelType, len(ids), len(out), dt.Round(time.Millisecond), float64(len(out))/dt.Seconds())
 	return nil
 }

@@ -20,7 +20,8 @@ func init() {
 // runLogits: targets are tokens[1:], logits are those of inputs tokens[:-1].
 func runLogits(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("logits", stderr)
-	ckpt := fs.String("checkpoint", "", "safetensors checkpoint: RetNet (torchscale names) or Transformer, e.g. retlab train's DIR/checkpoint.safetensors")
+	ckpt := fs.String("checkpoint", "", "safetensors checkpoint: RetNet (torchscale names) or Transformer, e.g. retlab train's DIR/checkpoint.safetensors; or a Hugging Face model directory")
+	modelName := fs.String("model", "", "pretrained model: hub name in the Hugging Face cache or model directory (fla RetNet, Transformer++, LLaMA)")
 	tokens := fs.String("tokens", "", "comma-separated token ids, at least 2")
 	formName := fs.String("form", "parallel", "retention form: parallel, recurrent or chunkwise")
 	chunk := fs.Int("chunk", retnet.DefaultChunk, "chunk size of the chunkwise form (capped at the sequence length)")
@@ -29,8 +30,8 @@ func runLogits(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *ckpt == "" {
-		return fmt.Errorf("--checkpoint is required")
+	if *ckpt == "" && *modelName == "" {
+		return fmt.Errorf("--checkpoint or --model is required")
 	}
 	form, err := retnet.ParseForm(*formName)
 	if err != nil {
@@ -60,11 +61,14 @@ func runLogits(args []string, stdout, stderr io.Writer) error {
 	if opt.Activation != "" && opt.Activation != "swish" && opt.Activation != "gelu" {
 		return fmt.Errorf("--activation %q: want swish or gelu", opt.Activation)
 	}
+	in := ids[:len(ids)-1]
+	if name := pickModel(*modelName, *ckpt); name != "" {
+		return pretrainedLogits(name, in, ids[1:], form, *chunk, stdout, stderr)
+	}
 	f, err := retnet.ReadSafetensors(*ckpt)
 	if err != nil {
 		return err
 	}
-	in := ids[:len(ids)-1]
 	var logits []float32
 	var V int
 	if kind := retnet.KindOf(f); kind != retnet.KindRetNet {
@@ -103,9 +107,35 @@ func runLogits(args []string, stdout, stderr io.Writer) error {
 		}
 		V = m.Config.Vocab
 	}
-	targets := make([]int32, len(in))
-	for i := range targets {
-		targets[i] = int32(ids[i+1])
+	return printLogits(stdout, logits, ids[1:], V)
+}
+
+// pretrainedLogits runs a Hugging Face model on inputs.
+func pretrainedLogits(name string, in, next []int, form retnet.Form, chunk int, stdout, stderr io.Writer) error {
+	m, err := loadPretrained(name, stderr)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if v := max(slices.Max(in), slices.Max(next)); v >= m.Config.Vocab {
+		return fmt.Errorf("--tokens: id %d is outside the vocabulary [0,%d)", v, m.Config.Vocab)
+	}
+	x := make([]int32, len(in))
+	for i, v := range in {
+		x[i] = int32(v)
+	}
+	logits, err := m.Forward(x, 1, len(x), form, chunk, nil)
+	if err != nil {
+		return err
+	}
+	return printLogits(stdout, logits, next, m.Config.Vocab)
+}
+
+// printLogits prints the logits (N,V) of the inputs and the NLL of the next tokens as JSON.
+func printLogits(stdout io.Writer, logits []float32, next []int, V int) error {
+	targets := make([]int32, len(next))
+	for i, v := range next {
+		targets[i] = int32(v)
 	}
 	nll := retnet.NLL(logits, targets, V)
 	var sum float64
@@ -119,7 +149,7 @@ func runLogits(args []string, stdout, stderr io.Writer) error {
 		PPL     float64     `json:"ppl"`
 	}{NLL: nll, MeanNLL: sum / float64(len(nll))}
 	out.PPL = math.Exp(out.MeanNLL)
-	for i := range in {
+	for i := range targets {
 		out.Logits = append(out.Logits, logits[i*V:(i+1)*V])
 	}
 	return json.NewEncoder(stdout).Encode(out)

@@ -3,9 +3,32 @@ package hf
 import (
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/retlab/retlab/tokenizer"
 )
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// Encode tokenizes text with the model's tokenizer, with its special
+// tokens (BOS first for LLaMA-style tokenizers).
+func (m *Model) Encode(text string) ([]int, error) {
+	if m.Tokenizer == nil {
+		return nil, fmt.Errorf("hf: %s has no %s: pass token ids instead of text", m.Dir, TokenizerFile)
+	}
+	return m.Tokenizer.EncodeSpecial(text), nil
+}
+
+// Decode turns ids into text, dropping special tokens.
+func (m *Model) Decode(ids []int) (string, error) {
+	if m.Tokenizer == nil {
+		return "", fmt.Errorf("hf: %s has no %s", m.Dir, TokenizerFile)
+	}
+	return m.Tokenizer.Decode(ids, true)
+}
 
 // Model is a pretrained decoder LM read from a Hugging Face directory: fla's
 // RetNet, fla's Transformer++ or LLaMA. All three share one block
@@ -23,6 +46,8 @@ import (
 type Model struct {
 	Config Config
 	Dir    string
+	// Tokenizer is the directory's tokenizer.json (nil when it has none).
+	Tokenizer *tokenizer.Tokenizer
 
 	ckpt   *Checkpoint
 	embed  weight // (V, D)
@@ -175,6 +200,14 @@ func FromCheckpoint(c *Checkpoint) (*Model, error) {
 		m.invFreq[i] = 1 / float32(math.Pow(cfg.RopeTheta, float64(e)))
 	}
 	m.SetBF16Activations(true)
+	if tp := filepath.Join(c.Dir, TokenizerFile); fileExists(tp) {
+		if m.Tokenizer, err = tokenizer.Load(tp); err != nil {
+			return nil, err
+		}
+		if n := m.Tokenizer.VocabSize(); n > cfg.Vocab {
+			return nil, fmt.Errorf("hf: %s has %d tokens, more than vocab_size %d in %s", tp, n, cfg.Vocab, ConfigFile)
+		}
+	}
 	if cfg.IsRetNet() {
 		m.log2Gamma = make([]float32, cfg.Heads)
 		for h := range m.log2Gamma {

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/retlab/retlab/retnet/hf"
+)
+
+// Pretrained Hugging Face models (package retnet/hf): every command that
+// takes --checkpoint also takes --model NAME (a hub name found in the
+// Hugging Face cache, or a model directory); a --checkpoint that is a
+// model directory is read the same way.
+
+func init() {
+	register("models", command{"list the pretrained models (fla RetNet, Transformer++, LLaMA) in the Hugging Face cache", runModels})
+}
+
+// isHFModel reports whether a --checkpoint value names a Hugging Face
+// model directory rather than a safetensors file.
+func isHFModel(path string) bool {
+	st, err := os.Stat(path)
+	if err != nil {
+		return hf.IsRepoID(path)
+	}
+	if !st.IsDir() {
+		return false
+	}
+	_, err = os.Stat(filepath.Join(path, hf.ConfigFile))
+	return err == nil
+}
+
+// loadPretrained opens a hub name or model directory, reporting the time
+// it took on stderr.
+func loadPretrained(name string, stderr io.Writer) (*hf.Model, error) {
+	t0 := time.Now()
+	m, err := hf.Load(name)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stderr, "retlab: %s opened in %v (%.2f GB of %s weights, memory-mapped)\n", m, time.Since(t0).Round(time.Millisecond), float64(m.WeightBytes())/1e9, m.DType())
+	return m, nil
+}
+
+// pickModel returns the pretrained model named by --model, or by a
+// --checkpoint that is a model directory; "" when neither applies.
+func pickModel(model, checkpoint string) string {
+	if model != "" {
+		return model
+	}
+	if checkpoint != "" && isHFModel(checkpoint) {
+		return checkpoint
+	}
+	return ""
+}
+
+func runModels(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("models", stderr)
+	cache := fs.String("cache", "", "Hugging Face hub cache (default: $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	dir := *cache
+	if dir == "" {
+		dir = hf.CacheDir()
+	}
+	found := 0
+	for _, c := range hf.ListCache(dir) {
+		cfg, err := hf.ReadConfig(filepath.Join(c.Dir, hf.ConfigFile))
+		if err != nil {
+			fmt.Fprintf(stdout, "%-40s %s (not readable: %v)\n", c.ID, c.Revision[:min(12, len(c.Revision))], err)
+			continue
+		}
+		found++
+		fmt.Fprintf(stdout, "%-40s %-12s %-11s %6.2fB params  D=%d L=%d H=%d\n", c.ID, c.Revision[:min(12, len(c.Revision))], cfg.ModelType, float64(cfg.Params())/1e9, cfg.Hidden, cfg.Layers, cfg.Heads)
+	}
+	if found == 0 {
+		fmt.Fprintf(stdout, "no fla/LLaMA models in %s. RetLab never downloads; fetch one with e.g.\n  %s\n", dir, hf.DownloadCommand("fla-hub/retnet-1.3B-100B", ""))
+	}
+	return nil
+}
+
+// machine describes where a measurement ran.
+func machine() string {
+	return fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}
