@@ -179,7 +179,7 @@ func (d *KVCacheOf[T]) Step(tokens []int) ([]T, error) {
 	d.grow(d.pos + 1)
 	B, D, H, dk := d.b, c.Dim, c.Heads, c.HeadDim()
 	p := m.Params
-	scale := m.embedScale()
+	scale := T(m.Config.EmbedScale())
 	for b, t := range tokens {
 		e, x := p.Embed[t*D:(t+1)*D], d.x[b*D:(b+1)*D]
 		for j, v := range e {

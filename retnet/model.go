@@ -95,8 +95,10 @@ func (m *ModelOf[T]) InitWeights(seed uint64) {
 	normal(p.Out, 1/math.Sqrt(D))
 }
 
-// residualAlpha is the residual scale of DeepNorm, 1 otherwise.
-func (c Config) residualAlpha() float64 {
+// ResidualAlpha is the residual scale alpha of each block's
+// x' = alpha x + f(norm(x)): DeepNorm's (2L)^(1/4), else 1. Every forward
+// pass (CPU, GPU) takes it from here.
+func (c Config) ResidualAlpha() float64 {
 	if c.DeepNorm {
 		return math.Pow(2*float64(c.Layers), 0.25)
 	}
@@ -186,8 +188,8 @@ func (m *ModelOf[T]) forward(acts *ActivationsOf[T], form Form, chunk int, st *S
 		panic(err)
 	}
 	p := m.Params
-	EmbeddingForward(acts.Layers[0].X, acts.Tokens, p.Embed, D, m.embedScale())
-	alpha := T(c.residualAlpha())
+	EmbeddingForward(acts.Layers[0].X, acts.Tokens, p.Embed, D, T(m.Config.EmbedScale()))
+	alpha := T(c.ResidualAlpha())
 	for l := range acts.Layers {
 		la, lp := &acts.Layers[l], &p.Layers[l]
 		next := acts.XL
@@ -209,12 +211,17 @@ func (m *ModelOf[T]) forward(acts *ActivationsOf[T], form Form, chunk int, st *S
 	LinearForward(acts.Logits, acts.FinalN, p.Out, N, D, c.Vocab)
 }
 
-// embedScale is the factor of the token embeddings.
-func (m *ModelOf[T]) embedScale() T {
-	if m.Config.NoEmbedScale {
+// EmbedScale is the factor of the token embeddings, x_0 = EmbedScale E[tok]:
+// sqrt(D) rounded to float32, or 1 with NoEmbedScale. Every forward pass
+// (CPU, GPU) takes it from here.
+func (c Config) EmbedScale() float32 { return embedScale(c.Dim, c.NoEmbedScale) }
+
+// embedScale is sqrt(D) rounded to float32, or 1 when off.
+func embedScale(D int, off bool) float32 {
+	if off {
 		return 1
 	}
-	return T(float32(math.Sqrt(float64(m.Config.Dim))))
+	return float32(math.Sqrt(float64(D)))
 }
 
 // BackwardScratch is the gradient scratch of a (B,T) backward pass.
@@ -247,7 +254,7 @@ func (m *ModelOf[T]) Backward(grads *ParamsOf[T], acts *ActivationsOf[T], target
 	LinearBackward(s.DN, grads.Out, s.DLogits, acts.FinalN, p.Out, N, D, V)
 	clear(s.DRes)
 	RMSNormBackward(s.DRes, grads.FinalNorm, s.DN, acts.XL, p.FinalNorm, acts.FinalRstd, N, D)
-	alpha := T(c.residualAlpha())
+	alpha := T(c.ResidualAlpha())
 	for l := c.Layers - 1; l >= 0; l-- {
 		la, lp, lg := &acts.Layers[l], &p.Layers[l], &grads.Layers[l]
 		// next = alpha H + FFN(RMSNorm_b(H)); s.DRes holds d next.
@@ -266,7 +273,7 @@ func (m *ModelOf[T]) Backward(grads *ParamsOf[T], acts *ActivationsOf[T], target
 		m.msr(l).Backward(s.DN, gm, s.DH, la.XN, &la.MSR, &s.MSR)
 		RMSNormBackward(s.DRes, lg.RetNorm, s.DN, la.X, lp.RetNorm, la.XNRstd, N, D)
 	}
-	EmbeddingBackward(grads.Embed, s.DRes, acts.Tokens, D, m.embedScale())
+	EmbeddingBackward(grads.Embed, s.DRes, acts.Tokens, D, T(m.Config.EmbedScale()))
 	return loss
 }
 

@@ -150,8 +150,8 @@ func (r *MSR[T]) Forward(out []T /* (B,T,D) */, x []T /* (B,T,D) */, B, n int, f
 }
 
 // offload runs the retention of a stateless, no-backward float32 forward on
-// the current backend when it has its own kernels (the CUDA backend), and
-// reports whether it did. The CPU backend has none: its code is retention.
+// the current backend when it declares its own retention kernels
+// (Capabilities().Retention: the CUDA backend), and reports whether it did.
 func (r *MSR[T]) offload(a *MSRActs[T], form Form, chunk int, st *LayerState[T]) bool {
 	if st != nil || a.KeepForBackward || form == Recurrent {
 		return false
@@ -161,7 +161,7 @@ func (r *MSR[T]) offload(a *MSRActs[T], form Form, chunk int, st *LayerState[T])
 		return false
 	}
 	b := backend.Current()
-	if b.Name() == "cpu" {
+	if !b.Capabilities().Retention { // the cpu backend: retention is this package's code
 		return false
 	}
 	k, v, o := any(a.K).([]float32), any(a.V).([]float32), any(a.O).([]float32)

@@ -250,12 +250,9 @@ func (m *TransformerOf[T]) attention(p *TransformerParamsOf[T], l int) *Attentio
 	return &Attention[T]{D: m.Config.Dim, H: m.Config.Heads, Wq: lp.Wq, Wk: lp.Wk, Wv: lp.Wv, Wo: lp.Wo}
 }
 
-func (m *TransformerOf[T]) embedScale() T {
-	if m.Config.NoEmbedScale {
-		return 1
-	}
-	return T(float32(math.Sqrt(float64(m.Config.Dim))))
-}
+// EmbedScale is the factor of the token embeddings: sqrt(D) rounded to
+// float32, or 1 with NoEmbedScale (as Config.EmbedScale).
+func (c TransformerConfig) EmbedScale() float32 { return embedScale(c.Dim, c.NoEmbedScale) }
 
 // TransformerActs hold one forward pass at a fixed (B,T), kept for the
 // backward pass.
@@ -341,7 +338,7 @@ func (m *TransformerOf[T]) Forward(acts *TransformerActsOf[T]) {
 		}
 	}
 	p := m.Params
-	EmbeddingForward(acts.Layers[0].X, acts.Tokens, p.Embed, D, m.embedScale())
+	EmbeddingForward(acts.Layers[0].X, acts.Tokens, p.Embed, D, T(m.Config.EmbedScale()))
 	for l := range acts.Layers {
 		la, lp := &acts.Layers[l], &p.Layers[l]
 		next := acts.XL
@@ -395,7 +392,7 @@ func (m *TransformerOf[T]) backward(g *TransformerParamsOf[T], acts *Transformer
 		m.attention(p, l).Backward(s.dN, m.attention(g, l), s.dY, la.XN, B, nT, &acts.Rot, &la.Attn, s.attn)
 		RMSNormBackward(s.dX, lg.AttnNorm, s.dN, la.X, lp.AttnNorm, la.XNRstd, N, D)
 	}
-	EmbeddingBackward(g.Embed, s.dX, acts.Tokens, D, m.embedScale())
+	EmbeddingBackward(g.Embed, s.dX, acts.Tokens, D, T(m.Config.EmbedScale()))
 }
 
 // planTrain returns the training activations and backward scratch for

@@ -72,6 +72,18 @@ type Backend interface {
 	GroupNormGate(gated, y, rstd, o, g []float32, N, H, Dv int, eps float64) error
 	// Info describes the backend and its device (for `retlab info`).
 	Info() Info
+	// Capabilities declares what the backend runs on its own device, so
+	// callers decide what to hand it without knowing backends by name.
+	Capabilities() Capabilities
+}
+
+// Capabilities is what a backend declares it runs on its own device.
+type Capabilities struct {
+	// Retention: ParallelRetention and ChunkwiseRetention run on the
+	// device, so a forward pass gains by handing the retention core over
+	// (retnet.MSR.Forward does, for stateless inference). False for the
+	// cpu backend, whose retention is retnet's own code.
+	Retention bool `json:"retention"`
 }
 
 // Shape is the shape of a batched retention call: B sequences of T tokens,
@@ -166,6 +178,9 @@ func (NotImplemented) GroupNormGate([]float32, []float32, []float32, []float32, 
 
 // Info returns an empty Info.
 func (NotImplemented) Info() Info { return Info{} }
+
+// Capabilities declares nothing.
+func (NotImplemented) Capabilities() Capabilities { return Capabilities{} }
 
 var (
 	mu          sync.RWMutex

@@ -73,12 +73,28 @@ func RunAllConfig(t *testing.T, b backend.Backend, cfg Config) {
 	}{
 		{"Sgemm", testSgemm}, {"ParallelRetention", testParallel}, {"ChunkwiseRetention", testChunkwise},
 		{"RecurrentRetention", testRecurrent}, {"Decoder", testDecoder}, {"Rotate", testRotate},
-		{"GroupNormGate", testGroupNorm}, {"Misuse", testMisuse},
+		{"GroupNormGate", testGroupNorm}, {"Misuse", testMisuse}, {"Capabilities", testCapabilities},
 	} {
 		if len(cfg.Only) > 0 && !slices.Contains(cfg.Only, c.name) {
 			continue
 		}
 		t.Run(c.name, func(t *testing.T) { c.fn(t, b, cfg) })
+	}
+}
+
+// testCapabilities: what a backend declares it has, it implements (the
+// model offloads on the declaration alone).
+func testCapabilities(t *testing.T, b backend.Backend, _ Config) {
+	if !b.Capabilities().Retention {
+		return
+	}
+	s := backend.Shape{B: 1, T: 3, H: 1, Dk: 2, Dv: 2}
+	q, o, lg := make([]float32, s.QKLen()), make([]float32, s.VLen()), []float32{-0.1}
+	if err := b.ParallelRetention(s, q, q, o, o, lg); err != nil {
+		t.Errorf("declares Retention, ParallelRetention: %v", err)
+	}
+	if err := b.ChunkwiseRetention(s, 2, q, q, o, o, lg); err != nil {
+		t.Errorf("declares Retention, ChunkwiseRetention: %v", err)
 	}
 }
 

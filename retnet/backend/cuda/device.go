@@ -135,6 +135,10 @@ func (b *Backend) Info() backend.Info {
 	return in
 }
 
+// Capabilities implements backend.Backend: the retention forms run on the
+// device.
+func (b *Backend) Capabilities() backend.Capabilities { return backend.Capabilities{Retention: true} }
+
 // Buffer is a float32 array in device memory.
 type Buffer struct {
 	b *Backend

@@ -256,14 +256,8 @@ func (g *LM) run(ids []int32, B, T int, form retnet.Form, chunk int, states []*c
 	if err := a.tokens.CopyFromInt32(ids); err != nil {
 		return nil, err
 	}
-	embScale := float32(math.Sqrt(float64(D)))
-	if c.NoEmbedScale {
-		embScale = 1
-	}
-	alpha := float32(1)
-	if c.DeepNorm {
-		alpha = float32(math.Pow(2*float64(c.Layers), 0.25))
-	}
+	embScale := c.EmbedScale() // the formulas of the CPU model, not a copy
+	alpha := float32(c.ResidualAlpha())
 	if chunk <= 0 {
 		chunk = retnet.DefaultChunk
 	}
