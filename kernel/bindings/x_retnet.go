@@ -110,6 +110,7 @@ func init() {
 			"Config":                 TypeOf((*retnet.Config)(nil)).Elem(),
 			"DecayTable":             TypeOf((*retnet.DecayTable[float32])(nil)).Elem(),
 			"Decoder":                TypeOf((*retnet.Decoder)(nil)).Elem(),
+			"DecoderMaker":           TypeOf((*retnet.DecoderMaker)(nil)).Elem(),
 			"Form":                   TypeOf((*retnet.Form)(nil)).Elem(),
 			"FormAgreement":          TypeOf((*retnet.FormAgreement)(nil)).Elem(),
 			"GLUActs":                TypeOf((*retnet.GLUActs[float32])(nil)).Elem(),
@@ -163,6 +164,7 @@ func init() {
 		},
 		Proxies: map[string]Type{
 			"Decoder":       TypeOf((*P_retnet_Decoder)(nil)).Elem(),
+			"DecoderMaker":  TypeOf((*P_retnet_DecoderMaker)(nil)).Elem(),
 			"LanguageModel": TypeOf((*P_retnet_LanguageModel)(nil)).Elem(),
 			"ModelConfig":   TypeOf((*P_retnet_ModelConfig)(nil)).Elem(),
 		},
@@ -224,6 +226,7 @@ func init() {
 		"DecayMasks":                        "func DecayMasks(schedule string, H, N int, normalized bool) [][]float32\n\nDecayMasks returns the (H,N,N) masks of every head of a schedule.\n",
 		"DecayTable":                        "type DecayTable[T Float] struct {\n\tPow        []T // (N+1) gamma^d, d = 0..N\n\tInvSqrtCum []T // (N) 1/sqrt(sum_{d<=n} gamma^d), n = 0..N-1\n}\n\nDecayTable holds the powers of one head's decay the forms need.\n\nfunc NewDecayTable[T Float](logGamma T, N int) DecayTable[T]\n\n(In the notebook: instantiated at float32.)\n",
 		"Decoder":                           "type Decoder interface {\n\t// Prefill consumes a prompt per sequence (B, equal lengths) and returns\n\t// the logits (B,V) of its last position.\n\tPrefill(tokens [][]int) ([]float32, error)\n\t// Step consumes one token per sequence and returns next-token logits (B,V).\n\t// The returned slice is reused by the next call.\n\tStep(tokens []int) ([]float32, error)\n\t// Pos is the number of tokens consumed.\n\tPos() int\n\t// StateBytes is the memory held between steps (state or KV cache).\n\tStateBytes() int64\n}\n\nDecoder decodes incrementally: RetNet with a recurrent state (O(1) per\ntoken), the Transformer with a KV cache (O(context) per token).\n",
+		"DecoderMaker":                      "type DecoderMaker interface {\n\tNewDecoder(B int) Decoder\n}\n\nDecoderMaker is what Generate needs of a model: every LanguageModel,\nand inference-only models such as the pretrained ones of package hf.\n",
 		"DefaultChunk":                      "const DefaultChunk = 512\n\nDefaultChunk is the chunk size used when none is given (torchscale's\nrecurrent_chunk_size default is 512); a shorter sequence is one chunk.\n",
 		"DefaultVocab":                      "const DefaultVocab = 256\n\nDefaultVocab is the vocabulary of presets (byte-level tokens).\n",
 		"EffectiveMemory":                   "func EffectiveMemory(gamma float64) float64\n\nEffectiveMemory is sum_{d>=0} gamma^d = 1/(1-gamma): the number of past\ntokens a head effectively attends to (+Inf for gamma = 1).\n",
@@ -237,7 +240,7 @@ func init() {
 		"GLUBackward":                       "func GLUBackward[T Float](dz []T, dfc1, dgate []T, dfc2 []T, dout []T, z []T, fc1, gate []T, fc2 []T, a *GLUActs[T], scratch []T, N, C, F int, actName string)\n\nGLUBackward adds the gradients of GLUForward into dz and the weight\ngradients. scratch holds 2*N*F values.\n\n(In the notebook: instantiated at float32.)\n",
 		"GLUForward":                        "func GLUForward[T Float](out []T, z []T, fc1, gate []T, fc2 []T, a *GLUActs[T], N, C, F int, actName string)\n\nGLUForward is torchscale's GLU feed-forward block:\n\n\tout = (act(z Fc1^T) (.) (z Gate^T)) Fc2^T\n\nwith act silu (\"swish\") or gelu, no biases.\n\n(In the notebook: instantiated at float32.)\n",
 		"Gammas":                            "func Gammas(schedule string, H int) []float64\n\nGammas returns the decay gamma_h of each of H heads under schedule, in\nfloat64. It panics on an unknown schedule or H < 1.\n",
-		"Generate":                          "func Generate(model LanguageModel, prompt []int, opt GenerateOptions) ([]int, error)\n\nGenerate continues prompt with model, one sequence, and returns the\ngenerated tokens (not the prompt). The prompt is consumed by the\ndecoder's Prefill (RetNet: chunkwise, then O(1) recurrent steps;\nTransformer: a full forward pass into its KV cache), each new token by a\nStep.\n",
+		"Generate":                          "func Generate(model DecoderMaker, prompt []int, opt GenerateOptions) ([]int, error)\n\nGenerate continues prompt with model, one sequence, and returns the\ngenerated tokens (not the prompt). The prompt is consumed by the\ndecoder's Prefill (RetNet: chunkwise, then O(1) recurrent steps;\nTransformer: a full forward pass into its KV cache), each new token by a\nStep.\n",
 		"GenerateOptions":                   "type GenerateOptions struct {\n\tTokens      int     // tokens to generate\n\tTemperature float64 // 0: greedy (argmax); otherwise logits are divided by it\n\tTopK        int     // sample among the K most likely tokens (<= 0: all)\n\tSeed        uint64  // sampling is deterministic given the seed\n}\n\nGenerateOptions control sampling.\n",
 		"GroupNormGateBackward":             "func GroupNormGateBackward[T Float](do_, dg, dy []T, dgated, o, g, y []T, rstd []T, N, H, dv int)\n\nGroupNormGateBackward adds the gradients of GroupNormGateForward into\ndo_ and dg given dgated; dy is scratch (N,H*dv).\n\n(In the notebook: instantiated at float32.)\n",
 		"GroupNormGateForward":              "func GroupNormGateForward[T Float](gated, y []T, rstd []T, o, g []T, N, H, dv int, eps float64)\n\nGroupNormGateForward is the tail of multi-scale retention before the output\nprojection: each head's retention output is RMS-normalised without affine\nweights (torchscale's group_norm, eps GroupNormEps), then gated by swish:\n\n\ty[n, h*dv:(h+1)*dv] = o / sqrt(mean(o^2) + eps)   (per row n and head h)\n\tgated = silu(g) (.) y\n\nrstd (N,H) keeps 1/sqrt(mean(o^2)+eps) for the backward pass.\n\n(In the notebook: instantiated at float32.)\n",
@@ -442,6 +445,16 @@ func (P *P_retnet_Decoder) StateBytes() int64 {
 
 func (P *P_retnet_Decoder) Step(unnamed0 []int) ([]float32, error) {
 	return P.Step_(P.Object, unnamed0)
+}
+
+// P_retnet_DecoderMaker lets interpreted types implement retnet.DecoderMaker.
+type P_retnet_DecoderMaker struct {
+	Object      any
+	NewDecoder_ func(any, int) retnet.Decoder
+}
+
+func (P *P_retnet_DecoderMaker) NewDecoder(unnamed0 int) retnet.Decoder {
+	return P.NewDecoder_(P.Object, unnamed0)
 }
 
 // P_retnet_LanguageModel lets interpreted types implement retnet.LanguageModel.
