@@ -38,8 +38,8 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *ckpt == "" && *models == "" {
-		return fmt.Errorf("--checkpoint or --model is required")
+	if err := requireModel(*ckpt, *models); err != nil {
+		return err
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })

@@ -24,8 +24,8 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *ckpt == "" && *modelName == "" {
-		return fmt.Errorf("--checkpoint or --model is required")
+	if err := requireModel(*ckpt, *modelName); err != nil {
+		return err
 	}
 	if *n < 0 {
 		return fmt.Errorf("--tokens %d: must be >= 0", *n)

@@ -30,8 +30,8 @@ func runLogits(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *ckpt == "" && *modelName == "" {
-		return fmt.Errorf("--checkpoint or --model is required")
+	if err := requireModel(*ckpt, *modelName); err != nil {
+		return err
 	}
 	form, err := retnet.ParseForm(*formName)
 	if err != nil {

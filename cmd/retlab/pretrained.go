@@ -47,6 +47,15 @@ func loadPretrained(name string, stderr io.Writer) (*hf.Model, error) {
 	return m, nil
 }
 
+// requireModel is the check every command that reads a model starts with:
+// one of --checkpoint and --model must be given.
+func requireModel(checkpoint, model string) error {
+	if checkpoint == "" && model == "" {
+		return fmt.Errorf("--checkpoint or --model is required")
+	}
+	return nil
+}
+
 // pickModel returns the pretrained model named by --model, or by a
 // --checkpoint that is a model directory; "" when neither applies.
 func pickModel(model, checkpoint string) string {
