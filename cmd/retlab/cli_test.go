@@ -111,7 +111,13 @@ func TestCLIErrorsNameTheProblem(t *testing.T) {
 		{[]string{"logits", "--checkpoint", ck, "--tokens", "5"}, "at least 2 ids"},
 		{[]string{"logits", "--checkpoint", "/nonexistent.safetensors", "--tokens", "1,2"}, "/nonexistent.safetensors"},
 		{[]string{"logits", "--checkpoint", ck, "--tokens", "1,2", "--activation", "relu"}, `--activation "relu"`},
-		{[]string{"decay", "--heads", "0"}, "--heads and --len must be >= 1"},
+		{[]string{"decay", "--heads", "0"}, "for flag -heads: want an integer in 1..4096"},
+		{[]string{"decay", "--heads", "1", "--len", "4294967296"}, "for flag -len: want an integer in 1..65536"},
+		{[]string{"train", "--out", t.TempDir(), "--batch", "1000000000"}, "for flag -batch"},
+		{[]string{"eval", "--checkpoint", ck, "--batch", "1000000000"}, "for flag -batch"},
+		{[]string{"train", "--out", t.TempDir(), "--lr", "Inf"}, "for flag -lr: want a finite number"},
+		{[]string{"train", "--out", t.TempDir(), "--weight-decay", "NaN"}, "for flag -weight-decay: want a finite number"},
+		{[]string{"train", "--out", t.TempDir(), "--batch", "4096", "--seq-len", "4096"}, "--batch 4096 x --seq-len 4096"},
 		{[]string{"decay", "--schedule", "linear"}, `--schedule "linear"`},
 	}
 	for _, c := range cases {

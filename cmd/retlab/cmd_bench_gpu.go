@@ -22,16 +22,16 @@ func benchGPU(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("bench gpu", stderr)
 	asJSON := fs.Bool("json", false, "print a JSON array of records (cuda.KernelBench)")
 	ops := fs.String("ops", "copy,chunkwise,parallel,recurrent_step,sgemm", "operations to time")
-	B := fs.Int("B", 1, "sequences of the chunkwise and parallel forms")
+	B := intFlag(fs, "B", 1, 1, 4096, "sequences of the chunkwise and parallel forms")
 	T := fs.String("T", "8192", "sequence lengths of the chunkwise form")
 	parT := fs.String("parallel-T", "2048,8192", "sequence lengths of the parallel form")
-	H := fs.Int("H", 8, "heads")
-	dk := fs.Int("dk", 256, "key head dim")
-	dv := fs.Int("dv", 512, "value head dim")
+	H := intFlag(fs, "H", 8, 1, 1024, "heads")
+	dk := intFlag(fs, "dk", 256, 1, 1<<14, "key head dim")
+	dv := intFlag(fs, "dv", 512, 1, 1<<14, "value head dim")
 	chunks := fs.String("chunks", "64,128,256,512", "chunk sizes of the chunkwise form")
 	batches := fs.String("batches", "1,8,64,256", "batch sizes of the recurrent step")
 	gemm := fs.String("gemm", "4096x4096x4096,8192x2048x2048", "sgemm sizes MxNxK")
-	repeats := fs.Int("repeats", 10, "timed calls per point (fastest and median reported)")
+	repeats := intFlag(fs, "repeats", 10, 1, 1000, "timed calls per point (fastest and median reported)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

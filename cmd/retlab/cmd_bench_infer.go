@@ -33,8 +33,8 @@ func benchInference(args []string, stdout, stderr io.Writer) error {
 	size := fs.String("size", "m", "ladder rung of both models")
 	contexts := fs.String("contexts", "256,512,1024,2048,4096,8192", "context lengths (tokens already decoded)")
 	batches := fs.String("batches", "1,2,4,8", "batch sizes")
-	steps := fs.Int("steps", 64, "timed decode rounds per point (median; contexts interleaved)")
-	passes := fs.Int("passes", 3, "latency passes over all points, a sweep apart (best median reported)")
+	steps := intFlag(fs, "steps", 64, 1, 1<<16, "timed decode rounds per point (median; contexts interleaved)")
+	passes := intFlag(fs, "passes", 3, 1, 100, "latency passes over all points, a sweep apart (best median reported)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -24,12 +24,12 @@ func benchGPULM(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("bench gpu-lm", stderr)
 	asJSON := fs.Bool("json", false, "print a JSON array of records (cuda.KernelBench)")
 	preset := fs.String("preset", "medium", "model preset (base, medium, xl, ...)")
-	vocab := fs.Int("vocab", retnet.DefaultVocab, "vocabulary size")
-	T := fs.Int("T", 2048, "tokens of the chunkwise forward")
-	chunk := fs.Int("chunk", 64, "chunk size of the forward")
+	vocab := intFlag(fs, "vocab", retnet.DefaultVocab, 1, 1<<20, "vocabulary size")
+	T := intFlag(fs, "T", 2048, 1, 1<<20, "tokens of the chunkwise forward")
+	chunk := intFlag(fs, "chunk", 64, 1, 1<<16, "chunk size of the forward")
 	batches := fs.String("batches", "1,64", "batch sizes of the decode steps")
-	steps := fs.Int("steps", 20, "decode steps timed per batch size")
-	repeats := fs.Int("repeats", 3, "forward passes timed (fastest reported)")
+	steps := intFlag(fs, "steps", 20, 1, 1<<16, "decode steps timed per batch size")
+	repeats := intFlag(fs, "repeats", 3, 1, 1000, "forward passes timed (fastest reported)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

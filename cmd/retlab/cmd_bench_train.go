@@ -20,12 +20,12 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 	models := fs.String("models", "retnet,transformer", "architectures")
 	size := fs.String("size", "s", "ladder rung of both models")
 	Ts := fs.String("T", "256,512,1024,2048", "sequence lengths")
-	tokens := fs.Int("tokens-per-step", 4096, "tokens per step: batch = max(1, tokens/T)")
-	steps := fs.Int("steps", 3, "timed steps per point (median) after one warm-up step")
+	tokens := intFlag(fs, "tokens-per-step", 4096, 1, maxTokensPerStep, "tokens per step: batch = max(1, tokens/T)")
+	steps := intFlag(fs, "steps", 3, 1, 1000, "timed steps per point (median) after one warm-up step")
 	reference := fs.Bool("reference", true, "also time one PyTorch CPU training step of the same RetNet (scripts/train_step_torch.py) in the same run")
 	python := fs.String("python", "/usr/bin/python3", "python with torch for the reference")
 	script := fs.String("reference-script", "", "path of train_step_torch.py (default: found from the working directory or the binary)")
-	threads := fs.Int("threads", 2, "PyTorch threads (match GOMAXPROCS for a fair ratio)")
+	threads := intFlag(fs, "threads", 2, 1, 1024, "PyTorch threads (match GOMAXPROCS for a fair ratio)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -14,20 +14,17 @@ func init() {
 
 func runDecay(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("decay", stderr)
-	heads := fs.Int("heads", 4, "number of heads H")
-	n := fs.Int("len", 8, "sequence length N of the masks")
+	heads := intFlag(fs, "heads", 4, 1, 4096, "number of heads H")
+	n := intFlag(fs, "len", 8, 1, 1<<16, "sequence length N of the masks")
 	raw := fs.Bool("raw", false, "raw gamma^(n-m) masks instead of the parallel form's row-normalised ones")
 	schedule := fs.String("schedule", retnet.ScheduleTorchscale, "decay schedule: torchscale (1-2^(-5-h)) or paper (1-exp(linspace(log 1/32, log 1/512, H)))")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *heads < 1 || *n < 1 {
-		return fmt.Errorf("--heads and --len must be >= 1 (got %d, %d)", *heads, *n)
-	}
 	if *schedule != retnet.ScheduleTorchscale && *schedule != retnet.SchedulePaper {
 		return fmt.Errorf("--schedule %q: want torchscale or paper", *schedule)
 	}
-	if int64(*heads)*int64(*n)*int64(*n) > 64<<20 {
+	if int64(*heads)*int64(*n)*int64(*n) > 64<<20 { // no overflow: the flags are bounded
 		return fmt.Errorf("--heads %d x --len %d^2 is too many mask entries to print", *heads, *n)
 	}
 	masks := retnet.DecayMasks(*schedule, *heads, *n, !*raw)

@@ -30,10 +30,10 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	ckpt := fs.String("checkpoint", "", "checkpoint (this or --model): retlab train's DIR/checkpoint.safetensors, or any RetNet/Transformer checkpoint; several, comma-separated, give a JSON array")
 	models := fs.String("model", "", "pretrained models, comma-separated: hub names in the Hugging Face cache (e.g. fla-hub/retnet-1.3B-100B) or model directories; --data is tokenized with each model's tokenizer.json")
 	dataPath := fs.String("data", "", "text file or directory (default: the data the checkpoint was trained on, else the Go standard library)")
-	valPct := fs.Int("val-percent", 5, "validation share, as in training")
-	seqLen := fs.Int("seq-len", 0, "tokens per window (default: the training seq_len, else 256)")
-	batch := fs.Int("batch", 8, "windows per forward pass")
-	maxTokens := fs.Int64("max-tokens", 131072, "validation tokens to score (0: the whole split)")
+	valPct := intFlag(fs, "val-percent", 5, 1, 50, "validation share, as in training")
+	seqLen := intFlag(fs, "seq-len", 0, 1, 1<<16, "tokens per window (default: the training seq_len, else 256)")
+	batch := intFlag(fs, "batch", 8, 1, 4096, "windows per forward pass")
+	maxTokens := int64Flag(fs, "max-tokens", 131072, 0, 1<<40, "validation tokens to score (0: the whole split)")
 	asJSON := fs.Bool("json", false, "print a JSON record (retnet.PerplexityPoint plus eval fields)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -102,6 +102,9 @@ func evalOne(ckpt, dataPath string, set map[string]bool, valPct, seqLen, batch i
 	}
 	if T < 1 || batch < 1 {
 		return evalRecord{}, fmt.Errorf("--seq-len %d and --batch %d must be >= 1", T, batch)
+	}
+	if err := checkTokensPerStep(batch, T); err != nil {
+		return evalRecord{}, err
 	}
 	data, err := train.LoadDataset(train.DataOptions{Path: path, ValPercent: valPct})
 	if err != nil {

@@ -17,9 +17,9 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	ckpt := fs.String("checkpoint", "", "checkpoint (this or --model): a RetLab safetensors file, or a Hugging Face model directory")
 	modelName := fs.String("model", "", "pretrained model: a hub name in the Hugging Face cache (e.g. fla-hub/retnet-1.3B-100B) or a model directory; the prompt is encoded with its tokenizer.json")
 	prompt := fs.String("prompt", "package main\n", "prompt text (byte tokens, or the pretrained model's tokenizer)")
-	n := fs.Int("tokens", 256, "tokens to generate")
-	temp := fs.Float64("temperature", 0.8, "sampling temperature (0: greedy)")
-	topK := fs.Int("top-k", 0, "sample among the K most likely tokens (0: all)")
+	n := intFlag(fs, "tokens", 256, 0, 1<<20, "tokens to generate")
+	temp := floatFlag(fs, "temperature", 0.8, 0, 1000, "sampling temperature (0: greedy)")
+	topK := intFlag(fs, "top-k", 0, 0, 1<<24, "sample among the K most likely tokens (0: all)")
 	seed := fs.Uint64("seed", 1, "sampling seed")
 	if err := parseFlags(fs, args); err != nil {
 		return err

@@ -24,7 +24,7 @@ func runLogits(args []string, stdout, stderr io.Writer) error {
 	modelName := fs.String("model", "", "pretrained model: hub name in the Hugging Face cache or model directory (fla RetNet, Transformer++, LLaMA)")
 	tokens := fs.String("tokens", "", "comma-separated token ids, at least 2")
 	formName := fs.String("form", "parallel", "retention form: parallel, recurrent or chunkwise")
-	chunk := fs.Int("chunk", retnet.DefaultChunk, "chunk size of the chunkwise form (capped at the sequence length)")
+	chunk := intFlag(fs, "chunk", retnet.DefaultChunk, 1, 1<<16, "chunk size of the chunkwise form (capped at the sequence length)")
 	act := fs.String("activation", "swish", "FFN activation: swish or gelu (default: the checkpoint's config, else swish)")
 	noScale := fs.Bool("no-embed-scale", false, "do not scale embeddings by sqrt(D) (default: the checkpoint's config, else scaled)")
 	if err := parseFlags(fs, args); err != nil {

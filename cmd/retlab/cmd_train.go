@@ -34,6 +34,11 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	go func() {
 		select {
 		case <-ctx.Done():
+			select {
+			case <-done:
+				return // the deferred stop() on return, not a signal
+			default:
+			}
 			stop() // restore the default action for a second signal
 			fmt.Fprintln(stderr, "interrupt: finishing this step and saving a checkpoint (again to quit at once)")
 		case <-done:
@@ -49,19 +54,19 @@ func trainMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	out := fs.String("out", "", "output directory: checkpoint.safetensors, log.jsonl (required)")
 	resume := fs.Bool("resume", false, "continue the run in --out from its checkpoint (same losses as an uninterrupted run)")
 	dataPath := fs.String("data", "", "text file or directory (default: the Go standard library sources)")
-	valPct := fs.Int("val-percent", 5, "share of the data held out for validation")
-	steps := fs.Int("steps", 0, "optimizer steps (default: the rung's recipe; with --resume: extend the run to N)")
-	batch := fs.Int("batch", 0, "sequences per step (default: recipe)")
-	seqLen := fs.Int("seq-len", 0, "tokens per sequence (default: recipe)")
-	lr := fs.Float64("lr", 0, "peak learning rate (default: recipe)")
-	minLR := fs.Float64("min-lr", 0, "final learning rate of the cosine (default lr/10)")
-	warmup := fs.Int("warmup", 0, "warm-up steps (default min(100, steps/10))")
-	wd := fs.Float64("weight-decay", train.DefaultAdamW.WeightDecay, "AdamW decoupled weight decay")
-	clip := fs.Float64("grad-clip", 1, "gradient norm clip (<= 0: off)")
+	valPct := intFlag(fs, "val-percent", 5, 1, 50, "share of the data held out for validation")
+	steps := intFlag(fs, "steps", 0, 0, 1e8, "optimizer steps (default: the rung's recipe; with --resume: extend the run to N)")
+	batch := intFlag(fs, "batch", 0, 1, 4096, "sequences per step (default: recipe)")
+	seqLen := intFlag(fs, "seq-len", 0, 1, 1<<16, "tokens per sequence (default: recipe)")
+	lr := floatFlag(fs, "lr", 0, 1e-12, 10, "peak learning rate (default: recipe)")
+	minLR := floatFlag(fs, "min-lr", 0, 0, 10, "final learning rate of the cosine (default lr/10)")
+	warmup := intFlag(fs, "warmup", 0, 0, 1e8, "warm-up steps (default min(100, steps/10))")
+	wd := floatFlag(fs, "weight-decay", train.DefaultAdamW.WeightDecay, 0, 10, "AdamW decoupled weight decay")
+	clip := floatFlag(fs, "grad-clip", 1, -1, 1e9, "gradient norm clip (<= 0: off)")
 	seed := fs.Uint64("seed", 1, "seed of the weights and the batches")
-	evalEvery := fs.Int("eval-every", 0, "validate every N steps (default steps/10)")
-	evalTokens := fs.Int64("eval-tokens", 0, "validation tokens per evaluation (default: recipe)")
-	ckptEvery := fs.Int("checkpoint-every", 0, "checkpoint every N steps (default steps/5)")
+	evalEvery := intFlag(fs, "eval-every", 0, 0, 1e8, "validate every N steps (default steps/10)")
+	evalTokens := int64Flag(fs, "eval-tokens", 0, 1, 1<<40, "validation tokens per evaluation (default: recipe)")
+	ckptEvery := intFlag(fs, "checkpoint-every", 0, 0, 1e8, "checkpoint every N steps (default steps/5)")
 	form := fs.String("retnet-form", "parallel", "RetNet training form: parallel or chunkwise")
 	every := fs.Duration("progress-every", 2*time.Second, "progress line interval")
 	asJSON := fs.Bool("json", false, "print the result as JSON on stdout")
@@ -121,6 +126,9 @@ func trainMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		override("warmup", &cfg.Warmup, *warmup)
 		override("eval-every", &cfg.EvalEvery, *evalEvery)
 		override("checkpoint-every", &cfg.CheckpointEvery, *ckptEvery)
+		if err := checkTokensPerStep(cfg.Batch, cfg.SeqLen); err != nil {
+			return err
+		}
 		if set["lr"] {
 			cfg.LR = *lr
 		}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"math"
+	"strconv"
+)
+
+// Size and setting flags are bounded: a value outside its range is refused
+// while the flags are parsed, before anything is allocated, with flag's
+// error naming the flag ("invalid value "1000000000" for flag -batch: want
+// an integer in 1..4096"). Defaults are not checked (they are ours).
+
+// maxTokensPerStep bounds batch x sequence length of one forward pass
+// (train, eval): 2^20 tokens of activations already take gigabytes.
+const maxTokensPerStep = 1 << 20
+
+type intValue struct {
+	p      *int
+	lo, hi int
+}
+
+func (v intValue) String() string {
+	if v.p == nil {
+		return "0"
+	}
+	return strconv.Itoa(*v.p)
+}
+
+func (v intValue) Set(s string) error {
+	n, err := strconv.ParseInt(s, 0, 64)
+	if err != nil || n < int64(v.lo) || n > int64(v.hi) {
+		return fmt.Errorf("want an integer in %d..%d", v.lo, v.hi)
+	}
+	*v.p = int(n)
+	return nil
+}
+
+// intFlag defines an int flag that accepts only lo..hi.
+func intFlag(fs *flag.FlagSet, name string, def, lo, hi int, usage string) *int {
+	p := new(int)
+	*p = def
+	fs.Var(intValue{p, lo, hi}, name, fmt.Sprintf("%s [%d..%d]", usage, lo, hi))
+	return p
+}
+
+type int64Value struct {
+	p      *int64
+	lo, hi int64
+}
+
+func (v int64Value) String() string {
+	if v.p == nil {
+		return "0"
+	}
+	return strconv.FormatInt(*v.p, 10)
+}
+
+func (v int64Value) Set(s string) error {
+	n, err := strconv.ParseInt(s, 0, 64)
+	if err != nil || n < v.lo || n > v.hi {
+		return fmt.Errorf("want an integer in %d..%d", v.lo, v.hi)
+	}
+	*v.p = n
+	return nil
+}
+
+// int64Flag defines an int64 flag that accepts only lo..hi.
+func int64Flag(fs *flag.FlagSet, name string, def, lo, hi int64, usage string) *int64 {
+	p := new(int64)
+	*p = def
+	fs.Var(int64Value{p, lo, hi}, name, fmt.Sprintf("%s [%d..%d]", usage, lo, hi))
+	return p
+}
+
+type floatValue struct {
+	p      *float64
+	lo, hi float64
+}
+
+func (v floatValue) String() string {
+	if v.p == nil {
+		return "0"
+	}
+	return strconv.FormatFloat(*v.p, 'g', -1, 64)
+}
+
+func (v floatValue) Set(s string) error {
+	x, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(x) || math.IsInf(x, 0) || x < v.lo || x > v.hi {
+		return fmt.Errorf("want a finite number in [%g, %g]", v.lo, v.hi)
+	}
+	*v.p = x
+	return nil
+}
+
+// floatFlag defines a float64 flag that accepts only finite values in
+// [lo, hi] (NaN and ±Inf never).
+func floatFlag(fs *flag.FlagSet, name string, def, lo, hi float64, usage string) *float64 {
+	p := new(float64)
+	*p = def
+	fs.Var(floatValue{p, lo, hi}, name, fmt.Sprintf("%s [%g, %g]", usage, lo, hi))
+	return p
+}
+
+// checkTokensPerStep refuses batch x seqLen above maxTokensPerStep, naming
+// both flags.
+func checkTokensPerStep(batch, seqLen int) error {
+	if int64(batch)*int64(seqLen) > maxTokensPerStep {
+		return fmt.Errorf("--batch %d x --seq-len %d = %d tokens per step, more than %d", batch, seqLen, int64(batch)*int64(seqLen), maxTokensPerStep)
+	}
+	return nil
+}
