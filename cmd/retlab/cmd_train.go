@@ -48,6 +48,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 }
 
 func trainMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	_, rc, _ := retnet.LadderModel(retnet.KindRetNet, "s") // every rung's recipe has the same cadence, for the help text
 	fs := newFlags("train", stderr)
 	kind := fs.String("model", "retnet", "architecture: retnet or transformer")
 	size := fs.String("size", "s", "ladder rung (retlab sizes): "+fmt.Sprint(retnet.LadderNames()))
@@ -55,18 +56,18 @@ func trainMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	resume := fs.Bool("resume", false, "continue the run in --out from its checkpoint (same losses as an uninterrupted run)")
 	dataPath := fs.String("data", "", "text file or directory (default: the Go standard library sources)")
 	valPct := intFlag(fs, "val-percent", 5, 1, 50, "share of the data held out for validation")
-	steps := intFlag(fs, "steps", 0, 0, 1e8, "optimizer steps (default: the rung's recipe; with --resume: extend the run to N)")
+	steps := intFlag(fs, "steps", 0, 1, 1e8, fmt.Sprintf("optimizer steps (default: the rung's recipe, %d; with --resume: extend the run to N)", rc.Steps))
 	batch := intFlag(fs, "batch", 0, 1, 4096, "sequences per step (default: recipe)")
 	seqLen := intFlag(fs, "seq-len", 0, 1, 1<<16, "tokens per sequence (default: recipe)")
 	lr := floatFlag(fs, "lr", 0, 1e-12, 10, "peak learning rate (default: recipe)")
 	minLR := floatFlag(fs, "min-lr", 0, 0, 10, "final learning rate of the cosine (default lr/10)")
-	warmup := intFlag(fs, "warmup", 0, 0, 1e8, "warm-up steps (default min(100, steps/10))")
+	warmup := intFlag(fs, "warmup", 0, 1, 1e8, fmt.Sprintf("warm-up steps (default: the recipe's %d; with --steps N: min(100, N/10))", rc.Warmup))
 	wd := floatFlag(fs, "weight-decay", train.DefaultAdamW.WeightDecay, 0, 10, "AdamW decoupled weight decay")
 	clip := floatFlag(fs, "grad-clip", 1, -1, 1e9, "gradient norm clip (<= 0: off)")
 	seed := fs.Uint64("seed", 1, "seed of the weights and the batches")
-	evalEvery := intFlag(fs, "eval-every", 0, 0, 1e8, "validate every N steps (default steps/10)")
+	evalEvery := intFlag(fs, "eval-every", 0, 1, 1e8, fmt.Sprintf("validate every N steps and at the end (default: the recipe's %d; with --steps N: N/10)", rc.EvalEvery))
 	evalTokens := int64Flag(fs, "eval-tokens", 0, 1, 1<<40, "validation tokens per evaluation (default: recipe)")
-	ckptEvery := intFlag(fs, "checkpoint-every", 0, 0, 1e8, "checkpoint every N steps (default steps/5)")
+	ckptEvery := intFlag(fs, "checkpoint-every", 0, 1, 1e8, fmt.Sprintf("checkpoint every N steps and at the end (default: the recipe's %d; with --steps N: N/5)", rc.CheckpointEvery))
 	form := fs.String("retnet-form", "parallel", "RetNet training form: parallel or chunkwise")
 	every := fs.Duration("progress-every", 2*time.Second, "progress line interval")
 	asJSON := fs.Bool("json", false, "print the result as JSON on stdout")
@@ -119,6 +120,11 @@ func trainMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			if set[name] {
 				*dst = v
 			}
+		}
+		if set["steps"] {
+			// The recipe's warm-up and cadence are for its own step count;
+			// with another one they are derived from it (Config.WithDefaults).
+			cfg.Warmup, cfg.EvalEvery, cfg.CheckpointEvery = 0, 0, 0
 		}
 		override("steps", &cfg.Steps, *steps)
 		override("batch", &cfg.Batch, *batch)

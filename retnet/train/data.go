@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -33,7 +34,10 @@ type DataOptions struct {
 	// ValPercent of bytes.
 	ValPercent int
 	// MaxBytes caps the bytes read (default 128 MiB); files are read in
-	// lexical path order until the cap.
+	// lexical path order until the cap, and no file is read past it. The
+	// path must be a regular file or a directory holding only regular files
+	// and directories (a device, a FIFO or a symbolic link is an error
+	// naming it; dot files are skipped).
 	MaxBytes int64
 }
 
@@ -92,12 +96,12 @@ func LoadDataset(opt DataOptions) (*Dataset, error) {
 	}
 	h := fnv.New64a()
 	if !info.IsDir() {
-		b, err := os.ReadFile(root)
+		if !info.Mode().IsRegular() {
+			return nil, fmt.Errorf("train: data path %s is %s: want a text file or a directory of them", root, modeName(info.Mode()))
+		}
+		b, err := readAtMost(root, opt.MaxBytes)
 		if err != nil {
 			return nil, fmt.Errorf("train: data path: %w", err)
-		}
-		if int64(len(b)) > opt.MaxBytes {
-			b = b[:opt.MaxBytes]
 		}
 		if len(bytes.TrimSpace(b)) == 0 {
 			return nil, fmt.Errorf("train: data file %s is empty", root)
@@ -128,22 +132,25 @@ func LoadDataset(opt DataOptions) (*Dataset, error) {
 			}
 			return nil
 		}
-		if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), ".") || (goOnly && !strings.HasSuffix(e.Name(), ".go")) {
+		if strings.HasPrefix(e.Name(), ".") {
+			return nil
+		}
+		if !e.Type().IsRegular() {
+			return fmt.Errorf("%s is %s: a data directory may hold only text files and directories", path, modeName(e.Type()))
+		}
+		if goOnly && !strings.HasSuffix(e.Name(), ".go") {
 			return nil
 		}
 		if total >= opt.MaxBytes {
 			truncated = true
 			return filepath.SkipAll
 		}
-		b, err := os.ReadFile(path)
+		b, err := readAtMost(path, opt.MaxBytes-total)
 		if err != nil {
 			return err
 		}
 		if len(b) == 0 || isBinary(b) {
 			return nil
-		}
-		if int64(len(b)) > opt.MaxBytes-total {
-			b = b[:opt.MaxBytes-total]
 		}
 		rel, _ := filepath.Rel(root, path)
 		rel = filepath.ToSlash(rel)
@@ -186,6 +193,39 @@ func (d *Dataset) check(src string) error {
 		return fmt.Errorf("train: data %s has %d bytes: too little text to split into training and validation", src, len(d.Train)+len(d.Val))
 	}
 	return nil
+}
+
+// readAtMost reads up to limit bytes of the regular file at path (never
+// more, however large the file or whatever it turned into since its stat).
+func readAtMost(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is %s, not a text file", path, modeName(st.Mode()))
+	}
+	return io.ReadAll(io.LimitReader(f, min(limit, st.Size())))
+}
+
+// modeName says what kind of file m is, for errors.
+func modeName(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	}
+	return "not a regular file (" + m.Type().String() + ")"
 }
 
 // isBinary reports whether b looks like a binary file (a NUL byte in its

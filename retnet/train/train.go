@@ -13,6 +13,7 @@ import (
 
 	"github.com/retlab/retlab/display"
 	"github.com/retlab/retlab/internal/atomicfile"
+	"github.com/retlab/retlab/internal/runlock"
 	"github.com/retlab/retlab/retnet"
 )
 
@@ -78,12 +79,28 @@ func (c Config) Validate() error {
 		return fmt.Errorf("train: train steps = %d, want >= 1", c.Steps)
 	case c.Batch < 1 || c.SeqLen < 1:
 		return fmt.Errorf("train: train batch %d and seq_len %d must be >= 1", c.Batch, c.SeqLen)
-	case c.LR <= 0 || c.MinLR < 0 || math.IsNaN(c.LR):
+	case int64(c.Batch)*int64(c.SeqLen) > 1<<30:
+		return fmt.Errorf("train: train batch %d x seq_len %d is too many tokens per step", c.Batch, c.SeqLen)
+	case !finite(c.LR, c.MinLR, c.GradClip, c.AdamW.Beta1, c.AdamW.Beta2, c.AdamW.Eps, c.AdamW.WeightDecay):
+		return fmt.Errorf("train: a setting is not finite: lr %g, min_lr %g, grad_clip %g, adamw %+v", c.LR, c.MinLR, c.GradClip, c.AdamW)
+	case c.LR <= 0 || c.MinLR < 0:
 		return fmt.Errorf("train: learning rate %g (min %g) must be > 0", c.LR, c.MinLR)
+	case c.AdamW.Beta1 < 0 || c.AdamW.Beta1 >= 1 || c.AdamW.Beta2 < 0 || c.AdamW.Beta2 >= 1 || c.AdamW.Eps <= 0 || c.AdamW.WeightDecay < 0:
+		return fmt.Errorf("train: AdamW %+v: want betas in [0,1), eps > 0, weight_decay >= 0", c.AdamW)
 	case c.RetNetForm != "" && c.RetNetForm != "parallel" && c.RetNetForm != "chunkwise":
 		return fmt.Errorf("train: train retnet_form %q, want parallel or chunkwise", c.RetNetForm)
 	}
 	return nil
+}
+
+// finite reports whether every value is neither NaN nor infinite.
+func finite(vs ...float64) bool {
+	for _, v := range vs {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // FromRecipe is the Config of a model-size ladder rung's recipe
@@ -163,6 +180,7 @@ type Trainer struct {
 	Tokens      int64 // tokens trained on
 	elapsed     time.Duration
 	lastValLoss *float64
+	savedStep   int // step of the last checkpoint on disk (0: none)
 }
 
 // New prepares a fresh run of model on data. It returns an error if
@@ -239,7 +257,7 @@ func Resume(path string, data *Dataset, outDir string, steps int) (*Trainer, err
 	}
 	SetForm(model, cfg.RetNetForm)
 	return &Trainer{Config: cfg, Model: model, Opt: opt, Data: data, OutDir: outDir, Step: st.Step, Tokens: st.Tokens,
-		elapsed: time.Duration(st.ElapsedS * float64(time.Second)), lastValLoss: st.LastValLoss}, nil
+		elapsed: time.Duration(st.ElapsedS * float64(time.Second)), lastValLoss: st.LastValLoss, savedStep: st.Step}, nil
 }
 
 // Result summarises a finished (or interrupted) run.
@@ -269,7 +287,20 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 		if err := os.MkdirAll(t.OutDir, 0o755); err != nil {
 			return nil, fmt.Errorf("train: %w", err)
 		}
-		var err error
+		lock, err := runlock.Acquire(t.OutDir)
+		if err != nil {
+			return nil, fmt.Errorf("train: %w: another training run writes there; wait for it or choose another output directory", err)
+		}
+		defer lock.Unlock()
+		for _, f := range []string{CheckpointFile, LogFile} {
+			removed, err := atomicfile.RemoveOrphans(filepath.Join(t.OutDir, f))
+			if err != nil {
+				return nil, fmt.Errorf("train: removing temporary files of a killed run: %w", err)
+			}
+			for _, r := range removed {
+				t.message("removed " + r + ", left by a killed run")
+			}
+		}
 		if log, err = t.openLog(); err != nil {
 			return nil, err
 		}
@@ -301,11 +332,14 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 		lr := sched.LR(t.Step)
 		t.Model.ZeroGrad()
 		loss := t.Model.ForwardBackward(inputs, targets, B, nT)
-		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return nil, fmt.Errorf("train: training loss is %g at step %d (lr %g): diverged", loss, t.Step+1, lr)
+		if !finite(loss) {
+			return nil, t.diverged(fmt.Sprintf("training loss is %g", loss), lr)
 		}
 		g := t.Model.Gradients()
 		norm := ClipGradNorm(g, c.GradClip)
+		if !finite(norm) {
+			return nil, t.diverged(fmt.Sprintf("gradient norm is %g (loss %g)", norm, loss), lr)
+		}
 		t.Opt.Update(t.Model.Weights(), g, lr)
 		t.Step++
 		t.Tokens += int64(B * nT)
@@ -327,7 +361,10 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 			t.message(fmt.Sprintf("step %d: validation loss %.4f (ppl %.3f, %d tokens)", t.Step, v, ev.Perplexity, ev.Tokens))
 		}
 		if log != nil {
-			b, _ := json.Marshal(entry)
+			b, err := json.Marshal(entry)
+			if err != nil {
+				return nil, fmt.Errorf("train: step %d: log entry: %w", t.Step, err)
+			}
 			if _, err := log.Write(append(b, '\n')); err != nil {
 				return nil, fmt.Errorf("train: writing the training log: %w", err)
 			}
@@ -344,6 +381,17 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 		t.message(fmt.Sprintf("done: %d steps, %d tokens, validation loss %.4f; checkpoint %s", t.Step, t.Tokens, res.ValLoss, res.Checkpoint))
 	}
 	return res, nil
+}
+
+// diverged is the error of a step whose loss or gradient is not finite:
+// training stops before the update, and the last checkpoint written (of a
+// step whose values were all finite) is kept as it is.
+func (t *Trainer) diverged(what string, lr float64) error {
+	kept := "no checkpoint was written yet"
+	if t.OutDir != "" && t.savedStep > 0 {
+		kept = fmt.Sprintf("the last good checkpoint, of step %d, is kept in %s", t.savedStep, filepath.Join(t.OutDir, CheckpointFile))
+	}
+	return fmt.Errorf("train: %s at step %d (lr %g): training diverged and stopped; %s", what, t.Step+1, lr, kept)
 }
 
 func (t *Trainer) fill(res *Result, loss float64, start time.Time, steps int) {
@@ -376,7 +424,11 @@ func (t *Trainer) checkpoint() error {
 	tensors := append(t.Model.CheckpointTensors(),
 		retnet.Tensor{Name: retnet.OptimPrefix + "m", Shape: []int{n}, Data: t.Opt.M},
 		retnet.Tensor{Name: retnet.OptimPrefix + "v", Shape: []int{n}, Data: t.Opt.V})
-	return retnet.WriteSafetensors(filepath.Join(t.OutDir, CheckpointFile), tensors, md)
+	if err := retnet.WriteSafetensors(filepath.Join(t.OutDir, CheckpointFile), tensors, md); err != nil {
+		return err
+	}
+	t.savedStep = t.Step
+	return nil
 }
 
 // openLog opens OutDir/log.jsonl for appending, first dropping entries past
