@@ -1,5 +1,7 @@
 // Package retnet implements Retentive Networks (RetNet, Sun et al. 2023,
-// arXiv 2307.08621) exactly as torchscale defines them: retention in its
+// arXiv 2307.08621) exactly as torchscale defines them (the definition, with
+// its traps and the paper's numbers, is docs/retnet-spec.md; "the spec" in
+// comments and tests means that file): retention in its
 // three forms, multi-scale retention, the RetNet decoder language model, and
 // torchscale-compatible safetensors checkpoints. Pure Go on the CPU by
 // default; see package retnet/backend for other backends.

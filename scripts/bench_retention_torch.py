@@ -10,7 +10,7 @@ refuses (exit 2, scripts/benchanchor.py) a torch whose BLAS runs generic kernels
 torch 1.13 on OpenBLAS 0.3.21 on the project's Xeon (SSE3 "Prescott" kernels), unless --allow-generic.
 --self-test runs with any torch. The note of every record says which BLAS and ISA were used.
 
-One MSR layer forward in float32 under torch.no_grad, per form (spec/RETNET.md, torchscale's
+One MSR layer forward in float32 under torch.no_grad, per form (docs/retnet-spec.md, torchscale's
 MultiScaleRetention): q/k/v/g projections, key scaling dk^-1/2, interleaved rotation, the retention form,
 per-head RMSNorm group norm (eps 1e-6), swish gate, output projection.
 * parallel: the full T x T masked matmul as torchscale does it (q k^T, times the normalised decay mask,

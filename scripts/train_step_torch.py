@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """PyTorch CPU reference for `retlab bench train`: one AdamW training step of
-a RetNet decoder LM, written from /work/shared/spec/RETNET.md (torchscale
+a RetNet decoder LM, written from docs/retnet-spec.md (torchscale
 semantics), timed on the CPU with a fixed thread count.
 
 A step is: forward (parallel retention for T <= --chunk, chunkwise retention

@@ -5,7 +5,7 @@ import "github.com/retlab/retlab/retnet"
 // The paper's numbers, as data, for side-by-side charts. Source: Sun et al.
 // 2023, "Retentive Network: A Successor to Transformer for Large Language
 // Models", arXiv 2307.08621v4, as transcribed in the project spec
-// (shared/spec/RETNET.md, "The paper's numbers"). The paper trained on its
+// (docs/retnet-spec.md, "The paper's numbers"). The paper trained on its
 // own 100B-token corpus: its perplexities are not comparable in absolute
 // terms with models trained here, only in trend.
 const PaperSource = "Sun et al. 2023, arXiv 2307.08621v4"

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Reference vectors for RetLab's Go RetNet port, from an independent numpy implementation.
 
-This script is the test oracle. It implements every formula of /work/shared/spec/RETNET.md
+This script is the test oracle. It implements every formula of docs/retnet-spec.md
 (torchscale's MultiScaleRetention / RetNetDecoder) as plainly as possible, in float64, starting
 from float32 parameters and inputs (the values stored in the files), and writes the results as
 safetensors files (expected outputs rounded to float32). It was written from the spec alone, without

@@ -6,7 +6,7 @@
 
 Same operations, shapes and record format as `retlab bench gpu --json` (Go struct cuda.KernelBench), with
 impl "pytorch", so scripts/gpu/summarize.py can pair them. Retention core only (q, k, v given), float32,
-TF32 off (the Go kernels are full float32), torchscale semantics (spec/RETNET.md):
+TF32 off (the Go kernels are full float32), torchscale semantics (docs/retnet-spec.md):
 
   copy            y.copy_(x) of --copy-mib MiB: read + write, the practical bandwidth
   chunkwise       torchscale's chunk_recurrent_forward core: intra-chunk q k^T times the normalised mask,
@@ -21,7 +21,7 @@ The relative-position tensors (masks, decays) are built once outside the timing,
 once per forward and shares them across layers. Timing: CUDA events (wall clock on the CPU), one untimed
 warm-up call, the fastest and the median of --repeats calls. Before timing, a self-check runs the chunkwise and
 parallel cores on a small input in float64 and checks they agree after a per-row normalisation (they differ by
-a positive scalar per row, see spec/RETNET.md). JSON on stdout, progress on stderr.
+a positive scalar per row, see docs/retnet-spec.md). JSON on stdout, progress on stderr.
 """
 
 import argparse
