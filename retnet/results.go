@@ -75,6 +75,10 @@ type LogEntry struct {
 	TotalSteps int      `json:"total_steps,omitempty"` // the run's planned steps
 	StepMs     float64  `json:"step_ms,omitempty"`     // this step's time
 	GFlopPerS  float64  `json:"gflop_per_s,omitempty"` // this step's 6N-estimate work rate (TrainStepFLOPs)
+	// PeakGFlopPerS is the CPU's measured float32 peak (FMA-chain probe of
+	// the kernels' ISA, same threads) that MFU = GFlopPerS / PeakGFlopPerS
+	// is reported against; 0 when unknown (another backend, pure Go).
+	PeakGFlopPerS float64 `json:"peak_gflop_per_s,omitempty"`
 }
 
 // SizeInfo describes one rung of the model-size ladder (`retlab sizes --json`).

@@ -31,6 +31,7 @@ type session struct {
 	steps         int // entries seen
 	val           *float64
 	tokS, gflopsS float64
+	mfu           float64 // gflopsS over the entry's PeakGFlopPerS; 0 if unknown
 	eta           time.Duration
 }
 
@@ -50,6 +51,10 @@ func (s *session) add(e retnet.LogEntry) {
 	s.gflopsS = 0
 	if e.TokensPerS > 0 {
 		s.gflopsS = s.tokS * e.GFlopPerS / e.TokensPerS
+	}
+	s.mfu = 0
+	if e.PeakGFlopPerS > 0 {
+		s.mfu = s.gflopsS / e.PeakGFlopPerS
 	}
 	// Mean wall time per step, the first step's StepMs standing for the
 	// time before the first entry.
@@ -79,8 +84,12 @@ func (p *TextProgress) Update(e retnet.LogEntry) {
 		if p.s.val != nil {
 			val = fmt.Sprintf("  val %.4f", *p.s.val)
 		}
-		fmt.Fprintf(p.W, "step %d/%d  loss %.4f%s  lr %.2e  %.0f ms  %.0f tok/s  %.1f GFLOP/s  ETA %s\n",
-			e.Step, e.TotalSteps, e.Loss, val, e.LR, e.StepMs, p.s.tokS, p.s.gflopsS, p.s.eta.Round(time.Second))
+		mfu := ""
+		if p.s.mfu > 0 {
+			mfu = fmt.Sprintf(" (MFU %.1f%%)", 100*p.s.mfu)
+		}
+		fmt.Fprintf(p.W, "step %d/%d  loss %.4f%s  lr %.2e  %.0f ms  %.0f tok/s  %.1f GFLOP/s%s  ETA %s\n",
+			e.Step, e.TotalSteps, e.Loss, val, e.LR, e.StepMs, p.s.tokS, p.s.gflopsS, mfu, p.s.eta.Round(time.Second))
 	}
 }
 
@@ -113,6 +122,9 @@ func (p *DisplayProgress) Update(e retnet.LogEntry) {
 	}
 	p.s.add(e)
 	m := []display.Metric{{Name: "loss", Value: e.Loss}, {Name: "tok/s", Value: p.s.tokS}, {Name: "lr", Value: e.LR}}
+	if p.s.mfu > 0 {
+		m = append(m, display.Metric{Name: "MFU %", Value: 100 * p.s.mfu})
+	}
 	if p.s.val != nil {
 		m = append(m, display.Metric{Name: "val", Value: *p.s.val})
 	}

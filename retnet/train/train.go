@@ -9,12 +9,15 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/retlab/retlab/display"
 	"github.com/retlab/retlab/internal/atomicfile"
 	"github.com/retlab/retlab/internal/runlock"
 	"github.com/retlab/retlab/retnet"
+	"github.com/retlab/retlab/retnet/backend"
+	"github.com/retlab/retlab/retnet/backend/cpu"
 )
 
 // Config describes a training run. Zero fields take the defaults of
@@ -156,6 +159,37 @@ func StateOf(f *retnet.TensorFile) (*State, error) {
 		return nil, fmt.Errorf("train: %s: __metadata__ %s is not valid: %w", f.Path, MetaKey, err)
 	}
 	return &st, nil
+}
+
+// cpuPeak is the float32 FLOP/s MFU is reported against: the FMA-chain
+// probe of the CPU backend's current ISA on its threads (about 0.1 s, once
+// per process and setting), or 0 when the products run elsewhere (another
+// backend) or on the pure-Go path, which has no probe.
+func cpuPeak() float64 {
+	if backend.Current().Name() != "cpu" {
+		return 0
+	}
+	key := [2]int{int(cpu.CurrentISA()), cpu.Threads()}
+	peaks.Lock()
+	defer peaks.Unlock()
+	if f, ok := peaks.m[key]; ok {
+		return f
+	}
+	p, err := cpu.MeasurePeak(cpu.CurrentISA(), cpu.Threads(), 100*time.Millisecond)
+	if err != nil {
+		p.FLOPS = 0
+	}
+	if peaks.m == nil {
+		peaks.m = map[[2]int]float64{}
+	}
+	peaks.m[key] = p.FLOPS
+	return p.FLOPS
+}
+
+// peaks caches cpuPeak per (ISA, threads).
+var peaks struct {
+	sync.Mutex
+	m map[[2]int]float64
 }
 
 // Files a training run writes into its output directory.
@@ -312,6 +346,7 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 	}
 	sessionStart, sessionSteps := time.Now(), 0
 	flopsPerToken := retnet.TrainStepFLOPs(t.Model.Counts().Total, 1, 1)
+	peak := cpuPeak() / 1e9
 	var lastLoss float64
 	if t.Progress == nil {
 		t.Progress = NewDisplayProgress("train")
@@ -350,7 +385,7 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 		tokS := float64(B*nT) / dt.Seconds()
 		entry := retnet.LogEntry{Step: t.Step, Tokens: t.Tokens, Loss: loss, TokensPerS: tokS,
 			LR: lr, GradNorm: norm, ElapsedS: t.elapsed.Seconds(), TotalSteps: c.Steps,
-			StepMs: float64(dt.Microseconds()) / 1e3, GFlopPerS: flopsPerToken * tokS / 1e9}
+			StepMs: float64(dt.Microseconds()) / 1e3, GFlopPerS: flopsPerToken * tokS / 1e9, PeakGFlopPerS: peak}
 		if (c.EvalEvery > 0 && t.Step%c.EvalEvery == 0) || t.Step == c.Steps {
 			ev, err := Evaluate(t.Model, t.Data, B, nT, c.EvalTokens)
 			if err != nil {
