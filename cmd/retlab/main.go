@@ -1,8 +1,3 @@
-// Command retlab is RetLab's one CLI: kernel install/run, train, eval,
-// generate, bench, figures, and the small inspection commands (logits, decay)
-// that notebooks and scripts use. Each subcommand lives in its own file
-// (cmd_<name>.go) and registers itself in init; subcommands stay thin: parse
-// flags, call packages, print.
 package main
 
 import (

@@ -1,13 +1,3 @@
-// Package backend is the narrow compute interface retention models run on,
-// and the registry that picks one by name.
-//
-// The CPU backend (package retnet/backend/cpu, pure Go + Go assembly) is the
-// default and is always registered by package retnet. A CUDA backend registers
-// itself when the binary is built with -tags cuda. RETLAB_BACKEND selects one
-// by name at start; Use switches at run time.
-//
-// A backend implements what it can; optional operations report
-// ErrNotImplemented and callers fall back to the CPU code.
 package backend
 
 import (

@@ -1,22 +1,3 @@
-// Package lm runs a RetNet language model's inference on the GPU: the
-// forward pass in any retention form and recurrent decoding, with the
-// weights uploaded once and every activation and recurrent state kept in
-// device memory. Only token ids go up and logits come down.
-//
-// It mirrors retnet.ModelOf.forward op for op (embedding, RMSNorm,
-// projections, rotation, retention, group norm + gate, output projection,
-// GLU feed-forward, residuals, final norm, logits) with the kernels of
-// package cuda, so its logits match the CPU model's (lm_test.go checks
-// them, on the emulator in every `make test`).
-//
-//	b, _ := cuda.Open()
-//	g, _ := lm.New(b, model)              // model *retnet.Model
-//	defer g.Close()
-//	logits, _ := g.Logits(tokens, retnet.Chunkwise, 0)
-//	dec, _ := g.NewDecoder(64)            // retnet.Decoder: Prefill, Step
-//	next, _ := dec.Step(ids)
-//
-// Training (the backward pass) stays on the CPU.
 package lm
 
 import (
