@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/retlab/retlab/display"
+	"github.com/retlab/retlab/retnet/bench"
 	"github.com/retlab/retlab/retnet/hf"
 )
 
@@ -66,7 +67,7 @@ func evalPretrained(models []string, dataPath string, seqLen, batch int, maxToke
 			return err
 		}
 		rec := PretrainedEval{PerplexityResult: res, Model: name, Revision: filepath.Base(m.Dir), ModelType: m.Config.ModelType,
-			Params: m.Config.Params(), DType: m.DType(), Data: dataPath, DataBytes: len(text), Machine: machine(), Date: time.Now().UTC().Format(time.RFC3339)}
+			Params: m.Config.Params(), DType: m.DType(), Data: dataPath, DataBytes: len(text), Machine: bench.Machine(), Date: time.Now().UTC().Format(time.RFC3339)}
 		m.Close()
 		recs = append(recs, rec)
 		if !asJSON {

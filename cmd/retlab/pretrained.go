@@ -5,8 +5,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
-	"strings"
 	"time"
 
 	"github.com/retlab/retlab/retnet/hf"
@@ -92,22 +90,4 @@ func runModels(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "no fla/LLaMA models in %s. RetLab never downloads; fetch one with e.g.\n  %s\n", dir, hf.DownloadCommand("fla-hub/retnet-1.3B-100B", ""))
 	}
 	return nil
-}
-
-// machine describes where a measurement ran.
-func machine() string {
-	return fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())
-}
-
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown CPU"
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown CPU"
 }

@@ -1,11 +1,11 @@
 package hf
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -21,10 +21,6 @@ const (
 	IndexFile     = "model.safetensors.index.json"
 	TokenizerFile = "tokenizer.json"
 )
-
-// maxHeaderBytes bounds a safetensors JSON header before it is read (the
-// reference reader's limit is 100 MB; a 1.3B model's header is ~30 KB).
-const maxHeaderBytes = 100 << 20
 
 // maxIndexBytes bounds model.safetensors.index.json (a 70B model's is ~100 KB).
 const maxIndexBytes = 64 << 20
@@ -153,22 +149,19 @@ func (c *Checkpoint) openSharded(path string) error {
 	return nil
 }
 
-// openShard maps one safetensors file after checking that the file is as
-// long as its header says (a partial download is named as such).
+// openShard maps one safetensors file after checking, from its stat and
+// header (retnet.CheckSafetensorsFile), that it is a regular file exactly as
+// long as its header says: a partial download is named as truncated.
 func openShard(path string) (*shard, error) {
+	size, err := retnet.CheckSafetensorsFile(path, math.MaxInt64)
+	if err != nil {
+		return nil, err
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("hf: %w", err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("hf: %w", err)
-	}
-	size := st.Size()
-	if err := checkLength(f, path, size); err != nil {
-		return nil, err
-	}
 	data, unmap, err := mapFile(f, size)
 	if err != nil {
 		return nil, fmt.Errorf("hf: %s: %w", path, err)
@@ -179,47 +172,6 @@ func openShard(path string) (*shard, error) {
 		return nil, err
 	}
 	return &shard{path: path, tf: tf, unmap: unmap}, nil
-}
-
-// checkLength reads the header and compares the data end it implies with
-// the file size.
-func checkLength(f *os.File, path string, size int64) error {
-	var hb [8]byte
-	if _, err := f.ReadAt(hb[:], 0); err != nil {
-		return fmt.Errorf("hf: %s: truncated: %d bytes, not even a safetensors header length", path, size)
-	}
-	n := binary.LittleEndian.Uint64(hb[:])
-	if n > maxHeaderBytes {
-		return fmt.Errorf("hf: %s: safetensors header of %d bytes (limit %d): corrupt or not safetensors", path, n, maxHeaderBytes)
-	}
-	if int64(8+n) > size {
-		return fmt.Errorf("hf: %s: truncated: header needs %d bytes, the file has %d (partial download?)", path, 8+n, size)
-	}
-	hdr := make([]byte, n)
-	if _, err := f.ReadAt(hdr, 8); err != nil {
-		return fmt.Errorf("hf: %s: %w", path, err)
-	}
-	var entries map[string]json.RawMessage
-	if err := json.Unmarshal(hdr, &entries); err != nil {
-		return fmt.Errorf("hf: %s: safetensors header is not valid JSON: %w", path, err)
-	}
-	var end uint64
-	for name, e := range entries {
-		if name == "__metadata__" {
-			continue
-		}
-		var info struct {
-			Offsets []uint64 `json:"data_offsets"`
-		}
-		if err := json.Unmarshal(e, &info); err != nil || len(info.Offsets) != 2 {
-			return fmt.Errorf("hf: %s: tensor %q has no valid data_offsets", path, name)
-		}
-		end = max(end, info.Offsets[1])
-	}
-	if want := 8 + n + end; uint64(size) < want {
-		return fmt.Errorf("hf: %s: truncated: the header's tensors end at byte %d, the file has %d (partial download?)", path, want, size)
-	}
-	return nil
 }
 
 func readBounded(path string, limit int64) ([]byte, error) {

@@ -154,3 +154,34 @@ func TestCacheLookup(t *testing.T) {
 		t.Errorf("CacheDir with HF_HOME = %q", got)
 	}
 }
+
+// TestWriteRandom writes a small random model with the 1.3B RetNet's
+// config fields and reads it back.
+func TestWriteRandom(t *testing.T) {
+	for _, shape := range []string{"fla-retnet-1.3B", "fla-transformer-1.3B"} {
+		cfg := map[string]any{}
+		for k, v := range RandomShapes[shape] {
+			cfg[k] = v
+		}
+		cfg["hidden_size"], cfg["num_hidden_layers"], cfg["vocab_size"], cfg["num_heads"] = 64, 2, 100, 4
+		d := filepath.Join(t.TempDir(), shape)
+		if err := WriteRandom(d, cfg, 1); err != nil {
+			t.Fatal(err)
+		}
+		m, err := Load(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.DType() != "BF16" || m.Config.ModelType != cfg["model_type"] {
+			t.Errorf("%s: dtype %s type %s", shape, m.DType(), m.Config.ModelType)
+		}
+		st, _ := os.Stat(filepath.Join(d, WeightsFile))
+		if got := m.WeightBytes(); got > st.Size() || got < st.Size()-4096 {
+			t.Errorf("%s: weights %d bytes, file %d", shape, got, st.Size())
+		}
+		if _, err := m.Forward([]int32{1, 2, 3}, 1, 3, "chunkwise", 0, nil); err != nil {
+			t.Error(err)
+		}
+		m.Close()
+	}
+}

@@ -112,75 +112,86 @@ func Load(model string) (*Model, error) {
 	return m, nil
 }
 
-// FromCheckpoint builds the model of an open checkpoint (which it then owns).
-func FromCheckpoint(c *Checkpoint) (*Model, error) {
-	cfg := c.Config
+// spec is one tensor of the layout a config implies: its name (alt: a
+// second accepted name), shape, and the model field it fills.
+type spec struct {
+	name, alt string
+	shape     []int
+	mat       *weight    // 2-D
+	vec       *[]float32 // 1-D
+}
+
+// layout lists the tensors of the model cfg describes, pointing into m
+// (m may be a throwaway Model when only names and shapes are wanted).
+func layout(cfg Config, m *Model) []spec {
 	nm := tensorNames(cfg.ModelType)
-	m := &Model{Config: cfg, Dir: c.Dir, ckpt: c}
 	D, F, V := cfg.Hidden, cfg.Intermediate, cfg.Vocab
-	used := map[string]bool{}
-	mat := func(name string, rows, cols int) (weight, error) {
-		used[name] = true
-		if err := c.Expect(name, rows, cols); err != nil {
-			return weight{}, err
-		}
-		t, err := c.Tensor(name)
-		if err != nil {
-			return weight{}, err
-		}
-		return newWeight(t, rows, cols)
-	}
-	vec := func(name string, n int) ([]float32, error) {
-		used[name] = true
-		return vector(c, name, n)
-	}
-	var err error
-	if m.embed, err = mat(nm.embed, V, D); err != nil {
-		return nil, err
-	}
-	if cfg.Tied {
-		m.head = m.embed
-		used[nm.head] = true // a tied head stored anyway is the same matrix
-	} else if m.head, err = mat(nm.head, V, D); err != nil {
-		return nil, err
-	}
-	if m.norm, err = vec(nm.norm, D); err != nil {
-		return nil, err
-	}
 	g := cfg.KVGroups()
-	m.layers = make([]layer, cfg.Layers)
+	s := []spec{{name: nm.embed, shape: []int{V, D}, mat: &m.embed}}
+	if !cfg.Tied {
+		s = append(s, spec{name: nm.head, shape: []int{V, D}, mat: &m.head})
+	}
+	s = append(s, spec{name: nm.norm, shape: []int{D}, vec: &m.norm})
+	if len(m.layers) != cfg.Layers {
+		m.layers = make([]layer, cfg.Layers)
+	}
 	for l := range m.layers {
 		p := fmt.Sprintf(nm.layer, l)
 		L := &m.layers[l]
-		steps := []func() error{
-			func() (e error) { L.attnNorm, e = vec(p+nm.attnNorm, D); return },
-			func() (e error) { L.mlpNorm, e = vec(p+nm.mlpNorm, D); return },
-			func() (e error) { L.q, e = mat(p+nm.q, cfg.KeyDim, D); return },
-			func() (e error) { L.k, e = mat(p+nm.k, cfg.KeyDim/g, D); return },
-			func() (e error) { L.v, e = mat(p+nm.v, cfg.ValueDim/g, D); return },
-			func() (e error) { L.o, e = mat(p+nm.o, D, cfg.ValueDim); return },
-			func() (e error) { L.gate, e = mat(p+nm.gate, F, D); return },
-			func() (e error) { L.up, e = mat(p+nm.up, F, D); return },
-			func() (e error) { L.down, e = mat(p+nm.dn, D, F); return },
-		}
+		s = append(s,
+			spec{name: p + nm.attnNorm, shape: []int{D}, vec: &L.attnNorm},
+			spec{name: p + nm.mlpNorm, shape: []int{D}, vec: &L.mlpNorm},
+			spec{name: p + nm.q, shape: []int{cfg.KeyDim, D}, mat: &L.q},
+			spec{name: p + nm.k, shape: []int{cfg.KeyDim / g, D}, mat: &L.k},
+			spec{name: p + nm.v, shape: []int{cfg.ValueDim / g, D}, mat: &L.v},
+			spec{name: p + nm.o, shape: []int{D, cfg.ValueDim}, mat: &L.o},
+			spec{name: p + nm.gate, shape: []int{F, D}, mat: &L.gate},
+			spec{name: p + nm.up, shape: []int{F, D}, mat: &L.up},
+			spec{name: p + nm.dn, shape: []int{D, F}, mat: &L.down})
 		if cfg.IsRetNet() {
-			steps = append(steps,
-				func() (e error) { L.g, e = mat(p+nm.g, cfg.ValueDim, D); return },
-				func() error {
-					name := p + nm.gnorm[0]
-					if !c.Has(name) && c.Has(p+nm.gnorm[1]) {
-						name = p + nm.gnorm[1]
-					}
-					var e error
-					L.gnorm, e = vec(name, cfg.ValueHeadDim())
-					return e
-				})
+			s = append(s,
+				spec{name: p + nm.g, shape: []int{cfg.ValueDim, D}, mat: &L.g},
+				spec{name: p + nm.gnorm[0], alt: p + nm.gnorm[1], shape: []int{cfg.ValueHeadDim()}, vec: &L.gnorm})
 		}
-		for _, s := range steps {
-			if err := s(); err != nil {
+	}
+	return s
+}
+
+// FromCheckpoint builds the model of an open checkpoint (which it then owns).
+func FromCheckpoint(c *Checkpoint) (*Model, error) {
+	cfg := c.Config
+	m := &Model{Config: cfg, Dir: c.Dir, ckpt: c}
+	used := map[string]bool{}
+	if cfg.Tied {
+		used[tensorNames(cfg.ModelType).head] = true // a tied head stored anyway is the same matrix
+	}
+	for _, sp := range layout(cfg, m) {
+		name := sp.name
+		if sp.alt != "" && !c.Has(name) && c.Has(sp.alt) {
+			name = sp.alt
+		}
+		used[name] = true
+		if err := c.Expect(name, sp.shape...); err != nil {
+			return nil, err
+		}
+		if sp.vec != nil {
+			v, _, err := c.Float32(name)
+			if err != nil {
 				return nil, err
 			}
+			*sp.vec = v
+			continue
 		}
+		t, err := c.Tensor(name)
+		if err != nil {
+			return nil, err
+		}
+		if *sp.mat, err = newWeight(t, sp.shape[0], sp.shape[1]); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Tied {
+		m.head = m.embed
 	}
 	if extra := c.Unexpected(used); len(extra) > 0 {
 		var keep []string
@@ -193,6 +204,7 @@ func FromCheckpoint(c *Checkpoint) (*Model, error) {
 			return nil, fmt.Errorf("hf: %s: tensor %q (and %d more) is not part of a %s model as %s describes it", c.Dir, keep[0], len(keep)-1, cfg.ModelType, ConfigFile)
 		}
 	}
+	var err error
 	hd := cfg.HeadDim
 	m.invFreq = make([]float32, hd/2)
 	for i := range m.invFreq {
@@ -217,14 +229,15 @@ func FromCheckpoint(c *Checkpoint) (*Model, error) {
 	return m, nil
 }
 
-// SetBF16Activations chooses how BF16 weights are multiplied: on (the
-// default for a BF16 checkpoint), activations are rounded to bfloat16 inside
-// each product as PyTorch's bfloat16 inference does, and the products run as
-// AVX512_BF16 dot products with float32 sums where the CPU has them
-// (cpu.LinearBF16); off, weight tiles are widened to float32 and
-// activations keep float32 precision, which reproduces a float32 computation
-// on the same weights to ~1e-5 at a higher cost. F32 and F16 weights always
-// compute in float32.
+// SetBF16Activations chooses how BF16 weights are multiplied in products
+// of at most 16 rows (decode steps, short prompts): on (the default),
+// activations are rounded to bfloat16 inside each product, as PyTorch's
+// bfloat16 inference does, and the products run as AVX512_BF16 dot products
+// with float32 sums where the CPU has them (cpu.LinearBF16); off, weight
+// tiles are widened to float32 and activations keep float32 precision,
+// which reproduces a float32 computation on the same weights to ~1e-5.
+// Larger products always widen the tiles (a float32 sgemm reuses each
+// tile across the rows). F32 and F16 weights always compute in float32.
 func (m *Model) SetBF16Activations(on bool) {
 	for _, w := range m.weights() {
 		w.bf16Dot = on
@@ -289,3 +302,6 @@ func count(n int64) string {
 	}
 	return strconv.FormatInt(n, 10)
 }
+
+// Files lists the safetensors files the weights come from.
+func (m *Model) Files() []string { return m.ckpt.Files() }

@@ -105,9 +105,15 @@ func (w *weight) row(buf []float32, r int) []float32 {
 	return buf[:w.cols]
 }
 
+// bf16DotRows is the most rows (tokens) a product runs as BF16 dot
+// products (cpu.LinearBF16: reading W is the cost, as in decoding); more
+// rows widen W tile by tile into a float32 sgemm, which reuses each tile
+// across the rows (scoring text, prefill) and is several times faster there.
+const bf16DotRows = 16
+
 // blockFloats is the float32 scratch of one block of widened rows (~128 KB,
 // so a block stays in L2 while the tokens stream past it).
-const blockFloats = 32 << 10
+const blockFloats = 256 << 10
 
 var scratchPool = sync.Pool{New: func() any { s := make([]float32, blockFloats); return &s }}
 
@@ -122,7 +128,7 @@ func (w *weight) linear(out, x []float32, N int) {
 		cpu.Sgemm(false, true, N, w.rows, w.cols, 1, x, w.cols, w.f32, w.cols, 0, out, w.rows)
 		return
 	}
-	if w.bf16Dot && w.dtype == "BF16" {
+	if w.bf16Dot && w.dtype == "BF16" && N <= bf16DotRows {
 		wb := unsafe.Slice((*cpu.BF16)(unsafe.Pointer(unsafe.SliceData(w.u16))), len(w.u16))
 		cpu.LinearBF16(N, w.rows, w.cols, x, w.cols, wb, w.cols, out, w.rows)
 		return
@@ -170,13 +176,4 @@ func (w *weight) linear(out, x []float32, N int) {
 		go func() { defer wg.Done(); work() }()
 	}
 	wg.Wait()
-}
-
-// vector reads a 1-D tensor of length n as float32 (norm weights: small, copied).
-func vector(c *Checkpoint, name string, n int) ([]float32, error) {
-	if err := c.Expect(name, n); err != nil {
-		return nil, err
-	}
-	v, _, err := c.Float32(name)
-	return v, err
 }
