@@ -10,10 +10,15 @@
 //	train.go      Train: training-step time and memory against the sequence
 //	              length at fixed tokens per step
 //
-// Sweeps show a progress bar (package display) and stop at the next point
-// when display.Interrupted, returning the records so far and
-// display.ErrInterrupted.
+// Every sweep, and the GPU kernel benchmarks of package cuda, share
+// internal/sweep: a progress bar over the points that stops at the next
+// point when display.Interrupted (returning the records so far and
+// display.ErrInterrupted), and one timing policy, sweep.Repeat: one untimed
+// warm-up, then n timed runs, sorted. Retention and the GPU kernels report
+// the best run, the training step the median (as its PyTorch twin does);
+// inference interleaves the contexts within each round (a drift in machine
+// load hits every context alike) and keeps the best of Passes medians.
 //
 // Imports: retnet, retnet/train (the optimizer step of a training step),
-// display.
+// display, internal/sweep.
 package bench

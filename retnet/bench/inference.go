@@ -9,13 +9,13 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/retlab/retlab/display"
+	"github.com/retlab/retlab/internal/sweep"
 	"github.com/retlab/retlab/retnet"
 )
 
@@ -84,9 +84,8 @@ type ContextFiller interface {
 func Inference(cfg InferenceConfig) ([]retnet.InferenceBench, error) {
 	cfg.defaults()
 	var out []retnet.InferenceBench
-	bar := display.NewProgress(cfg.Passes*len(cfg.Models)*len(cfg.Batches), "bench inference")
-	bar.SetUnit("batch")
-	defer bar.Close()
+	sw := sweep.Start(cfg.Passes*len(cfg.Models)*len(cfg.Batches), "bench inference")
+	defer sw.Close()
 	models := make([]retnet.LanguageModel, len(cfg.Models))
 	for m, kind := range cfg.Models {
 		mc, _, err := retnet.LadderModel(kind, cfg.Size)
@@ -101,10 +100,10 @@ func Inference(cfg InferenceConfig) ([]retnet.InferenceBench, error) {
 		at := 0 // index of the next (model, batch) group in out
 		for m, kind := range cfg.Models {
 			for _, B := range cfg.Batches {
-				if display.Interrupted() {
+				if err := sw.Check(); err != nil {
 					// out holds the groups measured so far (all of them,
 					// with finite latencies, after the first pass).
-					return out, display.ErrInterrupted
+					return out, err
 				}
 				if pass == 0 {
 					for _, n := range cfg.Contexts {
@@ -128,7 +127,7 @@ func Inference(cfg InferenceConfig) ([]retnet.InferenceBench, error) {
 						recs[i].TokensPerS = float64(B) / (lat[i] / 1e3)
 					}
 				}
-				bar.Add(1, display.Metric{Name: kind + " B=" + fmt.Sprint(B) + " ms/token", Value: recs[0].LatencyMs})
+				sw.Done(display.Metric{Name: kind + " B=" + fmt.Sprint(B) + " ms/token", Value: recs[0].LatencyMs})
 			}
 		}
 	}
@@ -212,20 +211,20 @@ func benchLatency(model retnet.LanguageModel, B int, contexts []int, steps int, 
 		}
 	}
 	releaseMemory()
-	times := make([][]float64, len(contexts))
+	times := make([]sweep.Samples, len(contexts))
 	for r := 0; r < steps; r++ {
 		for i, d := range decs {
-			t0 := time.Now()
-			if _, err := d.Step(toks[i]); err != nil {
+			dt, err := sweep.Wall(func() error { _, err := d.Step(toks[i]); return err })
+			if err != nil {
 				return nil, err
 			}
-			times[i] = append(times[i], float64(time.Since(t0).Nanoseconds())/1e6)
+			times[i] = append(times[i], dt)
 		}
 	}
 	med := make([]float64, len(contexts))
 	for i, t := range times {
-		sort.Float64s(t)
-		med[i] = t[len(t)/2]
+		slices.Sort(t)
+		med[i] = float64(t.Median().Nanoseconds()) / 1e6
 	}
 	return med, nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/retlab/retlab/display"
+	"github.com/retlab/retlab/internal/sweep"
 	"github.com/retlab/retlab/retnet"
 	"github.com/retlab/retlab/retnet/backend/cpu"
 )
@@ -67,13 +68,12 @@ func Retention(cfg RetentionConfig) ([]retnet.RetentionBench, error) {
 		}
 	}
 	var out []retnet.RetentionBench
-	bar := display.NewProgress(len(cfg.T)*len(cfg.Forms), "bench retention")
-	bar.SetUnit("point")
-	defer bar.Close()
+	sw := sweep.Start(len(cfg.T)*len(cfg.Forms), "bench retention")
+	defer sw.Close()
 	for _, T := range cfg.T {
 		for _, form := range cfg.Forms {
-			if display.Interrupted() {
-				return out, display.ErrInterrupted
+			if err := sw.Check(); err != nil {
+				return out, err
 			}
 			run, steps, err := benchRun(r, cfg, form, T)
 			if err != nil {
@@ -84,8 +84,11 @@ func Retention(cfg RetentionConfig) ([]retnet.RetentionBench, error) {
 			if form == retnet.Chunkwise {
 				rec.Chunk = min(cfg.Chunk, T)
 			}
-			best := timeBest(run, cfg.Repeats)
-			secs := best.Seconds() * float64(T) / float64(steps) // whole-sequence time
+			times, err := sweep.Repeat(cfg.Repeats, func() error { run(); return nil }, sweep.Wall)
+			if err != nil {
+				return nil, err
+			}
+			secs := times.Best().Seconds() * float64(T) / float64(steps) // whole-sequence time
 			rec.Ms = secs * 1e3
 			rec.MsPerTok = rec.Ms / float64(T)
 			rec.GFlop = retnet.RetentionFLOPs(form, cfg.Batch, T, cfg.Dim, cfg.Value, cfg.Heads, cfg.Chunk) / 1e9
@@ -105,7 +108,7 @@ func Retention(cfg RetentionConfig) ([]retnet.RetentionBench, error) {
 				rec.Note += "; recurrent: the whole sequence decoded and timed"
 			}
 			out = append(out, rec)
-			bar.Set(len(out), display.Metric{Name: string(form) + " T=" + fmt.Sprint(T) + " GFLOP/s", Value: rec.GFlopPerS})
+			sw.Done(display.Metric{Name: string(form) + " T=" + fmt.Sprint(T) + " GFLOP/s", Value: rec.GFlopPerS})
 		}
 	}
 	return out, nil
@@ -163,16 +166,4 @@ func benchRun(r *retnet.MSR[float32], cfg RetentionConfig, form retnet.Form, T i
 		}, steps, nil
 	}
 	return nil, 0, fmt.Errorf("bench: unknown form %q", form)
-}
-
-// timeBest runs fn once to warm up, then n times, returning the fastest.
-func timeBest(fn func(), n int) time.Duration {
-	fn()
-	best := time.Duration(1<<63 - 1)
-	for i := 0; i < n; i++ {
-		t0 := time.Now()
-		fn()
-		best = min(best, time.Since(t0))
-	}
-	return best
 }

@@ -4,11 +4,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
-	"runtime/debug"
-	"sort"
-	"time"
 
 	"github.com/retlab/retlab/display"
+	"github.com/retlab/retlab/internal/sweep"
 	"github.com/retlab/retlab/retnet"
 	"github.com/retlab/retlab/retnet/train"
 )
@@ -57,21 +55,19 @@ type activationSizer interface{ ActivationBytes() int64 }
 func Train(cfg TrainConfig) ([]retnet.TrainBench, error) {
 	cfg.defaults()
 	var out []retnet.TrainBench
-	bar := display.NewProgress(len(cfg.Models)*len(cfg.SeqLens), "bench train")
-	bar.SetUnit("point")
-	defer bar.Close()
+	sw := sweep.Start(len(cfg.Models)*len(cfg.SeqLens), "bench train")
+	defer sw.Close()
 	for _, kind := range cfg.Models {
 		for _, T := range cfg.SeqLens {
-			if display.Interrupted() {
-				return out, display.ErrInterrupted
+			if err := sw.Check(); err != nil {
+				return out, err
 			}
 			mc, _, err := retnet.LadderModel(kind, cfg.Size)
 			if err != nil {
 				return nil, err
 			}
 			B := max(1, cfg.TokensPerStep/T)
-			runtime.GC()
-			debug.FreeOSMemory()
+			releaseMemory()
 			ResetPeakRSS()
 			model, err := retnet.NewLanguageModel(mc, 1)
 			if err != nil {
@@ -81,22 +77,19 @@ func Train(cfg TrainConfig) ([]retnet.TrainBench, error) {
 				train.SetForm(model, "chunkwise") // RetNet: linear in T beyond one chunk
 			}
 			step := benchStep(model, B, T)
-			step() // warm-up: plans activation memory
-			times := make([]float64, cfg.Steps)
-			for i := range times {
-				t0 := time.Now()
-				step()
-				times[i] = float64(time.Since(t0).Microseconds()) / 1e3
+			// warm-up (plans activation memory), then Steps timed steps: the median
+			times, err := sweep.Repeat(cfg.Steps, func() error { step(); return nil }, sweep.Wall)
+			if err != nil {
+				return nil, err
 			}
-			sort.Float64s(times)
-			ms := times[len(times)/2]
+			ms := float64(times.Median().Microseconds()) / 1e3
 			rec := retnet.TrainBench{Impl: "go", Model: kind, Size: cfg.Size, SeqLen: T, Batch: B, StepMs: ms,
 				TokensPerS: float64(B*T) / (ms / 1e3), PeakRSSBytes: PeakRSS()}
 			if a, ok := model.(activationSizer); ok {
 				rec.ActBytes = a.ActivationBytes()
 			}
 			out = append(out, rec)
-			bar.Add(1, display.Metric{Name: kind + " T=" + fmt.Sprint(T) + " tok/s", Value: rec.TokensPerS})
+			sw.Done(display.Metric{Name: kind + " T=" + fmt.Sprint(T) + " tok/s", Value: rec.TokensPerS})
 			runtime.KeepAlive(model)
 		}
 	}

@@ -5,8 +5,9 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"sort"
+	"time"
 
+	"github.com/retlab/retlab/internal/sweep"
 	"github.com/retlab/retlab/retnet/backend"
 )
 
@@ -358,23 +359,18 @@ func Bench(b *Backend, cfg BenchConfig, progress io.Writer) ([]KernelBench, erro
 	return out, nil
 }
 
-// timeRepeats runs fn once untimed, then n times timed with device events,
-// and returns the fastest and the median milliseconds.
+// timeRepeats times fn by the benchmarks' one policy (sweep.Repeat: one
+// warm-up, then n runs) with device events, and returns the fastest and
+// the median milliseconds.
 func timeRepeats(b *Backend, n int, fn func() error) (best, median float64, err error) {
-	if err := fn(); err != nil {
+	events := func(run func() error) (time.Duration, error) {
+		ms, err := b.Time(run)
+		return time.Duration(ms * float64(time.Millisecond)), err
+	}
+	s, err := sweep.Repeat(n, fn, events)
+	if err != nil {
 		return 0, 0, err
 	}
-	if err := b.Sync(); err != nil {
-		return 0, 0, err
-	}
-	ms := make([]float64, 0, n)
-	for i := 0; i < n; i++ {
-		t, err := b.Time(fn)
-		if err != nil {
-			return 0, 0, err
-		}
-		ms = append(ms, t)
-	}
-	sort.Float64s(ms)
-	return ms[0], ms[len(ms)/2], nil
+	toMs := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	return toMs(s.Best()), toMs(s.Median()), nil
 }
