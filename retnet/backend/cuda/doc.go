@@ -9,7 +9,8 @@
 //	                                gorgonia.org/cu initialises the driver before main and exits
 //	                                the process when there is no GPU (its init, not ours)
 //	go test -tags cudaemu .         the same kernel sources compiled as C++ and run by a CPU
-//	                                emulator (emu/cuda_emu.h): the conformance suite without a GPU
+//	                                emulator (emu/cuda_emu.h, emu_rt.c): the conformance suite
+//	                                without a GPU, every access checked (below)
 //
 // Compiling -tags cuda needs only the CUDA headers and a link stub (PyPI's
 // nvidia-cuda-runtime-cu11 wheel, CUDA 11.8; see scripts/gpu/cuda-headers.sh and
@@ -49,6 +50,20 @@
 // Every kernel is checked against the CPU code of package retnet by the
 // conformance suite (package backendtest; relative error <= 1e-4): on the
 // emulator in every `make test`, on a GPU by scripts/gpu-check.sh.
+//
+// # The emulator
+//
+// Under -tags cudaemu every thread of a block is a fiber, and the kernel
+// code is compiled with -fsanitize=thread so that each load and store calls
+// the emulator (emu_rt.c). Threads switch at random accesses, blocks run in
+// a random order, __shared__ is NaN-filled per block; a data race (inside a
+// barrier phase, within a warp, or between blocks), a read of uninitialised
+// shared or device memory, an access outside every allocation, a shuffle
+// that breaks its mask, and a barrier in divergent code are errors that name
+// the seed (RETLAB_EMU_SEED=N repeats the schedule; RETLAB_EMU_CHECK=0 and
+// RETLAB_EMU_PREEMPT tune it). emu_test.go proves each class fails it, with
+// one defective kernel per class (emu/defects.cuh). What it cannot see, and
+// what a GPU session must still run, is in docs/gpu.md.
 //
 // # Use
 //
