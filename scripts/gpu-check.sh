@@ -80,7 +80,7 @@ run() {
   fi
   local rc=$?
   record "$name" "$rc" $(($(date +%s) - t0)) "$limit" "$log"
-  [ "$rc" -eq 124 ] && say "$name: TIMED OUT after ${limit}s (see $log)"
+  [ "$rc" -eq 124 ] && say "$name: TIMED OUT after ${limit}s (see ${err/#-/$log})"
   return "$rc"
 }
 want() { case ",$STEPS," in *",$1,"*) return 0 ;; esac; return 1; }

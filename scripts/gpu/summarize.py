@@ -154,7 +154,7 @@ def build(d):
         res = parity.get("results", [])
         fails = [r for r in res if not r.get("pass")]
         par = dict(backend=parity.get("backend"), device=parity.get("device"), large=parity.get("large"),
-                   comparisons=len(res), failed=len(fails) > 0 or bool(parity.get("failed")),
+                   finished=parity.get("finished", True), comparisons=len(res), failed=len(fails) > 0 or bool(parity.get("failed")),
                    max_rel_err=max((r["rel_err"] for r in res), default=None), failures=fails[:20])
     tests = {}
     for name, log in (("kernels", "parity.log"), ("lm", "lm.log")):
@@ -218,8 +218,9 @@ def render(s):
     md.append("")
     par = s.get("parity")
     if par:
-        md.append("* kernels vs the CPU code (conformance suite, float32, tol 1e-4, %s shapes): %d comparisons, %s, "
+        md.append("* kernels vs the CPU code (conformance suite, float32, tol 1e-4, %s shapes): %d comparisons%s, %s, "
                   "max relative error %s" % ("production" if par["large"] else "small", par["comparisons"],
+                                             "" if par.get("finished", True) else " (**cut short**: the run did not finish)",
                                              "**FAILED**" if par["failed"] else "all passed",
                                              "%.2e" % par["max_rel_err"] if par["max_rel_err"] is not None else "?"))
         for f in par.get("failures") or []:

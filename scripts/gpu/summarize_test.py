@@ -139,6 +139,13 @@ class SummarizeTest(unittest.TestCase):
         with open(again) as f:
             self.assertEqual(f.read(), md)
 
+    def test_parity_cut_short(self):
+        with open(os.path.join(self.d, "parity.json"), "w") as f:
+            json.dump(dict(backend="cuda", large=True, failed=False, finished=False, results=[
+                dict(op="Sgemm", case="64x64x64", rel_err=1e-7, tol=1e-4, **{"pass": True})]), f)
+        md = summarize.render(summarize.build(self.d))
+        self.assertIn("1 comparisons (**cut short**: the run did not finish), all passed", md)
+
     def test_empty_dir(self):
         with tempfile.TemporaryDirectory() as d:
             s = summarize.build(d)

@@ -44,26 +44,38 @@ func TestConformance(t *testing.T) {
 	var mu sync.Mutex
 	var results []backendtest.Result
 	if dir := os.Getenv("RETLAB_GPU_OUT"); dir != "" {
-		cfg.Report = func(r backendtest.Result) {
-			mu.Lock()
-			results = append(results, r)
-			mu.Unlock()
-		}
-		defer func() {
+		// parity.json is rewritten after every comparison, so a run cut
+		// short by gpu-check.sh's time limit keeps what it compared.
+		write := func(done bool) {
 			rec := struct {
-				Backend string               `json:"backend"`
-				Device  string               `json:"device"`
-				Large   bool                 `json:"large"`
-				Failed  bool                 `json:"failed"`
-				Results []backendtest.Result `json:"results"`
-			}{b.Name(), b.Info().Device, cfg.Large, t.Failed(), results}
+				Backend  string               `json:"backend"`
+				Device   string               `json:"device"`
+				Large    bool                 `json:"large"`
+				Failed   bool                 `json:"failed"`
+				Finished bool                 `json:"finished"`
+				Results  []backendtest.Result `json:"results"`
+			}{b.Name(), b.Info().Device, cfg.Large, t.Failed(), done, results}
 			data, err := json.MarshalIndent(rec, "", " ")
 			if err == nil {
-				err = os.WriteFile(filepath.Join(dir, "parity.json"), data, 0o644)
+				tmp := filepath.Join(dir, "parity.json.tmp")
+				if err = os.WriteFile(tmp, data, 0o644); err == nil {
+					err = os.Rename(tmp, filepath.Join(dir, "parity.json"))
+				}
 			}
 			if err != nil {
 				t.Error(err)
 			}
+		}
+		cfg.Report = func(r backendtest.Result) {
+			mu.Lock()
+			defer mu.Unlock()
+			results = append(results, r)
+			write(false)
+		}
+		defer func() {
+			mu.Lock()
+			defer mu.Unlock()
+			write(true)
 		}()
 	}
 	backendtest.RunAllConfig(t, b, cfg)
