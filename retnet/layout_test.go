@@ -38,3 +38,30 @@ func TestLayoutMatchesParams(t *testing.T) {
 		})
 	}
 }
+
+// A model keeps one plan per shape use: the same (B,T) reuses it, another
+// (B,T) replaces it (planShape), for both architectures.
+func TestPlanShape(t *testing.T) {
+	rm, _ := New(Config{Vocab: 11, Dim: 8, ValueDim: 16, FFNDim: 12, Layers: 1, Heads: 2}.WithDefaults())
+	tm, _ := NewTransformer(TransformerConfig{Vocab: 11, Dim: 8, FFNDim: 12, Layers: 1, Heads: 2}.WithDefaults())
+	tok := func(n int) []int32 { return make([]int32, n) }
+	for _, c := range []struct {
+		name string
+		m    LanguageModel
+		plan func() any
+	}{
+		{KindRetNet, rm, func() any { return rm.eval }},
+		{KindTransformer, tm, func() any { return tm.eval }},
+	} {
+		c.m.Loss(tok(8), tok(8), 2, 4)
+		first := c.plan()
+		c.m.Loss(tok(8), tok(8), 2, 4)
+		if c.plan() != first {
+			t.Errorf("%s: the same shape re-planned", c.name)
+		}
+		c.m.Loss(tok(8), tok(8), 1, 8)
+		if c.plan() == first {
+			t.Errorf("%s: a new shape kept the old plan", c.name)
+		}
+	}
+}

@@ -19,7 +19,7 @@ type LanguageModel interface {
 	// (B,T) with next-token targets (B,T), adds the gradients of the mean
 	// cross-entropy into Gradients (zero them first with ZeroGrad) and returns
 	// that mean loss (nats). Activation memory is planned on the first call;
-	// a later call with another B or T re-plans it.
+	// a later call with another B or T re-plans it (see planShape).
 	ForwardBackward(inputs, targets []int32, B, T int) float64
 	ZeroGrad()
 	// Loss is the forward pass only: mean cross-entropy of targets (nats).
@@ -65,4 +65,22 @@ type Decoder interface {
 	Pos() int
 	// StateBytes is the memory held between steps (state or KV cache).
 	StateBytes() int64
+}
+
+// planShape is the one place where a language model's memory plan meets a
+// new shape. ForwardBackward and Loss each keep one plan, sized for one
+// (B,T) on first use: the trainer trains and validates at fixed shapes (the
+// last validation batch is padded to B), so in a run each plan is made
+// once. A call with another B or T re-plans on purpose: the old plan is
+// dropped and plan(B, T) allocates a new one. The explicit-memory APIs
+// (Activations, TransformerActs, MSRActs) never resize: they panic on
+// another shape.
+func planShape[P any](slot **P, shape func(*P) (B, T int), B, T int, plan func(B, T int) *P) *P {
+	if *slot != nil {
+		if b, t := shape(*slot); b == B && t == T {
+			return *slot
+		}
+	}
+	*slot = plan(B, T)
+	return *slot
 }

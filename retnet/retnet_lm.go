@@ -14,14 +14,11 @@ type trainPlan[T Float] struct {
 	scratch *BackwardScratch[T]
 }
 
-// plan returns the activations for (B,T), re-planning when the shape or the
-// training form changed.
+// plan returns the activations for (B,T) (planShape: a new shape re-plans)
+// set up for a forward pass with or without a backward pass.
 func (m *ModelOf[T]) plan(slot **trainPlan[T], B, n int, backward bool) *trainPlan[T] {
-	p := *slot
-	if p == nil || p.acts.B != B || p.acts.T != n {
-		p = &trainPlan[T]{acts: newActivations[T](m.Config, B, n)}
-		*slot = p
-	}
+	p := planShape(slot, func(p *trainPlan[T]) (int, int) { return p.acts.B, p.acts.T }, B, n,
+		func(B, n int) *trainPlan[T] { return &trainPlan[T]{acts: newActivations[T](m.Config, B, n)} })
 	for l := range p.acts.Layers {
 		p.acts.Layers[l].MSR.KeepForBackward = backward
 	}

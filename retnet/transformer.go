@@ -395,17 +395,19 @@ func (m *TransformerOf[T]) backward(g *TransformerParamsOf[T], acts *Transformer
 	EmbeddingBackward(g.Embed, s.dX, acts.Tokens, D, T(m.Config.EmbedScale()))
 }
 
+// actsShape is the (B,T) a plan was made for.
+func actsShape[T Float](a *TransformerActsOf[T]) (int, int) { return a.B, a.T }
+
 // planTrain returns the training activations and backward scratch for
-// (B,T), re-planning them when the shape changed.
+// (B,T) (planShape: a new shape re-plans both).
 func (m *TransformerOf[T]) planTrain(B, nT int) *TransformerActsOf[T] {
-	if m.train == nil || m.train.B != B || m.train.T != nT {
+	return planShape(&m.train, actsShape[T], B, nT, func(B, nT int) *TransformerActsOf[T] {
 		c := m.Config
 		N := B * nT
-		m.train = newTransformerActs[T](c, B, nT)
 		m.bwd = &transformerBackward[T]{dLogits: make([]T, N*c.Vocab), dX: make([]T, N*c.Dim), dY: make([]T, N*c.Dim),
 			dN: make([]T, N*c.Dim), attn: make([]T, 4*N*c.Dim), glu: make([]T, 2*N*c.FFNDim)}
-	}
-	return m.train
+		return newTransformerActs[T](c, B, nT)
+	})
 }
 
 func checkBatch(inputs, targets []int32, B, nT int) {
@@ -429,9 +431,7 @@ func (m *TransformerOf[T]) ForwardBackward(inputs, targets []int32, B, nT int) f
 // Loss implements LanguageModel: the forward pass only.
 func (m *TransformerOf[T]) Loss(inputs, targets []int32, B, nT int) float64 {
 	checkBatch(inputs, targets, B, nT)
-	if m.eval == nil || m.eval.B != B || m.eval.T != nT {
-		m.eval = newTransformerActs[T](m.Config, B, nT)
-	}
+	planShape(&m.eval, actsShape[T], B, nT, func(B, nT int) *TransformerActsOf[T] { return newTransformerActs[T](m.Config, B, nT) })
 	copy(m.eval.Tokens, inputs)
 	m.Forward(m.eval)
 	return CrossEntropyForward(m.eval.Probs, m.eval.Losses, m.eval.Logits, targets, m.Config.Vocab)
