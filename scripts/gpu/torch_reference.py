@@ -3,6 +3,8 @@
 
     python3 scripts/gpu/torch_reference.py > bench_torch.json          # the defaults: issue 8's goal shapes
     python3 scripts/gpu/torch_reference.py --quick --device cpu         # smoke test without a GPU
+    python3 scripts/gpu/torch_reference.py --compare FILE               # outputs of the timed cores (float64)
+                                                                         # on the inputs in FILE (a Go test's)
 
 Same operations, shapes and record format as `retlab bench gpu --json` (Go struct cuda.KernelBench), with
 impl "pytorch", so scripts/gpu/summarize.py can pair them. Retention core only (q, k, v given), float32,
@@ -50,6 +52,7 @@ def parse_args():
     ap.add_argument("--copy-mib", type=int, default=1024)
     ap.add_argument("--repeats", type=int, default=10)
     ap.add_argument("--quick", action="store_true", help="tiny shapes, 2 repeats (smoke test)")
+    ap.add_argument("--compare", metavar="FILE", help="print the cores' outputs on FILE's inputs and exit")
     a = ap.parse_args()
     if a.quick:
         a.T, a.parallel_T, a.H, a.dk, a.dv = "200", "130", 2, 16, 24
@@ -164,6 +167,30 @@ def self_check(device):
     return worst < 1e-9
 
 
+def compare(path):
+    """The outputs of the timed cores on the inputs of a JSON file {B, T, H, dk, dv, log_gamma, chunks, q, k, v}
+    (q, k (B,T,H*dk), v (B,T,H*dv), flat), in float64, as {parallel, chunkwise: {C: o}, recurrent} in the same
+    layout: what TestGPUScripts compares with the Go CPU code, so the timed PyTorch work is the Go work."""
+    with open(path) as f:
+        c = json.load(f)
+    B, T, H, dk, dv = c["B"], c["T"], c["H"], c["dk"], c["dv"]
+    heads = lambda name, d: torch.tensor(c[name], dtype=torch.float64).view(B, T, H, d).transpose(1, 2)
+    q, k, v = heads("q", dk), heads("k", dk), heads("v", dv)
+    lg = torch.tensor(c["log_gamma"], dtype=torch.float64)
+    flat = lambda o: o.transpose(1, 2).reshape(-1).tolist()
+    out = dict(parallel=flat(parallel_core(q, k, v, parallel_relpos(lg, T))), chunkwise={})
+    for C in c["chunks"]:
+        C1 = min(C, T)
+        out["chunkwise"][str(C)] = flat(chunkwise_core(q, k, v, chunk_relpos(lg, C1), C1))
+    state, scale, outs = torch.zeros(B, H, dv, dk, dtype=torch.float64), torch.zeros(H, dtype=torch.float64), []
+    for i in range(T):
+        o, state, scale = recurrent_step(q[:, :, i], k[:, :, i], v[:, :, i], state, scale, lg.exp())
+        outs.append(o)
+    out["recurrent"] = flat(torch.stack(outs, dim=2))
+    json.dump(out, sys.stdout)
+    print()
+
+
 class Timer:
     def __init__(self, device):
         self.cuda = device.startswith("cuda")
@@ -189,6 +216,9 @@ class Timer:
 
 def main():
     a = parse_args()
+    if a.compare:
+        compare(a.compare)
+        return
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     dev = a.device
