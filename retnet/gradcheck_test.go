@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/retlab/retlab/internal/numtest"
 )
 
 // Gradient checks run the layer kernels in float64 (the same generic code
@@ -46,14 +48,6 @@ func gradCheck(t *testing.T, name string, x, analytic []float64, loss func() flo
 	t.Logf("%s: %d coordinates, worst relative error %.2g", name, len(idx), worst)
 }
 
-func randVec(rng *rand.Rand, n int, std float64) []float64 {
-	v := make([]float64, n)
-	for i := range v {
-		v[i] = rng.NormFloat64() * std
-	}
-	return v
-}
-
 func dotF(a, b []float64) float64 {
 	var s float64
 	for i := range a {
@@ -65,7 +59,7 @@ func dotF(a, b []float64) float64 {
 func TestGradLinear(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	N, IC, OC := 5, 7, 3
-	x, w, ow := randVec(rng, N*IC, 1), randVec(rng, OC*IC, 1), randVec(rng, N*OC, 1)
+	x, w, ow := numtest.Randn[float64](rng, N*IC, 1), numtest.Randn[float64](rng, OC*IC, 1), numtest.Randn[float64](rng, N*OC, 1)
 	out := make([]float64, N*OC)
 	loss := func() float64 { LinearForward(out, x, w, N, IC, OC); return dotF(out, ow) }
 	dx, dw := make([]float64, N*IC), make([]float64, OC*IC)
@@ -77,7 +71,7 @@ func TestGradLinear(t *testing.T) {
 func TestGradRMSNorm(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	N, C := 4, 6
-	x, w, ow := randVec(rng, N*C, 1), randVec(rng, C, 1), randVec(rng, N*C, 1)
+	x, w, ow := numtest.Randn[float64](rng, N*C, 1), numtest.Randn[float64](rng, C, 1), numtest.Randn[float64](rng, N*C, 1)
 	out, rstd := make([]float64, N*C), make([]float64, N)
 	for _, weight := range [][]float64{w, nil} {
 		loss := func() float64 { RMSNormForward(out, rstd, x, weight, N, C, 1e-6); return dotF(out, ow) }
@@ -94,7 +88,7 @@ func TestGradRMSNorm(t *testing.T) {
 func TestGradGroupNormGate(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 3))
 	N, H, dv := 3, 2, 4
-	o, g, ow := randVec(rng, N*H*dv, 1), randVec(rng, N*H*dv, 1), randVec(rng, N*H*dv, 1)
+	o, g, ow := numtest.Randn[float64](rng, N*H*dv, 1), numtest.Randn[float64](rng, N*H*dv, 1), numtest.Randn[float64](rng, N*H*dv, 1)
 	gated, y, rstd := make([]float64, N*H*dv), make([]float64, N*H*dv), make([]float64, N*H)
 	loss := func() float64 { GroupNormGateForward(gated, y, rstd, o, g, N, H, dv, 1e-6); return dotF(gated, ow) }
 	loss()
@@ -108,7 +102,7 @@ func TestGradGLU(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 4))
 	N, C, F := 3, 5, 7
 	for _, act := range []string{"swish", "gelu"} {
-		z, fc1, gate, fc2, ow := randVec(rng, N*C, 1), randVec(rng, F*C, 0.5), randVec(rng, F*C, 0.5), randVec(rng, C*F, 0.5), randVec(rng, N*C, 1)
+		z, fc1, gate, fc2, ow := numtest.Randn[float64](rng, N*C, 1), numtest.Randn[float64](rng, F*C, 0.5), numtest.Randn[float64](rng, F*C, 0.5), numtest.Randn[float64](rng, C*F, 0.5), numtest.Randn[float64](rng, N*C, 1)
 		a := newGLUActs[float64](N, F)
 		out := make([]float64, N*C)
 		loss := func() float64 { GLUForward(out, z, fc1, gate, fc2, &a, N, C, F, act); return dotF(out, ow) }
@@ -126,7 +120,7 @@ func TestGradRotation(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 5))
 	B, T, H, dk := 2, 5, 2, 6
 	rt := NewRotationTable(convert[float64](Angles(dk)), 3, T)
-	x, ow := randVec(rng, B*T*H*dk, 1), randVec(rng, B*T*H*dk, 1)
+	x, ow := numtest.Randn[float64](rng, B*T*H*dk, 1), numtest.Randn[float64](rng, B*T*H*dk, 1)
 	y := make([]float64, len(x))
 	loss := func() float64 { copy(y, x); RotateForward(y, rt, B*T, H); return dotF(y, ow) }
 	dx := append([]float64(nil), ow...)
@@ -137,10 +131,10 @@ func TestGradRotation(t *testing.T) {
 func TestGradEmbeddingAndCrossEntropy(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 6))
 	N, V, C := 6, 5, 3
-	E := randVec(rng, V*C, 1)
+	E := numtest.Randn[float64](rng, V*C, 1)
 	tokens := []int32{0, 3, 3, 1, 4, 2}
 	targets := []int32{1, 2, -1, 0, 4, 4}
-	W := randVec(rng, V*C, 1) // logits = emb W^T
+	W := numtest.Randn[float64](rng, V*C, 1) // logits = emb W^T
 	emb, logits, probs, losses := make([]float64, N*C), make([]float64, N*V), make([]float64, N*V), make([]float64, N)
 	loss := func() float64 {
 		EmbeddingForward(emb, tokens, E, C, 1.5)
@@ -165,8 +159,8 @@ func TestGradParallelRetention(t *testing.T) {
 	rng := rand.New(rand.NewPCG(2, 1))
 	T, dk, dv := 9, 4, 3
 	for _, qscale := range []float64{0.05, 1.5} { // unclamped / clamped rows
-		q, k, v := randVec(rng, T*dk, qscale), randVec(rng, T*dk, 1), randVec(rng, T*dv, 1)
-		ow := randVec(rng, T*dv, 1)
+		q, k, v := numtest.Randn[float64](rng, T*dk, qscale), numtest.Randn[float64](rng, T*dk, 1), numtest.Randn[float64](rng, T*dv, 1)
+		ow := numtest.Randn[float64](rng, T*dv, 1)
 		o := make([]float64, T*dv)
 		head := func() Head[float64] {
 			return Head[float64]{Q: q, K: k, V: v, O: o, LdQK: dk, LdV: dv, LdO: dv, T: T, Dk: dk, Dv: dv, LogGamma: math.Log(0.8)}
@@ -206,8 +200,8 @@ func TestGradChunkwiseRetention(t *testing.T) {
 		chunk  int
 		qscale float64
 	}{{4, 0.05}, {4, 2}, {3, 1}, {11, 1}, {1, 1}} {
-		q, k, v := randVec(rng, T*dk, c.qscale), randVec(rng, T*dk, 1), randVec(rng, T*dv, 1)
-		ow := randVec(rng, T*dv, 1)
+		q, k, v := numtest.Randn[float64](rng, T*dk, c.qscale), numtest.Randn[float64](rng, T*dk, 1), numtest.Randn[float64](rng, T*dv, 1)
+		ow := numtest.Randn[float64](rng, T*dv, 1)
 		o := make([]float64, T*dv)
 		head := Head[float64]{Q: q, K: k, V: v, O: o, LdQK: dk, LdV: dv, LdO: dv, T: T, Dk: dk, Dv: dv, LogGamma: math.Log(0.7)}
 		nc := (T + c.chunk - 1) / c.chunk

@@ -31,8 +31,8 @@ func TestGradCausalAttention(t *testing.T) {
 	for _, nT := range []int{5, attnBlock + 7} {
 		B, H, dk := 2, 2, 4
 		C := H * dk
-		q, k, v := randVec(rng, B*nT*C, 1), randVec(rng, B*nT*C, 1), randVec(rng, B*nT*C, 1)
-		ow := randVec(rng, B*nT*C, 1)
+		q, k, v := numtest.Randn[float64](rng, B*nT*C, 1), numtest.Randn[float64](rng, B*nT*C, 1), numtest.Randn[float64](rng, B*nT*C, 1)
+		ow := numtest.Randn[float64](rng, B*nT*C, 1)
 		o, lse := make([]float64, B*nT*C), make([]float64, B*H*nT)
 		var ws AttentionActs[float64]
 		loss := func() float64 { CausalAttentionForward(o, lse, q, k, v, B, nT, H, dk, &ws); return dotF(o, ow) }
@@ -51,7 +51,7 @@ func TestCausalAttentionNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(2, 2))
 	B, nT, H, dk := 2, attnBlock+9, 3, 4
 	C := H * dk
-	q, k, v := randVec(rng, B*nT*C, 1), randVec(rng, B*nT*C, 1), randVec(rng, B*nT*C, 1)
+	q, k, v := numtest.Randn[float64](rng, B*nT*C, 1), numtest.Randn[float64](rng, B*nT*C, 1), numtest.Randn[float64](rng, B*nT*C, 1)
 	o, lse := make([]float64, B*nT*C), make([]float64, B*H*nT)
 	var ws AttentionActs[float64]
 	CausalAttentionForward(o, lse, q, k, v, B, nT, H, dk, &ws)
@@ -95,9 +95,9 @@ func TestGradAttentionLayer(t *testing.T) {
 	rng := rand.New(rand.NewPCG(2, 3))
 	B, nT, D, H := 2, 5, 8, 2
 	N := B * nT
-	w := func() []float64 { return randVec(rng, D*D, 0.5) }
+	w := func() []float64 { return numtest.Randn[float64](rng, D*D, 0.5) }
 	a := &Attention[float64]{D: D, H: H, Wq: w(), Wk: w(), Wv: w(), Wo: w()}
-	x, ow := randVec(rng, N*D, 1), randVec(rng, N*D, 1)
+	x, ow := numtest.Randn[float64](rng, N*D, 1), numtest.Randn[float64](rng, N*D, 1)
 	rot := NewRotationTable(convert[float64](Angles(D/H)), 0, nT)
 	acts := newAttentionActs[float64](N, D, H)
 	out := make([]float64, N*D)

@@ -3,7 +3,10 @@
 // imported by tests only.
 package numtest
 
-import "math"
+import (
+	"math"
+	"math/rand/v2"
+)
 
 // MaxAbsDiff is max_i |a[i] - b[i]|, formed in float64; +Inf when the
 // lengths differ.
@@ -26,4 +29,14 @@ func RelDiff(a, b []float32) float64 {
 		mx = math.Max(mx, math.Abs(float64(v)))
 	}
 	return MaxAbsDiff(a, b) / math.Max(mx, 1e-30)
+}
+
+// Randn returns n normal samples of standard deviation std from rng, as
+// element type T (float32 for the kernels, float64 for gradient checks).
+func Randn[T ~float32 | ~float64](rng *rand.Rand, n int, std float64) []T {
+	x := make([]T, n)
+	for i := range x {
+		x[i] = T(rng.NormFloat64() * std)
+	}
+	return x
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/retlab/retlab/internal/numtest"
 	"github.com/retlab/retlab/retnet"
 	"github.com/retlab/retlab/retnet/backend"
 	"github.com/retlab/retlab/retnet/backend/cpu"
@@ -142,14 +143,6 @@ func skipIfNotImplemented(t *testing.T, err error) bool {
 	return true
 }
 
-func randn(rng *rand.Rand, n int, scale float64) []float32 {
-	x := make([]float32, n)
-	for i := range x {
-		x[i] = float32(rng.NormFloat64() * scale)
-	}
-	return x
-}
-
 // logGammas returns H decays: torchscale's schedule, with the last head
 // (when H > 1) set to gamma = 1 (log 0), the no-decay case.
 func logGammas(H int) []float32 {
@@ -190,7 +183,7 @@ func head(s backend.Shape, q, k, v, o []float32, lg []float32, b, h int) retnet.
 // inputs returns q, k, v for shape s: q, v ~ N(0,1), k ~ N(0, 1/dk) (the
 // model scales keys by dk^-1/2).
 func inputs(rng *rand.Rand, s backend.Shape) (q, k, v []float32) {
-	return randn(rng, s.QKLen(), 1), randn(rng, s.QKLen(), 1/math.Sqrt(float64(s.Dk))), randn(rng, s.VLen(), 1)
+	return numtest.Randn[float32](rng, s.QKLen(), 1), numtest.Randn[float32](rng, s.QKLen(), 1/math.Sqrt(float64(s.Dk))), numtest.Randn[float32](rng, s.VLen(), 1)
 }
 
 func retentionShapes(cfg Config) []backend.Shape {
@@ -228,8 +221,8 @@ func testSgemm(t *testing.T, b backend.Backend, cfg Config) {
 					br, bc = n, k
 				}
 				lda, ldb, ldc := ac+pad, bc+pad, n+pad
-				a, bb := randn(rng, ar*lda, 1), randn(rng, br*ldb, 1)
-				c := randn(rng, m*ldc, 1)
+				a, bb := numtest.Randn[float32](rng, ar*lda, 1), numtest.Randn[float32](rng, br*ldb, 1)
+				c := numtest.Randn[float32](rng, m*ldc, 1)
 				if ab[1] == 0 {
 					for i := range c {
 						c[i] = float32(math.NaN()) // beta = 0 must not read C
@@ -327,7 +320,7 @@ func startState(rng *rand.Rand, s backend.Shape, lg []float32, n int) (S, scale 
 	if n == 0 {
 		return make([]float32, s.StateLen()), scale
 	}
-	return randn(rng, s.StateLen(), 0.3), scale
+	return numtest.Randn[float32](rng, s.StateLen(), 0.3), scale
 }
 
 func testRecurrent(t *testing.T, b backend.Backend, cfg Config) {
@@ -404,7 +397,7 @@ func testRotate(t *testing.T, b backend.Backend, cfg Config) {
 		angle := retnet.Angles(c.Dk)
 		rt := retnet.NewRotationTable(angle, c.pos0, c.T)
 		for _, inverse := range []bool{false, true} {
-			x := randn(rng, rows*c.H*c.Dk, 1)
+			x := numtest.Randn[float32](rng, rows*c.H*c.Dk, 1)
 			got, want := append([]float32(nil), x...), append([]float32(nil), x...)
 			if !skipIfNotImplemented(t, b.Rotate(got, rows, c.H, c.Dk, c.T, c.pos0, angle, inverse)) {
 				return
@@ -426,7 +419,7 @@ func testGroupNorm(t *testing.T, b backend.Backend, cfg Config) {
 		eps      float64
 	}{{1, 1, 1, 1e-6}, {37, 3, 24, 1e-6}, {5, 2, 129, 0}, {8, 4, 512, 1e-6}} {
 		n := c.N * c.H * c.Dv
-		o, g := randn(rng, n, 1), randn(rng, n, 2)
+		o, g := numtest.Randn[float32](rng, n, 1), numtest.Randn[float32](rng, n, 2)
 		gated, y, rstd := make([]float32, n), make([]float32, n), make([]float32, c.N*c.H)
 		if !skipIfNotImplemented(t, b.GroupNormGate(gated, y, rstd, o, g, c.N, c.H, c.Dv, c.eps)) {
 			return
