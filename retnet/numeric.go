@@ -29,6 +29,20 @@ func matmul[T Float](parallel, transA, transB bool, m, n, k int, alpha T, a []T,
 	matmulLoop(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
+// mulAbsSum sets x[i] *= w[i]*c and returns sum |x[i]|: cpu.MulAbsSum
+// (one vectorised sweep) for float32, the plain loop for float64.
+func mulAbsSum[T Float](x, w []T, c T) T {
+	if x32, ok := any(x).([]float32); ok {
+		return T(cpu.MulAbsSum(x32, any(w).([]float32), float32(c)))
+	}
+	var sum T
+	for i := range x {
+		x[i] *= w[i] * c
+		sum += abs(x[i])
+	}
+	return sum
+}
+
 // matmulLoop is the plain product (the float64 path).
 func matmulLoop[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	for i := 0; i < m; i++ {

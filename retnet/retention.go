@@ -41,17 +41,19 @@ type HeadGrad[T Float] struct {
 // DecayTable holds the powers of one head's decay the forms need.
 type DecayTable[T Float] struct {
 	Pow        []T // (N+1) gamma^d, d = 0..N
+	Rev        []T // (N+1) Pow reversed, Rev[j] = gamma^(N-j): row n's mask gamma^(n-m), m = 0..n, is Rev[N-n:]
 	InvSqrtCum []T // (N) 1/sqrt(sum_{d<=n} gamma^d), n = 0..N-1
 }
 
 // NewDecayTable tabulates gamma^d = exp(d log gamma) for d <= N, each power
 // rounded to float32 as torchscale's float32 masks are.
 func NewDecayTable[T Float](logGamma T, N int) DecayTable[T] {
-	dt := DecayTable[T]{Pow: make([]T, N+1), InvSqrtCum: make([]T, N)}
+	dt := DecayTable[T]{Pow: make([]T, N+1), Rev: make([]T, N+1), InvSqrtCum: make([]T, N)}
 	var cum float64
 	for d := 0; d <= N; d++ {
 		p := T(float32(math.Exp(float64(d) * float64(logGamma))))
 		dt.Pow[d] = p
+		dt.Rev[N-d] = p
 		if d < N {
 			cum += float64(p)
 			dt.InvSqrtCum[d] = T(1 / math.Sqrt(cum))
@@ -92,15 +94,11 @@ func parallelRows[T Float](h Head[T], dt DecayTable[T], r0, r1 int, denom, work 
 	}
 	S := work[:rows*cols] // (rows, cols)
 	matmul(false, false, true, rows, cols, h.Dk, 1, h.Q[r0*h.LdQK:], h.LdQK, h.K, h.LdQK, 0, S, cols)
+	N := len(dt.Rev) - 1
 	for n := r0; n < r1; n++ {
 		row := S[(n-r0)*cols : (n-r0+1)*cols]
-		inv := dt.InvSqrtCum[n]
-		var sum T
-		for m := 0; m <= n; m++ {
-			s := row[m] * (dt.Pow[n-m] * inv)
-			row[m] = s
-			sum += abs(s)
-		}
+		// row[m] *= gamma^(n-m) * inv for m <= n, and the sum of |row|.
+		sum := mulAbsSum(row[:n+1], dt.Rev[N-n:], dt.InvSqrtCum[n])
 		clear(row[n+1:])
 		d := min(max(sum, 1), 5e4)
 		if denom != nil {

@@ -129,6 +129,9 @@ def main():
     import torch
     torch.set_num_threads(args.threads)
     anchor = benchanchor.check_torch(torch, args.allow_generic)
+    if args.retlab == os.path.join(ROOT, "bin", "retlab"):
+        # The record names the commit: time the binary of this tree, not a stale one.
+        benchanchor.run_with_rss(["go", "build", "-o", args.retlab, "./cmd/retlab"], cwd=ROOT)
     binary = benchanchor.go_cpu_test_binary(ROOT)
     peaks = benchanchor.go_peak(binary, args.threads)
 

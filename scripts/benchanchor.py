@@ -126,8 +126,12 @@ def check_torch(torch, allow_generic=False):
 
 
 def git_commit():
+    """HEAD's short hash, with "+dirty" when tracked files differ from it (the timed code is then not HEAD)."""
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True).stdout.strip()
+        return head + ("+dirty" if dirty else "")
     except OSError:
         return ""
 
@@ -139,10 +143,14 @@ def go_version():
         return ""
 
 
+# The commit (and whether the tree was dirty) when the benchmark started, which is the code it timed.
+START_COMMIT = git_commit()
+
+
 def write_record(path, kind, payload):
     """Write a benchmark record (kind, date, machine, versions + payload) as JSON, atomically."""
     rec = {"kind": kind, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine(),
-           "go": go_version(), "commit": git_commit()}
+           "go": go_version(), "commit": START_COMMIT}
     rec.update(payload)
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     tmp = path + ".tmp"

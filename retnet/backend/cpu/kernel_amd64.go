@@ -169,3 +169,8 @@ var hasBF16 = hasAVX512 && xcpu.X86.HasAVX512BF16
 //
 //go:noescape
 func dotRows4BF16(a *BF16, lda, rows int, w *BF16, ldw, k int, out *float32)
+
+// mulAbsSumAVX512 replaces mulAbsSumGo (see MulAbsSum).
+//
+//go:noescape
+func mulAbsSumAVX512(x, w []float32, c float32) float32

@@ -1,6 +1,9 @@
 package cpu
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // Dot returns sum_i x[i]*y[i], accumulated in float32 (8 or 16 lanes at a time
 // on AVX2 / AVX-512, so the rounding differs from a left-to-right sum).
@@ -111,3 +114,44 @@ func scaleGo(alpha float32, x []float32) {
 		x[i] *= alpha
 	}
 }
+
+// MulAbsSum scales x elementwise by w times c and returns the sum of the
+// magnitudes of the result, in one pass:
+//
+//	x[i] = x[i] * (w[i]*c);  return sum_i |x[i]|
+//
+// (the parallel retention form's decay mask, normalisation and row sum of
+// |S| in one sweep of the row). The sum is float32, 16 lanes at a time on
+// AVX-512 (so its rounding differs from a left-to-right loop). It panics if
+// w is shorter than x.
+func MulAbsSum(x, w []float32, c float32) float32 {
+	if len(w) < len(x) {
+		panic(fmt.Sprintf("cpu: MulAbsSum w has %d elements, x %d", len(w), len(x)))
+	}
+	if isa == AVX512 {
+		return mulAbsSumAVX512(x, w, c)
+	}
+	return mulAbsSumGo(x, w, c)
+}
+
+// mulAbsSumGo is the portable MulAbsSum (the plain loop, four partial sums).
+func mulAbsSumGo(x, w []float32, c float32) float32 {
+	w = w[:len(x)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		a, b, d, e := x[i]*(w[i]*c), x[i+1]*(w[i+1]*c), x[i+2]*(w[i+2]*c), x[i+3]*(w[i+3]*c)
+		x[i], x[i+1], x[i+2], x[i+3] = a, b, d, e
+		s0 += abs32f(a)
+		s1 += abs32f(b)
+		s2 += abs32f(d)
+		s3 += abs32f(e)
+	}
+	for ; i < len(x); i++ {
+		x[i] *= w[i] * c
+		s0 += abs32f(x[i])
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+func abs32f(v float32) float32 { return math.Float32frombits(math.Float32bits(v) &^ (1 << 31)) }

@@ -332,3 +332,73 @@ reduce0:
 	VMOVUPS X0, (DX)
 	VZEROUPPER
 	RET
+
+// func mulAbsSumAVX512(x, w []float32, c float32) float32
+//
+// x[i] = x[i] * (w[i]*c) and the sum of |x[i]|, 16 lanes a step, the tail
+// through a K mask (the caller checks len(w) >= len(x)).
+TEXT ·mulAbsSumAVX512(SB), NOSPLIT, $0-60
+	MOVQ x_base+0(FP), DI
+	MOVQ x_len+8(FP), CX
+	MOVQ w_base+24(FP), SI
+	VBROADCASTSS c+48(FP), Z0
+	MOVL $0x7fffffff, AX
+	VPBROADCASTD AX, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+
+mas32:
+	CMPQ CX, $32
+	JL mas16
+	VMULPS (SI), Z0, Z4
+	VMULPS 64(SI), Z0, Z5
+	VMULPS (DI), Z4, Z4
+	VMULPS 64(DI), Z5, Z5
+	VMOVUPS Z4, (DI)
+	VMOVUPS Z5, 64(DI)
+	VPANDD Z1, Z4, Z4
+	VPANDD Z1, Z5, Z5
+	VADDPS Z4, Z2, Z2
+	VADDPS Z5, Z3, Z3
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP mas32
+
+mas16:
+	CMPQ CX, $16
+	JL mastail
+	VMULPS (SI), Z0, Z4
+	VMULPS (DI), Z4, Z4
+	VMOVUPS Z4, (DI)
+	VPANDD Z1, Z4, Z4
+	VADDPS Z4, Z2, Z2
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+
+mastail:
+	TESTQ CX, CX
+	JEQ masreduce
+	TAILMASK
+	VMOVUPS.Z (SI), K1, Z4
+	VMULPS Z0, Z4, Z4
+	VMOVUPS.Z (DI), K1, Z5
+	VMULPS Z5, Z4, Z4
+	VMOVUPS Z4, K1, (DI)
+	VPANDD Z1, Z4, Z4
+	VADDPS Z4, Z3, Z3
+
+masreduce:
+	VADDPS Z3, Z2, Z2
+	VEXTRACTF32X8 $1, Z2, Y1
+	VADDPS Y1, Y2, Y2
+	VEXTRACTF128 $1, Y2, X1
+	VADDPS X1, X2, X2
+	VMOVHLPS X2, X2, X1
+	VADDPS X1, X2, X2
+	VMOVSHDUP X2, X1
+	VADDSS X1, X2, X2
+	VMOVSS X2, ret+56(FP)
+	VZEROUPPER
+	RET

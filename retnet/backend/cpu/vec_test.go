@@ -84,3 +84,27 @@ func BenchmarkDot(b *testing.B) {
 		})
 	}
 }
+
+// MulAbsSum on every path against the float64 loop: each element one
+// product rounding of the plain loop, the sum within float32 summation error.
+func TestMulAbsSum(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, isa := range SupportedISAs() {
+		withISA(t, isa)
+		for _, n := range vecLens {
+			x, w := randSlice(rng, n+1)[1:], randSlice(rng, n+3)
+			c := float32(0.37)
+			want := append([]float32(nil), x...)
+			var sum float64
+			for i := range want {
+				want[i] *= w[i] * c
+				sum += math.Abs(float64(want[i]))
+			}
+			got := MulAbsSum(x, w, c)
+			compareVec(t, fmt.Sprintf("%v MulAbsSum n=%d", isa, n), x, want, absSlice(want), n)
+			if d := math.Abs(float64(got) - sum); d > float64(n+2)*0x1p-23*sum {
+				t.Errorf("%v n=%d: MulAbsSum = %g, want %g", isa, n, got, sum)
+			}
+		}
+	}
+}
