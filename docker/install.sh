@@ -419,10 +419,22 @@ step_notebooks() {
 }
 
 # launcher: env.sh, retlab-lab (JupyterLab with RetLab's defaults; the image's
-# entrypoint) and retlab-healthcheck (GET /api: the only unauthenticated
+# entrypoint; 127.0.0.1 unless installed with --image) and retlab-healthcheck (GET /api: the only unauthenticated
 # endpoint, so the check needs no token).
 step_launcher() {
 	mkdir -p "$PREFIX/bin"
+	# In an image the server must listen on the container's interfaces (a
+	# published port is the only way in) and may run as root; on a machine it
+	# listens on 127.0.0.1 unless RETLAB_IP says otherwise, and Jupyter's
+	# refusal to run as root stands.
+	local LAB_IP=127.0.0.1 LAB_ALLOW_ROOT=0
+	local LAB_IP_NOTE="default 127.0.0.1 (this machine only; installed without --image)"
+	local LAB_ROOT_NOTE="As root, Jupyter refuses to start unless you pass --allow-root."
+	if [ "$IMAGE" = 1 ]; then
+		LAB_IP=0.0.0.0 LAB_ALLOW_ROOT=1
+		LAB_IP_NOTE="default 0.0.0.0 (installed with --image: the container's interfaces)"
+		LAB_ROOT_NOTE="As root (docker run --user 0), --allow-root is added."
+	fi
 	print_env >"$PREFIX/env.sh"
 	cat >"$PREFIX/bin/retlab-lab" <<EOF
 #!/bin/sh
@@ -430,16 +442,27 @@ step_launcher() {
 # Options go to jupyter lab; a first argument that is not an option is run
 # instead (docker run IMAGE bash). Token authentication stays on: Jupyter
 # prints the URL with its token (set JUPYTER_TOKEN to choose one).
-#   RETLAB_IP (default 0.0.0.0), RETLAB_PORT (8888), RETLAB_NOTEBOOK_DIR (\$HOME)
+#   RETLAB_IP: $LAB_IP_NOTE
+#   RETLAB_PORT (8888), RETLAB_NOTEBOOK_DIR (\$HOME)
+# $LAB_ROOT_NOTE
 set -e
 . "$PREFIX/env.sh"
 case "\${1:-}" in
 "" | -*) ;;
 *) exec "\$@" ;;
 esac
-if [ "\$(id -u)" = 0 ]; then set -- --allow-root "\$@"; fi
+ip=\${RETLAB_IP:-$LAB_IP}
+if [ -n "\${RETLAB_IP:-}" ]; then
+	why="from RETLAB_IP"
+elif [ "\$ip" = 127.0.0.1 ]; then
+	why="this machine only; set RETLAB_IP=0.0.0.0 to listen on every interface"
+else
+	why="the image's default: every interface of the container, for its published port"
+fi
+echo "retlab-lab: listening on \$ip:\${RETLAB_PORT:-8888} (\$why)" >&2
+if [ "\$(id -u)" = 0 ] && [ $LAB_ALLOW_ROOT = 1 ]; then set -- --allow-root "\$@"; fi
 # The versions are pinned: no update checks or news feed (no calls home).
-exec jupyter lab --no-browser --ip="\${RETLAB_IP:-0.0.0.0}" --port="\${RETLAB_PORT:-8888}" \\
+exec jupyter lab --no-browser --ip="\$ip" --port="\${RETLAB_PORT:-8888}" \\
 	--ServerApp.root_dir="\${RETLAB_NOTEBOOK_DIR:-\$HOME}" \\
 	--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate --LabApp.news_url= "\$@"
 EOF
