@@ -16,61 +16,42 @@ import (
 // (train, eval): 2^20 tokens of activations already take gigabytes.
 const maxTokensPerStep = 1 << 20
 
-type intValue struct {
-	p      *int
-	lo, hi int
+// intValue is a bounded integer flag value (int or int64).
+type intValue[T int | int64] struct {
+	p      *T
+	lo, hi T
 }
 
-func (v intValue) String() string {
+func (v intValue[T]) String() string {
 	if v.p == nil {
 		return "0"
 	}
-	return strconv.Itoa(*v.p)
+	return strconv.FormatInt(int64(*v.p), 10)
 }
 
-func (v intValue) Set(s string) error {
+func (v intValue[T]) Set(s string) error {
 	n, err := strconv.ParseInt(s, 0, 64)
 	if err != nil || n < int64(v.lo) || n > int64(v.hi) {
 		return fmt.Errorf("want an integer in %d..%d", v.lo, v.hi)
 	}
-	*v.p = int(n)
+	*v.p = T(n)
 	return nil
 }
 
 // intFlag defines an int flag that accepts only lo..hi.
 func intFlag(fs *flag.FlagSet, name string, def, lo, hi int, usage string) *int {
-	p := new(int)
-	*p = def
-	fs.Var(intValue{p, lo, hi}, name, fmt.Sprintf("%s [%d..%d]", usage, lo, hi))
-	return p
-}
-
-type int64Value struct {
-	p      *int64
-	lo, hi int64
-}
-
-func (v int64Value) String() string {
-	if v.p == nil {
-		return "0"
-	}
-	return strconv.FormatInt(*v.p, 10)
-}
-
-func (v int64Value) Set(s string) error {
-	n, err := strconv.ParseInt(s, 0, 64)
-	if err != nil || n < v.lo || n > v.hi {
-		return fmt.Errorf("want an integer in %d..%d", v.lo, v.hi)
-	}
-	*v.p = n
-	return nil
+	return boundedInt(fs, name, def, lo, hi, usage)
 }
 
 // int64Flag defines an int64 flag that accepts only lo..hi.
 func int64Flag(fs *flag.FlagSet, name string, def, lo, hi int64, usage string) *int64 {
-	p := new(int64)
+	return boundedInt(fs, name, def, lo, hi, usage)
+}
+
+func boundedInt[T int | int64](fs *flag.FlagSet, name string, def, lo, hi T, usage string) *T {
+	p := new(T)
 	*p = def
-	fs.Var(int64Value{p, lo, hi}, name, fmt.Sprintf("%s [%d..%d]", usage, lo, hi))
+	fs.Var(intValue[T]{p, lo, hi}, name, fmt.Sprintf("%s [%d..%d]", usage, lo, hi))
 	return p
 }
 
