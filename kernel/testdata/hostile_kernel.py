@@ -10,6 +10,7 @@ attack | expected | observed. Exits 1 if any attack was not handled.
 import json
 import os
 import queue
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -53,7 +54,8 @@ def main():
     binary = os.path.abspath(sys.argv[1])
     tmp = tempfile.mkdtemp(prefix="retlab-hostile-")
     prefix = os.path.join(tmp, "prefix")
-    fake_js = os.path.join(tmp, "echarts.min.js")
+    os.mkdir(os.path.join(tmp, "asset"))  # not in the kernel's working directory, which viz also searches
+    fake_js = os.path.join(tmp, "asset", "echarts.min.js")
     with open(fake_js, "w") as f:
         f.write("/* stand-in for echarts.min.js */\n")
     name = "retlab-hostile"
@@ -73,7 +75,9 @@ def main():
     env.update({"RETLAB_KERNEL_HISTORY": hist, "JUPYTER_PATH": os.path.join(prefix, "share", "jupyter")})
     ksm = KernelSpecManager(kernel_dirs=[os.path.join(prefix, "share", "jupyter", "kernels")])
     km = KernelManager(kernel_name=name, kernel_spec_manager=ksm)
-    km.start_kernel(env=env, cwd=tmp)
+    log_path = os.path.join(tmp, "kernel.log")
+    log = open(log_path, "w")
+    km.start_kernel(env=env, cwd=tmp, stdout=log, stderr=log)
     kc = km.client()
     kc.start_channels()
     rows, failed = [], 0
@@ -102,7 +106,10 @@ def main():
         except queue.Empty:
             pass
         _, out = run_cell(kc, "counter")
-        row("the same signed `counter++` sent 3 times", "runs once: counter == 1", "counter == %s" % out.strip(), out.strip() == "1")
+        with open(log_path) as f:
+            dropped = f.read().count("replayed message")
+        row("the same signed `counter++` sent 3 times", "runs once: counter == 1, 2 copies dropped",
+            "counter == %s; kernel log: %d dropped as replayed" % (out.strip(), dropped), out.strip() == "1")
 
         # Item 9: history with a >16 MB line and a bad line.
         kc.history(hist_access_type="tail", n=50)
@@ -120,13 +127,15 @@ def main():
         row("a 3 MB cell", "history entry capped (<= 1 MB a line)", "history grew %d bytes" % grown, grown <= (1 << 20))
 
         # Item 11: the chart asset of the kernelspec the kernel was started from.
-        _, out = run_cell(kc, 'import "github.com/retlab/retlab/viz"\np, err := viz.EChartsPath()\nfmt.Println(p, err)')
+        _, out = run_cell(kc, 'import "fmt"\nimport "github.com/retlab/retlab/viz"\np, err := viz.EChartsPath()\nfmt.Println(p, err)')
         want = os.path.join(spec_dir, "echarts.min.js")
         row("kernel from a --prefix kernelspec, RETLAB_ECHARTS unset", "finds the kernelspec's echarts.min.js",
             out.strip()[:120], out.strip().startswith(want + " <nil>"))
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+        log.close()
+        shutil.rmtree(tmp, ignore_errors=True)
     print("\n".join(rows))
     print("hostile kernel: %d attacks, %d failed" % (len(rows), failed))
     sys.exit(1 if failed else 0)
