@@ -47,6 +47,31 @@ type paramSlot[T Float] struct {
 	view  *[]T
 }
 
+// ffnViews are the views of a block's FFN half: its pre-norm and GLU weights.
+type ffnViews[T Float] struct{ norm, fc1, gate, fc2 *[]T }
+
+// lmSlots is the table both architectures share around their token mixers:
+// embed_tokens, then per block l the mixer's slots (from block) followed by
+// final_layer_norm and the GLU's fc1, gate, fc2, then layer_norm and
+// output_projection.
+func lmSlots[T Float](V, D, F, L int, embed, finalNorm, out *[]T, block func(l int, pre string) ([]paramSlot[T], ffnViews[T])) []paramSlot[T] {
+	s := make([]paramSlot[T], 0, 3+10*L)
+	s = append(s, paramSlot[T]{"embed_tokens.weight", []int{V, D}, embed})
+	for l := 0; l < L; l++ {
+		pre := "layers." + strconv.Itoa(l) + "."
+		mixer, f := block(l, pre)
+		s = append(append(s, mixer...),
+			paramSlot[T]{pre + "final_layer_norm.weight", []int{D}, f.norm},
+			paramSlot[T]{pre + "ffn.fc1.weight", []int{F, D}, f.fc1},
+			paramSlot[T]{pre + "ffn.gate.weight", []int{F, D}, f.gate},
+			paramSlot[T]{pre + "ffn.fc2.weight", []int{D, F}, f.fc2},
+		)
+	}
+	return append(s,
+		paramSlot[T]{"layer_norm.weight", []int{D}, finalNorm},
+		paramSlot[T]{"output_projection.weight", []int{V, D}, out})
+}
+
 // layoutOf is the public Layout of a parameter table.
 func layoutOf[T Float](slots []paramSlot[T]) Layout {
 	l := Layout{Slots: make([]Slot, len(slots))}

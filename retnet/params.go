@@ -1,9 +1,5 @@
 package retnet
 
-import (
-	"strconv"
-)
-
 // Params holds every trainable parameter of a RetNet LM as named views over
 // one flat slice (llm.c style): gradients and AdamW moments mirror it, so the
 // optimizer is one flat loop and a checkpoint one write. Names in comments
@@ -50,27 +46,17 @@ func retnetSlots[T Float](c Config, p *ParamsOf[T]) []paramSlot[T] {
 	if p == nil { // layout only: views into a throwaway struct
 		p = &ParamsOf[T]{Layers: make([]LayerParams[T], c.Layers)}
 	}
-	s := make([]paramSlot[T], 0, 3+10*c.Layers)
-	s = append(s, paramSlot[T]{"embed_tokens.weight", []int{V, D}, &p.Embed})
-	for l := range p.Layers {
+	return lmSlots(V, D, F, c.Layers, &p.Embed, &p.FinalNorm, &p.Out, func(l int, pre string) ([]paramSlot[T], ffnViews[T]) {
 		L := &p.Layers[l]
-		pre := "layers." + strconv.Itoa(l) + "."
-		s = append(s,
-			paramSlot[T]{pre + "retention_layer_norm.weight", []int{D}, &L.RetNorm},
-			paramSlot[T]{pre + "retention.q_proj.weight", []int{D, D}, &L.Wq},
-			paramSlot[T]{pre + "retention.k_proj.weight", []int{D, D}, &L.Wk},
-			paramSlot[T]{pre + "retention.v_proj.weight", []int{DV, D}, &L.Wv},
-			paramSlot[T]{pre + "retention.g_proj.weight", []int{DV, D}, &L.Wg},
-			paramSlot[T]{pre + "retention.out_proj.weight", []int{D, DV}, &L.Wo},
-			paramSlot[T]{pre + "final_layer_norm.weight", []int{D}, &L.FFNNorm},
-			paramSlot[T]{pre + "ffn.fc1.weight", []int{F, D}, &L.Fc1},
-			paramSlot[T]{pre + "ffn.gate.weight", []int{F, D}, &L.Gate},
-			paramSlot[T]{pre + "ffn.fc2.weight", []int{D, F}, &L.Fc2},
-		)
-	}
-	return append(s,
-		paramSlot[T]{"layer_norm.weight", []int{D}, &p.FinalNorm},
-		paramSlot[T]{"output_projection.weight", []int{V, D}, &p.Out})
+		return []paramSlot[T]{
+			{pre + "retention_layer_norm.weight", []int{D}, &L.RetNorm},
+			{pre + "retention.q_proj.weight", []int{D, D}, &L.Wq},
+			{pre + "retention.k_proj.weight", []int{D, D}, &L.Wk},
+			{pre + "retention.v_proj.weight", []int{DV, D}, &L.Wv},
+			{pre + "retention.g_proj.weight", []int{DV, D}, &L.Wg},
+			{pre + "retention.out_proj.weight", []int{D, DV}, &L.Wo},
+		}, ffnViews[T]{&L.FFNNorm, &L.Fc1, &L.Gate, &L.Fc2}
+	})
 }
 
 // Layout is RetNet's parameter table for c. It panics if c has no layers.

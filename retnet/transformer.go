@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"unsafe"
 
@@ -138,26 +137,16 @@ func transformerSlots[T Float](c TransformerConfig, p *TransformerParamsOf[T]) [
 	if p == nil {
 		p = &TransformerParamsOf[T]{Layers: make([]TransformerLayerParams[T], c.Layers)}
 	}
-	s := make([]paramSlot[T], 0, 3+9*c.Layers)
-	s = append(s, paramSlot[T]{"embed_tokens.weight", []int{V, D}, &p.Embed})
-	for l := range p.Layers {
+	return lmSlots(V, D, F, c.Layers, &p.Embed, &p.FinalNorm, &p.Out, func(l int, pre string) ([]paramSlot[T], ffnViews[T]) {
 		L := &p.Layers[l]
-		pre := "layers." + strconv.Itoa(l) + "."
-		s = append(s,
-			paramSlot[T]{pre + "self_attn_layer_norm.weight", []int{D}, &L.AttnNorm},
-			paramSlot[T]{pre + "self_attn.q_proj.weight", []int{D, D}, &L.Wq},
-			paramSlot[T]{pre + "self_attn.k_proj.weight", []int{D, D}, &L.Wk},
-			paramSlot[T]{pre + "self_attn.v_proj.weight", []int{D, D}, &L.Wv},
-			paramSlot[T]{pre + "self_attn.out_proj.weight", []int{D, D}, &L.Wo},
-			paramSlot[T]{pre + "final_layer_norm.weight", []int{D}, &L.FFNNorm},
-			paramSlot[T]{pre + "ffn.fc1.weight", []int{F, D}, &L.Fc1},
-			paramSlot[T]{pre + "ffn.gate.weight", []int{F, D}, &L.Gate},
-			paramSlot[T]{pre + "ffn.fc2.weight", []int{D, F}, &L.Fc2},
-		)
-	}
-	return append(s,
-		paramSlot[T]{"layer_norm.weight", []int{D}, &p.FinalNorm},
-		paramSlot[T]{"output_projection.weight", []int{V, D}, &p.Out})
+		return []paramSlot[T]{
+			{pre + "self_attn_layer_norm.weight", []int{D}, &L.AttnNorm},
+			{pre + "self_attn.q_proj.weight", []int{D, D}, &L.Wq},
+			{pre + "self_attn.k_proj.weight", []int{D, D}, &L.Wk},
+			{pre + "self_attn.v_proj.weight", []int{D, D}, &L.Wv},
+			{pre + "self_attn.out_proj.weight", []int{D, D}, &L.Wo},
+		}, ffnViews[T]{&L.FFNNorm, &L.Fc1, &L.Gate, &L.Fc2}
+	})
 }
 
 // Layout is the Transformer's parameter table for c.
