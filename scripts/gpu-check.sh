@@ -44,7 +44,8 @@ PY=${PYTHON:-python3}
 BUDGET=${GPU_CHECK_BUDGET:-300}
 STEPS=${GPU_CHECK_STEPS:-env,info,parity,lm,goals,sanitize,extra}
 QUICK=${GPU_CHECK_QUICK:-0}
-mkdir -p "$OUT"
+mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)  # absolute: the test steps run in their package folders
+case $BUNDLE in /*) ;; *) BUNDLE=$ROOT/$BUNDLE ;; esac
 t_start=$(date +%s)
 elapsed() { echo $(($(date +%s) - t_start)); }
 say() { echo "gpu-check [$(elapsed)s] $*" >&2; }
