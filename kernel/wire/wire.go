@@ -123,8 +123,8 @@ type Signer struct {
 
 // ReplayMemory is how many recent signatures a new Signer remembers
 // (jupyter_client keeps 2^16). Each is kept as its first 64 bits (an HMAC's
-// bits are uniform: two of 2^16 messages collide with odds of 2^-33), so
-// the memory stays under about 3 MB.
+// bits are uniform: two of 2^16 messages collide with odds of 2^-33), in
+// a table allocated at the first message (about 1.5 MB).
 const ReplayMemory = 1 << 16
 
 // SetReplayMemory sets how many recent signatures s remembers; 0 turns the
@@ -155,7 +155,10 @@ func (s *Signer) fresh(sig []byte) bool {
 		return false
 	}
 	if s.seen == nil {
-		s.seen = make(map[uint64]struct{})
+		// Allocated whole at the first message (about 1.5 MB for 2^16), so
+		// the memory does not grow, even in steps, while a kernel runs.
+		s.seen = make(map[uint64]struct{}, s.memory)
+		s.ring = make([]uint64, 0, s.memory)
 	}
 	if len(s.ring) < s.memory {
 		s.ring = append(s.ring, k)
