@@ -145,3 +145,37 @@ func shapeString(s []int) string {
 	}
 	return out + "]"
 }
+
+// Activations are planned from a table too: each architecture lists the
+// buffers of a (B,T) plan once (ActivationsOf.table, TransformerActsOf.table),
+// and allocation and the byte count both walk that list.
+
+// actSlot is one activation buffer of a plan and its length.
+type actSlot[T Float] struct {
+	buf *[]T
+	n   int
+}
+
+// allocActs allocates every buffer of an activation table.
+func allocActs[T Float](slots []actSlot[T]) {
+	for _, s := range slots {
+		*s.buf = make([]T, s.n)
+	}
+}
+
+// actsLen is the number of elements an activation table holds.
+func actsLen[T Float](slots []actSlot[T]) int64 {
+	var n int64
+	for _, s := range slots {
+		n += int64(len(*s.buf))
+	}
+	return n
+}
+
+// blockActs are the buffers both architectures' blocks keep around their
+// mixer, for N = B*T rows: the block input and its pre-norm, the residual
+// and its FFN pre-norm, and the GLU's activations.
+func blockActs[T Float](N, D, F int, x, xn, xnRstd, h, hn, hnRstd *[]T, ffn *GLUActs[T]) []actSlot[T] {
+	return []actSlot[T]{{x, N * D}, {xn, N * D}, {xnRstd, N}, {h, N * D}, {hn, N * D}, {hnRstd, N},
+		{&ffn.FC1, N * F}, {&ffn.GateOut, N * F}, {&ffn.Act, N * F}}
+}

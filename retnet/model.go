@@ -144,17 +144,21 @@ type LayerActs[T Float] struct {
 func NewActivations(c Config, B, T int) *Activations { return newActivations[float32](c, B, T) }
 
 func newActivations[T Float](c Config, B, nT int) *ActivationsOf[T] {
-	n := B * nT
-	a := &ActivationsOf[T]{B: B, T: nT, Tokens: make([]int32, n), Layers: make([]LayerActs[T], c.Layers),
-		XL: make([]T, n*c.Dim), FinalN: make([]T, n*c.Dim), FinalRstd: make([]T, n),
-		Logits: make([]T, n*c.Vocab)}
+	a := &ActivationsOf[T]{B: B, T: nT, Tokens: make([]int32, B*nT), Layers: make([]LayerActs[T], c.Layers)}
+	allocActs(a.table(c))
+	return a
+}
+
+// table lists the model-level buffers of a's (B,T) plan (the MSR layers
+// size their own on first use, see MSRActs).
+func (a *ActivationsOf[T]) table(c Config) []actSlot[T] {
+	N, D := a.B*a.T, c.Dim
+	s := []actSlot[T]{{&a.XL, N * D}, {&a.FinalN, N * D}, {&a.FinalRstd, N}, {&a.Logits, N * c.Vocab}}
 	for l := range a.Layers {
 		la := &a.Layers[l]
-		la.X, la.XN, la.XNRstd = make([]T, n*c.Dim), make([]T, n*c.Dim), make([]T, n)
-		la.H, la.HN, la.HNRstd = make([]T, n*c.Dim), make([]T, n*c.Dim), make([]T, n)
-		la.FFN = newGLUActs[T](n, c.FFNDim)
+		s = append(s, blockActs(N, D, c.FFNDim, &la.X, &la.XN, &la.XNRstd, &la.H, &la.HN, &la.HNRstd, &la.FFN)...)
 	}
-	return a
+	return s
 }
 
 // CheckTokens returns an error naming the first token outside [0, V).

@@ -153,12 +153,10 @@ func (m *ModelOf[T]) ActivationBytes() int64 {
 		return 0
 	}
 	a, s := m.train.acts, m.train.scratch
-	n := totalLen(a.XL, a.FinalN, a.FinalRstd, a.Logits)
+	n := actsLen(a.table(m.Config))
 	for l := range a.Layers {
-		la := &a.Layers[l]
-		r := &la.MSR
-		n += totalLen(la.X, la.XN, la.XNRstd, la.H, la.HN, la.HNRstd, la.FFN.FC1, la.FFN.GateOut, la.FFN.Act,
-			r.Q, r.K, r.V, r.G, r.O, r.GNRstd, r.Y, r.Gated, r.Denom)
+		r := &a.Layers[l].MSR
+		n += totalLen(r.Q, r.K, r.V, r.G, r.O, r.GNRstd, r.Y, r.Gated, r.Denom)
 		n += totalLen(r.work...)
 		for _, c := range r.Chunk {
 			n += totalLen(c.R, c.RNorm, c.A)

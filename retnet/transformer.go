@@ -279,33 +279,31 @@ func NewTransformerActs(c TransformerConfig, B, T int) *TransformerActs {
 }
 
 func newTransformerActs[T Float](c TransformerConfig, B, nT int) *TransformerActsOf[T] {
-	n, D, V := B*nT, c.Dim, c.Vocab
+	n := B * nT
 	a := &TransformerActsOf[T]{B: B, T: nT, Tokens: make([]int32, n), Layers: make([]TransformerLayerActs[T], c.Layers),
-		XL: make([]T, n*D), FinalN: make([]T, n*D), FinalRstd: make([]T, n),
-		Logits: make([]T, n*V), Probs: make([]T, n*V), Losses: make([]float64, n)}
-	for l := range a.Layers {
-		la := &a.Layers[l]
-		la.X, la.XN, la.XNRstd = make([]T, n*D), make([]T, n*D), make([]T, n)
-		la.Attn = newAttentionActs[T](n, D, c.Heads)
-		la.H, la.HN, la.HNRstd = make([]T, n*D), make([]T, n*D), make([]T, n)
-		la.FFN = newGLUActs[T](n, c.FFNDim)
-	}
+		Losses: make([]float64, n)}
+	allocActs(a.table(c))
 	a.Rot.Reset(convert[T](Angles(c.HeadDim())), 0, nT)
 	return a
 }
 
-// Bytes is the activation memory planned (float elements times their size).
-func (a *TransformerActsOf[T]) Bytes() int64 {
-	var z T
-	size := int64(sizeOf(z))
-	n := int64(len(a.XL)+len(a.FinalN)+len(a.FinalRstd)+len(a.Logits)+len(a.Probs)) * size
-	n += int64(len(a.Losses))*8 + int64(len(a.Tokens))*4
-	for _, la := range a.Layers {
-		n += size * int64(len(la.X)+len(la.XN)+len(la.XNRstd)+len(la.H)+len(la.HN)+len(la.HNRstd)+
-			len(la.Attn.Q)+len(la.Attn.K)+len(la.Attn.V)+len(la.Attn.O)+len(la.Attn.LSE)+
-			len(la.FFN.FC1)+len(la.FFN.GateOut)+len(la.FFN.Act))
+// table lists the float buffers of a's (B,T) plan.
+func (a *TransformerActsOf[T]) table(c TransformerConfig) []actSlot[T] {
+	N, D, V := a.B*a.T, c.Dim, c.Vocab
+	s := []actSlot[T]{{&a.XL, N * D}, {&a.FinalN, N * D}, {&a.FinalRstd, N}, {&a.Logits, N * V}, {&a.Probs, N * V}}
+	for l := range a.Layers {
+		la := &a.Layers[l]
+		s = append(s, blockActs(N, D, c.FFNDim, &la.X, &la.XN, &la.XNRstd, &la.H, &la.HN, &la.HNRstd, &la.FFN)...)
+		at := &la.Attn
+		s = append(s, actSlot[T]{&at.Q, N * D}, actSlot[T]{&at.K, N * D}, actSlot[T]{&at.V, N * D}, actSlot[T]{&at.O, N * D},
+			actSlot[T]{&at.LSE, N * c.Heads})
 	}
-	return n
+	return s
+}
+
+// Bytes is the activation memory planned (float elements times their size).
+func (a *TransformerActsOf[T]) Bytes(c TransformerConfig) int64 {
+	return actsLen(a.table(c))*int64(sizeOf(T(0))) + int64(len(a.Losses))*8 + int64(len(a.Tokens))*4
 }
 
 // sizeOf is the size in bytes of a T.
@@ -441,7 +439,7 @@ func (m *TransformerOf[T]) ActivationBytes() int64 {
 	}
 	b := m.bwd
 	n := int64(len(b.dLogits)+len(b.dX)+len(b.dY)+len(b.dN)+len(b.attn)+len(b.glu)) * int64(sizeOf(T(0)))
-	return m.train.Bytes() + n
+	return m.train.Bytes(m.Config) + n
 }
 
 // Kind implements LanguageModel ("transformer").
