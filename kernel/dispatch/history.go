@@ -7,9 +7,11 @@ import (
 	"io"
 	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 )
 
@@ -62,6 +64,7 @@ func newHistory(file string) *history {
 	if file == "" {
 		return h
 	}
+	removeStaleTemps(file)
 	f, err := os.Open(file)
 	if err != nil {
 		return h
@@ -105,6 +108,18 @@ func newHistory(file string) *history {
 		h.entries = append([]histEntry(nil), h.entries[len(h.entries)-maxHistoryEntries:]...)
 	}
 	return h
+}
+
+// removeStaleTemps deletes compaction files a killed kernel left beside
+// file: those over a minute old (a younger one may be another kernel's,
+// still being written).
+func removeStaleTemps(file string) {
+	tmps, _ := filepath.Glob(file + ".tmp*")
+	for _, t := range tmps {
+		if st, err := os.Lstat(t); err == nil && st.Mode().IsRegular() && time.Since(st.ModTime()) > time.Minute {
+			os.Remove(t)
+		}
+	}
 }
 
 // readLine returns the next line of r without its newline; ok is false when

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func histLine(session, line int, input string) string {
@@ -89,6 +90,24 @@ func TestHistoryOversizedFile(t *testing.T) {
 	}
 	if e := newHistory(file).entries; e[len(e)-1].Input != "new" {
 		t.Fatal("compaction lost the newest entry")
+	}
+}
+
+// A compaction file a killed kernel left is removed at the next start; a
+// fresh one (another kernel's, being written) is left alone.
+func TestHistoryStaleTempsRemoved(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "history.jsonl")
+	stale, fresh := file+".tmp111", file+".tmp222"
+	os.WriteFile(stale, []byte("x"), 0o600)
+	os.WriteFile(fresh, []byte("x"), 0o600)
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(stale, old, old)
+	newHistory(file)
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Error("stale compaction file kept")
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Error("a fresh compaction file was removed")
 	}
 }
 
