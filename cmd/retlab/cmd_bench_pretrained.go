@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"sort"
@@ -38,6 +39,8 @@ func benchPretrained(args []string, stdout, stderr io.Writer) error {
 	contextLen := fs.Int("context", 64, "decode: prompt tokens prefilled before the timed steps")
 	steps := fs.Int("steps", 16, "decode steps timed (median reported)")
 	out := fs.String("out", "", "also write the JSON records to this file (atomically)")
+	python := fs.String("python", "", "python with torch and transformers (deps/requirements-hfref.txt): LLaMA models are also run by scripts/bench_pretrained_torch.py, side by side")
+	script := fs.String("reference-script", "scripts/bench_pretrained_torch.py", "path of bench_pretrained_torch.py")
 	note := fs.String("note", "", "free text stored in each record (e.g. 'machine shared with other jobs')")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -78,6 +81,21 @@ func benchPretrained(args []string, stdout, stderr io.Writer) error {
 			Log: func(f string, a ...any) { fmt.Fprintf(stderr, f+"\n", a...) }})
 		if err != nil {
 			return err
+		}
+		if *python != "" && r.ModelType == hf.TypeLlama {
+			fmt.Fprintf(stderr, "PyTorch reference: %s %s --model %s\n", *python, *script, n)
+			cmd := exec.CommandContext(ctx, *python, *script, "--model", strings.TrimSpace(n), "--seq-len", fmt.Sprint(*seqLen),
+				"--context", fmt.Sprint(*contextLen), "--steps", fmt.Sprint(*steps), "--threads", fmt.Sprint(r.Threads))
+			cmd.Stderr = stderr
+			outb, err := cmd.Output()
+			if err != nil {
+				return fmt.Errorf("PyTorch reference %s: %w", *script, err)
+			}
+			var t bench.TorchReference
+			if err := json.Unmarshal(outb, &t); err != nil {
+				return fmt.Errorf("PyTorch reference output: %w", err)
+			}
+			r.Torch = &t
 		}
 		recs = append(recs, r)
 	}

@@ -55,6 +55,24 @@ type PretrainedBench struct {
 	GoVersion string     `json:"go_version"`
 	Date      string     `json:"date"`
 	Note      string     `json:"note"`
+
+	// Torch is PyTorch's run of the same directory in the same benchmark
+	// (LLaMA models only: scripts/bench_pretrained_torch.py), nil otherwise.
+	Torch *TorchReference `json:"torch,omitempty"`
+}
+
+// TorchReference is scripts/bench_pretrained_torch.py's record.
+type TorchReference struct {
+	LoadSeconds   float64 `json:"load_s"`
+	TokensPerSec  float64 `json:"ppl_tokens_per_s"`
+	PrefillSecond float64 `json:"prefill_s"`
+	DecodeMs      float64 `json:"decode_ms_per_token"`
+	RSSBytes      int64   `json:"rss_bytes"`
+	PeakRSSBytes  int64   `json:"peak_rss_bytes"`
+	Threads       int     `json:"threads"`
+	Torch         string  `json:"torch"`
+	Transformers  string  `json:"transformers"`
+	CPUCapability string  `json:"cpu_capability"`
 }
 
 // PretrainedConfig says what to measure.

@@ -66,6 +66,16 @@ func (c Config) Params() int64 {
 	return int64(c.Layers)*layer + D + emb
 }
 
+// NonEmbeddingParams is Params without the embedding and output matrices
+// (how the paper's tables count).
+func (c Config) NonEmbeddingParams() int64 {
+	emb := int64(c.Vocab) * int64(c.Hidden)
+	if !c.Tied {
+		emb *= 2
+	}
+	return c.Params() - emb
+}
+
 // ReadConfig reads and checks a config.json.
 func ReadConfig(path string) (Config, error) {
 	raw, err := readBounded(path, 1<<20)

@@ -191,3 +191,30 @@ func (m *Model) Gammas() []float64 {
 	}
 	return out
 }
+
+// RetentionScores is RetentionMaps in the form viz.RetentionScores draws:
+// one record per head of the layer, with its gamma and the token labels.
+func (m *Model) RetentionScores(tokens []int, labels []string, layerIdx int) ([]retnet.RetentionScores, error) {
+	maps, err := m.RetentionMaps(tokens, layerIdx)
+	if err != nil {
+		return nil, err
+	}
+	T := len(tokens)
+	g := m.Gammas()
+	out := make([]retnet.RetentionScores, len(maps))
+	for h, a := range maps {
+		rows := make([][]float32, T)
+		for n := range rows {
+			rows[n] = a[n*T : (n+1)*T]
+		}
+		out[h] = retnet.RetentionScores{Layer: layerIdx, Head: h, Gamma: g[h], Tokens: labels, Scores: rows}
+	}
+	return out, nil
+}
+
+// PerplexityPoint is a measured perplexity in the form viz.PerplexityVsSize
+// draws beside the paper's Figure 5 (size label: the parameter count).
+func (m *Model) PerplexityPoint(r PerplexityResult) retnet.PerplexityPoint {
+	return retnet.PerplexityPoint{Model: m.Kind(), Size: count(m.Config.Params()), NonEmbeddingParams: m.Config.NonEmbeddingParams(),
+		ValLoss: r.Loss, Perplexity: r.Perplexity, Source: "measured"}
+}

@@ -34,6 +34,12 @@ var RandomShapes = map[string]map[string]any{
 		"vocab_size": 32000, "hidden_size": 2048, "num_hidden_layers": 24, "num_heads": 32, "num_kv_heads": nil,
 		"hidden_ratio": 4, "intermediate_size": nil, "hidden_act": "swish", "rope_theta": 10000.0,
 		"norm_eps": 1e-6, "tie_word_embeddings": false, "bos_token_id": 1, "eos_token_id": 2, "torch_dtype": "bfloat16"},
+	// The same Transformer as a LLaMA checkpoint (F = 5632 as fla derives it), which PyTorch can run
+	// on a CPU (transformers' LlamaForCausalLM): the side-by-side reference of `retlab bench pretrained`.
+	"llama-1.3B": {"model_type": TypeLlama, "architectures": []string{"LlamaForCausalLM"},
+		"vocab_size": 32000, "hidden_size": 2048, "num_hidden_layers": 24, "num_attention_heads": 32, "num_key_value_heads": 32,
+		"intermediate_size": 5632, "hidden_act": "silu", "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "max_position_embeddings": 2048,
+		"tie_word_embeddings": false, "bos_token_id": 1, "eos_token_id": 2, "torch_dtype": "bfloat16", "attention_bias": false, "mlp_bias": false},
 }
 
 // WriteRandom writes a model directory for the config (config.json and
