@@ -135,15 +135,15 @@ func (h *retHead) recurrent(S []float32) {
 	dk, dv := h.dk, h.dv
 	for t := 0; t < h.T; t++ {
 		q, k, v := h.q[t*h.ldq:t*h.ldq+dk], h.k[t*h.ldk:t*h.ldk+dk], h.v[t*h.ldv:t*h.ldv+dv]
+		o := h.o[t*h.ldo : t*h.ldo+dv]
+		clear(o)
+		// One pass over the state (dk x dv, 0.5 MB a head at 1.3B): each row
+		// is updated and read into o while it is in the L1 cache.
 		for i := 0; i < dk; i++ {
 			row := S[i*dv : (i+1)*dv]
 			cpu.Scale(gamma, row)
 			cpu.Axpy(k[i], v, row)
-		}
-		o := h.o[t*h.ldo : t*h.ldo+dv]
-		clear(o)
-		for i := 0; i < dk; i++ {
-			cpu.Axpy(q[i]*h.scale, S[i*dv:(i+1)*dv], o)
+			cpu.Axpy(q[i]*h.scale, row, o)
 		}
 	}
 }
