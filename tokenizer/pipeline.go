@@ -45,6 +45,22 @@ type component struct {
 	Single []json.RawMessage `json:"single"`
 }
 
+// parseAll parses the members of a Sequence component, dropping nulls.
+func parseAll[T comparable](raws []json.RawMessage, parse func(json.RawMessage) (T, error)) ([]T, error) {
+	var out []T
+	var zero T
+	for _, r := range raws {
+		x, err := parse(r)
+		if err != nil {
+			return nil, err
+		}
+		if x != zero {
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+
 func isNull(raw json.RawMessage) bool { return len(raw) == 0 || string(raw) == "null" }
 
 // ---- normalizers
@@ -85,17 +101,8 @@ func parseNormalizer(raw json.RawMessage) (normalizer, error) {
 	}
 	switch c.Type {
 	case "Sequence":
-		var s normSeq
-		for _, r := range c.Normalizers {
-			n, err := parseNormalizer(r)
-			if err != nil {
-				return nil, err
-			}
-			if n != nil {
-				s = append(s, n)
-			}
-		}
-		return s, nil
+		s, err := parseAll(c.Normalizers, parseNormalizer)
+		return normSeq(s), err
 	case "Prepend":
 		return normPrepend(c.Prepend), nil
 	case "Replace":
@@ -195,17 +202,8 @@ func parsePreTokenizer(raw json.RawMessage) (preTokenizer, error) {
 	}
 	switch c.Type {
 	case "Sequence":
-		var s preSeq
-		for _, r := range c.PreTokenizers {
-			p, err := parsePreTokenizer(r)
-			if err != nil {
-				return nil, err
-			}
-			if p != nil {
-				s = append(s, p)
-			}
-		}
-		return s, nil
+		s, err := parseAll(c.PreTokenizers, parsePreTokenizer)
+		return preSeq(s), err
 	case "Metaspace":
 		m := metaspace{repl: c.Replacement, prepend: c.PrependScheme, splitAt: c.Split == nil || *c.Split}
 		if m.prepend == "" { // older files: add_prefix_space
@@ -345,17 +343,8 @@ func parseDecoder(raw json.RawMessage) (decoder, error) {
 	}
 	switch c.Type {
 	case "Sequence":
-		var s decSeq
-		for _, r := range c.Decoders {
-			d, err := parseDecoder(r)
-			if err != nil {
-				return nil, err
-			}
-			if d != nil {
-				s = append(s, d)
-			}
-		}
-		return s, nil
+		s, err := parseAll(c.Decoders, parseDecoder)
+		return decSeq(s), err
 	case "Replace":
 		old, new, err := replaceArgs(c)
 		return decReplace{old, new}, err

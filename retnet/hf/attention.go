@@ -3,6 +3,7 @@ package hf
 import (
 	"math"
 
+	"github.com/retlab/retlab/internal/parallel"
 	"github.com/retlab/retlab/retnet/backend/cpu"
 )
 
@@ -52,7 +53,7 @@ func (m *Model) attention(out, x []float32, L *layer, B, T, pos int, kc, vc *[]f
 	groups := H / KVH
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	br := min(attnBlock, T)
-	forEach(B*H, func(bh int) {
+	parallel.For(B*H, func(_, bh int) {
 		b, h := bh/H, bh%H
 		kv := h / groups
 		qh := q[b*T*H*hd+h*hd:]

@@ -2,9 +2,8 @@ package hf
 
 import (
 	"math"
-	"sync"
-	"sync/atomic"
 
+	"github.com/retlab/retlab/internal/parallel"
 	"github.com/retlab/retlab/retnet"
 	"github.com/retlab/retlab/retnet/backend/cpu"
 )
@@ -42,7 +41,7 @@ func (m *Model) retention(out, x []float32, l int, B, T, pos int, form retnet.Fo
 	m.rotate(k, B, T, pos, KVH)
 	o := make([]float32, N*H*dv)
 	groups := H / KVH
-	forEach(B*H, func(bh int) {
+	parallel.For(B*H, func(_, bh int) {
 		b, h := bh/H, bh%H
 		kv := h / groups
 		hd := retHead{
@@ -194,31 +193,4 @@ func (h *retHead) advanceState(S []float32, t0, t1 int) {
 	}
 	cpu.Scale(h.pow(n), S)
 	cpu.SgemmSerial(true, false, dk, h.dv, n, 1, ks, dk, h.v[t0*h.ldv:], h.ldv, 1, S, h.dv)
-}
-
-// forEach runs fn(0..n-1) over the CPU threads.
-func forEach(n int, fn func(i int)) {
-	t := min(cpu.Threads(), n)
-	if t <= 1 {
-		for i := 0; i < n; i++ {
-			fn(i)
-		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	wg.Add(t)
-	for w := 0; w < t; w++ {
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				fn(i)
-			}
-		}()
-	}
-	wg.Wait()
 }

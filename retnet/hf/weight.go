@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"math"
 	"sync"
-	"sync/atomic"
 	"unsafe"
 
+	"github.com/retlab/retlab/internal/parallel"
 	"github.com/retlab/retlab/retnet"
 	"github.com/retlab/retlab/retnet/backend/cpu"
 )
@@ -138,42 +138,30 @@ func (w *weight) linear(out, x []float32, N int) {
 		panic(fmt.Sprintf("hf: weight %s has %d columns, more than a block", w.name, w.cols))
 	}
 	blocks := (w.rows + br - 1) / br
-	var next atomic.Int64
-	work := func() {
-		sp := scratchPool.Get().(*[]float32)
-		defer scratchPool.Put(sp)
-		s := *sp
-		for {
-			b := int(next.Add(1) - 1)
-			if b >= blocks {
-				return
-			}
-			r0 := b * br
-			r1 := min(w.rows, r0+br)
-			blk := s[:(r1-r0)*w.cols]
-			w.rowsTo(blk, r0, r1)
-			if N <= 4 { // decoding: dot products beat packing for a sgemm
-				for n := 0; n < N; n++ {
-					xn := x[n*w.cols : (n+1)*w.cols]
-					o := out[n*w.rows:]
-					for r := r0; r < r1; r++ {
-						o[r] = cpu.Dot(xn, blk[(r-r0)*w.cols:(r-r0+1)*w.cols])
-					}
+	scratch := make([]*[]float32, parallel.Workers(blocks))
+	parallel.For(blocks, func(worker, b int) {
+		if scratch[worker] == nil {
+			scratch[worker] = scratchPool.Get().(*[]float32)
+		}
+		r0 := b * br
+		r1 := min(w.rows, r0+br)
+		blk := (*scratch[worker])[:(r1-r0)*w.cols]
+		w.rowsTo(blk, r0, r1)
+		if N <= 4 { // decoding without BF16 dot products: dots beat packing for a sgemm
+			for n := 0; n < N; n++ {
+				xn := x[n*w.cols : (n+1)*w.cols]
+				o := out[n*w.rows:]
+				for r := r0; r < r1; r++ {
+					o[r] = cpu.Dot(xn, blk[(r-r0)*w.cols:(r-r0+1)*w.cols])
 				}
-				continue
 			}
-			cpu.SgemmSerial(false, true, N, r1-r0, w.cols, 1, x, w.cols, blk, w.cols, 0, out[r0:], w.rows)
+			return
+		}
+		cpu.SgemmSerial(false, true, N, r1-r0, w.cols, 1, x, w.cols, blk, w.cols, 0, out[r0:], w.rows)
+	})
+	for _, s := range scratch {
+		if s != nil {
+			scratchPool.Put(s)
 		}
 	}
-	t := min(cpu.Threads(), blocks)
-	if t <= 1 {
-		work()
-		return
-	}
-	var wg sync.WaitGroup
-	wg.Add(t)
-	for i := 0; i < t; i++ {
-		go func() { defer wg.Done(); work() }()
-	}
-	wg.Wait()
 }
