@@ -12,13 +12,15 @@ set -euo pipefail
 what=${1:?usage: fresh-machine.sh run|test DIR [RECORD]}; dir=${2:?DIR}; record=${3:-}
 src=$(cd "$(dirname "$0")/.." && pwd)
 [ "$(id -u)" = 0 ] || { echo "fresh-machine.sh: needs root (debootstrap, chroot)" >&2; exit 1; }
-root=$dir/root
-cleanup() { for m in dev/pts dev sys proc; do mountpoint -q "$root/$m" && umount -l "$root/$m"; done; }
+base=$dir/base root=$dir/root
+cleanup() { for m in dev/pts dev sys proc; do mountpoint -q "$root/$m" && umount -l "$root/$m"; done; return 0; }
 trap cleanup EXIT
 t0=$(date +%s)
-if [ ! -x "$root/bin/bash" ]; then
-  debootstrap --variant=minbase --include=ca-certificates,make,git,python3 bookworm "$root" http://deb.debian.org/debian >"$dir/debootstrap.log" 2>&1
+if [ ! -x "$base/bin/bash" ]; then
+  debootstrap --variant=minbase --include=ca-certificates,make,git,python3 bookworm "$base" http://deb.debian.org/debian >"$dir/debootstrap.log" 2>&1
 fi
+# Every run starts from the untouched debootstrap.
+cleanup; rm -rf --one-file-system "$root"; cp -a "$base" "$root"
 echo "fresh-machine: Debian 12 in $root ($(( $(date +%s) - t0 )) s)"
 : >"$root/etc/apt/sources.list"
 cat >"$root/etc/apt/sources.list.d/debian.sources" <<'SRC'
@@ -51,16 +53,17 @@ cd /root/retlab
 what=$1 log=$2
 start=$(date +%s%N)
 if [ "$what" = run ]; then
-  make run JUPYTER_ARGS="--no-browser --port 8993" >"$log" 2>&1 &
-  pid=$!
+  # Its own session, so that stopping it stops its JupyterLab and nothing else on the host.
+  setsid make run JUPYTER_ARGS="--no-browser --port 8993" >"$log" 2>&1 &
+  pid=$! rc=1
   while kill -0 $pid 2>/dev/null; do
-    if grep -q "http://127.0.0.1:8993/lab" "$log"; then
+    if grep -qE "http://127.0.0.1:[0-9]+/lab" "$log"; then
       echo "SECONDS $(( ($(date +%s%N) - start) / 1000000 ))" >>"$log"
-      pkill -INT -f jupyter-lab; sleep 1; pkill -INT -f jupyter-lab; break
+      rc=0; kill -TERM -- -$pid; sleep 3; kill -KILL -- -$pid 2>/dev/null; break
     fi
     sleep 0.2
   done
-  wait $pid; echo "EXIT 0" >>"$log"
+  wait $pid; echo "EXIT $rc" >>"$log"
 else
   make test >"$log" 2>&1; rc=$?
   echo "SECONDS $(( ($(date +%s%N) - start) / 1000000 ))" >>"$log"; echo "EXIT $rc" >>"$log"
