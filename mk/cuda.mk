@@ -37,13 +37,7 @@ cuda-emu-test:
 	CGO_ENABLED=1 $(GO) test -count=1 -tags cudaemu -run Offload ./retnet
 
 gpu-bundle: setup-cuda-headers
-	rm -rf $(GPU_BUNDLE) && mkdir -p $(GPU_BUNDLE)
-	$(CUDA_ENV) $(GO) test -c -tags $(GPU_BUNDLE_TAGS) -o $(GPU_BUNDLE)/cuda.test $(CUDA_PKG)
-	$(CUDA_ENV) $(GO) test -c -tags $(GPU_BUNDLE_TAGS) -o $(GPU_BUNDLE)/lm.test $(CUDA_LM_PKG)
-	$(CUDA_ENV) $(GO) build -tags $(GPU_BUNDLE_TAGS) -o $(GPU_BUNDLE)/retlab ./cmd/retlab
-	@{ echo "built $$(date -u '+%F %T UTC') from $$(git rev-parse --short HEAD)$$(git diff --quiet || echo '+dirty'), tags $(GPU_BUNDLE_TAGS), $$($(GO) version)"; \
-	  echo "needs glibc >= $$(objdump -T $(GPU_BUNDLE)/retlab | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1 | cut -d_ -f2), libcuda.so.1 (NVIDIA driver)"; } > $(GPU_BUNDLE)/BUILD_INFO
-	@cat $(GPU_BUNDLE)/BUILD_INFO; du -sh $(GPU_BUNDLE)
+	$(CUDA_ENV) GO=$(GO) scripts/gpu/bundle.sh $(GPU_BUNDLE) $(GPU_BUNDLE_TAGS)
 
 ptx:
 	$(GO) generate $(CUDA_PKG)
