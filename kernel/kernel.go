@@ -7,12 +7,17 @@
 //
 //	wire      frames, HMAC signatures, checked decoding of messages
 //	dispatch  sockets, busy/idle, routing, stdout capture, display sink
-//	exec      the gomacro interpreter: cells, results, completion, docs
-//	bindings  generated gomacro bindings of retnet, viz, display, ...
+//	exec      cells compiled by the Go toolchain into plugins loaded into
+//	          this process, state kept between cells (see its doc.go)
 //
-// Cells are Go, interpreted with state carried between them; RetLab's
-// packages are compiled into the kernel, so training and benchmarks run at
-// full speed and report progress through package display.
+// RetLab's packages are linked into the kernel and shared with the cells,
+// so training and benchmarks report progress through package display.
+//
+// A fatal runtime error in a cell (stack overflow, out of memory,
+// concurrent map writes) cannot be recovered in Go: the process ends, and
+// Jupyter restarts it. The runtime's report goes to a crash file beside
+// the connection file (debug.SetCrashOutput) and the restarted kernel shows
+// it above the output of its first cell.
 package kernel
 
 import (
@@ -21,11 +26,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
-	"github.com/retlab/retlab/kernel/bindings"
 	"github.com/retlab/retlab/kernel/dispatch"
 	"github.com/retlab/retlab/kernel/wire"
 )
@@ -40,13 +46,19 @@ func Run(connectionFile string) error {
 		return err
 	}
 	ensureGoOnPath()
+	notice := crashReport(connectionFile)
+	// A deep recursion fails at 256 MB of stack in a second, not at the
+	// default 1 GB after many.
+	debug.SetMaxStack(256 << 20)
 	k, err := dispatch.Start(dispatch.Config{
+		StartNotice:   notice,
 		Conn:          conn,
 		Version:       Version,
 		HistoryFile:   historyFile(),
 		CaptureStdio:  true,
 		HandleSignals: true,
-		Warm:          append([]string{"fmt", "strings", "math", "time", "os", "strconv", "sort"}, bindings.Paths()...),
+		Warm: []string{"fmt", "strings", "math", "time", "os", "strconv", "sort", "slices",
+			"github.com/retlab/retlab/retnet", "github.com/retlab/retlab/viz"},
 	})
 	if err != nil {
 		return err
@@ -54,6 +66,37 @@ func Run(connectionFile string) error {
 	go watchParent(k.Stop, time.Second)
 	k.Wait()
 	return nil
+}
+
+// crashReport returns the report of a previous kernel on connectionFile
+// that died of a fatal error, and directs this kernel's crash output to
+// the same file (truncated) for the next one.
+func crashReport(connectionFile string) string {
+	path := connectionFile + ".crash"
+	var notice string
+	if data, err := os.ReadFile(path); err == nil && len(data) > 0 {
+		notice = summarizeCrash(string(data))
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return notice
+	}
+	if err := debug.SetCrashOutput(f, debug.CrashOptions{}); err != nil {
+		f.Close()
+		os.Remove(path)
+	}
+	f.Close() // SetCrashOutput keeps its own duplicate
+	return notice
+}
+
+// summarizeCrash keeps the message and the first frames of a crash report.
+func summarizeCrash(s string) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > 40 {
+		lines = append(lines[:40], "...")
+	}
+	return "The previous kernel ended with a fatal error, and Jupyter restarted it (variables are gone):\n" +
+		strings.Join(lines, "\n") + "\n"
 }
 
 // watchParent calls stop once the process that started the kernel is gone:

@@ -1,7 +1,7 @@
 // Package dispatch is the kernel proper: it binds the five ZeroMQ sockets
 // of a connection file, decodes and verifies every incoming message, routes
 // requests to their handlers with status busy/idle around each, runs cells
-// on the exec interpreter, and publishes their output on IOPub.
+// with package exec (compiled Go, state kept between cells), and publishes their output on IOPub.
 //
 // Threads of control:
 //
@@ -61,8 +61,11 @@ type Config struct {
 	HandleSignals bool
 	// Log receives the kernel's own log (nil: stderr, before capture).
 	Log io.Writer
-	// Warm lists packages whose type information is loaded in the
-	// background at start (see exec.Interp.Warm).
+	// StartNotice is shown (on stderr) above the output of the first cell:
+	// why the previous kernel ended.
+	StartNotice string
+	// Warm lists packages whose export data is prepared in the background
+	// at start, with a first cell plugin (see exec.Interp.Warm).
 	Warm []string
 }
 
@@ -139,7 +142,7 @@ func Start(cfg Config) (*Kernel, error) {
 		inputs:  make(chan inputReply, 1),
 		done:    make(chan struct{}),
 	}
-	if k.interp, err = exec.New(logw); err != nil {
+	if k.interp, err = exec.New(logWriter{k.log}); err != nil {
 		return nil, err
 	}
 	k.interp.SetInput(k.input)
@@ -186,9 +189,7 @@ func Start(cfg Config) (*Kernel, error) {
 	if cfg.HandleSignals {
 		go k.signals()
 	}
-	if len(cfg.Warm) > 0 {
-		go k.interp.Warm(cfg.Warm)
-	}
+	k.interp.StartWarm(cfg.Warm)
 	k.log.Printf("started (session %s, %s)", k.session, c.Endpoint(c.ShellPort))
 	return k, nil
 }
@@ -204,6 +205,7 @@ func (k *Kernel) Stop() {
 	k.doneOnce.Do(func() {
 		close(k.done)
 		k.interp.Interrupt()
+		k.interp.Close()
 		time.Sleep(20 * time.Millisecond) // let the last iopub messages leave
 		k.closeSockets()
 		if k.stdio != nil {
@@ -485,12 +487,11 @@ func (k *Kernel) kernelInfo() wire.KernelInfoReply {
 		ImplementationVersion: k.cfg.Version,
 		LanguageInfo: wire.LanguageInfo{Name: "go", Version: goVersion, MIMEType: "text/x-go", FileExtension: ".go",
 			PygmentsLexer: "go", CodeMirrorMode: "go", NBConvertExporter: "script"},
-		Banner: "RetLab Go kernel " + k.cfg.Version + " (gomacro interpreter, Go " + goVersion + ")\n" +
-			"retnet, viz and display are linked in: import \"github.com/retlab/retlab/retnet\". %help lists the magics.",
+		Banner: "RetLab Go kernel " + k.cfg.Version + " (cells compiled by Go " + goVersion + ", state kept between cells)\n" +
+			"import \"github.com/retlab/retlab/retnet\" or any module (%go get). %help lists the magics.",
 		HelpLinks: []wire.HelpLink{
 			{Text: "Go documentation", URL: "https://go.dev/doc/"},
 			{Text: "Go standard library", URL: "https://pkg.go.dev/std"},
-			{Text: "gomacro (the interpreter)", URL: "https://github.com/cosmos72/gomacro"},
 			{Text: "RetNet paper", URL: "https://arxiv.org/abs/2307.08621"},
 		},
 	}
@@ -505,8 +506,14 @@ func (k *Kernel) execute(sock zmq4.Socket, mu *sync.Mutex, m *wire.Message, req 
 		k.publish(m, "execute_input", wire.ExecuteInput{Code: req.Code, ExecutionCount: count})
 	}
 	k.parent.Store(m)
+	if k.cfg.StartNotice != "" {
+		k.publish(m, "stream", wire.Stream{Name: "stderr", Text: k.cfg.StartNotice})
+		k.cfg.StartNotice = ""
+	}
 	k.execReq.Store(&execState{req: m, allowStdin: req.Stdin()})
+	k.interp.SetCount(count)
 	res := k.interp.Eval(req.Code)
+	k.stdio.restore()
 	k.execReq.Store(nil)
 	k.flush()
 
@@ -669,6 +676,14 @@ func (k *Kernel) input(prompt string, password bool) (string, error) {
 			}
 		}
 	}
+}
+
+// logWriter sends what exec reports about its work to the kernel's log.
+type logWriter struct{ l *log.Logger }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.l.Print(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
 
 // sink is the display.Sink of a kernel: output goes to the request whose

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"regexp"
 	"strconv"
 	"sync"
 	"time"
@@ -14,8 +13,21 @@ import (
 )
 
 // capture redirects the process's stdout and stderr (file descriptors 1
-// and 2, so output of compiled code, interpreted code and child processes
+// and 2, so output of cells, the packages they call and child processes
 // alike) into pipes whose readers forward the text as stream messages.
+//
+// The stderr pipe is non-blocking: when the Go runtime dies of a fatal
+// error (stack overflow, out of memory, concurrent map writes) it writes
+// its report to fd 2 while every goroutine, the pipe's reader too, is
+// stopped; a blocking pipe would fill and hang the kernel for good. With
+// O_NONBLOCK the runtime's writes past a full pipe fail and the process
+// exits; the whole report goes to the crash file as well (see package
+// kernel). os.Stderr is re-opened on the non-blocking descriptor, so that
+// Go code waits for room through the poller instead of losing text.
+//
+// os.Stdout and os.Stderr are duplicates of fds 1 and 2: a cell that
+// closes os.Stdout closes its duplicate, never fd 1, which a file the cell
+// opens next would otherwise get (restore re-opens them after each cell).
 //
 // Ordering: text and rich output must reach the notebook in the order the
 // cell produced them, but a pipe delays text until its reader runs. Before
@@ -24,9 +36,14 @@ import (
 // written before the marker has then been sent.
 type capture struct {
 	origErr *os.File // the kernel's real stderr, for its log
-	pipes   [2]*pipe
-	mu      sync.Mutex // one flush at a time
-	seq     int
+	// fd1, fd2 are the *os.File objects of fds 1 and 2 that os.Stdout and
+	// os.Stderr were: kept reachable, or their finalizers close the fds.
+	fd1, fd2 *os.File
+	// out, err are the duplicates os.Stdout and os.Stderr are now.
+	out, err *os.File
+	pipes    [2]*pipe
+	mu       sync.Mutex // one flush at a time
+	seq      int
 }
 
 type pipe struct {
@@ -49,7 +66,7 @@ func startCapture(send func(name, text string)) (*capture, error) {
 		return nil, fmt.Errorf("dup stderr: %w", err)
 	}
 	unix.CloseOnExec(errFd)
-	c := &capture{origErr: os.NewFile(uintptr(errFd), "kernel-stderr")}
+	c := &capture{origErr: os.NewFile(uintptr(errFd), "kernel-stderr"), fd1: os.Stdout, fd2: os.Stderr}
 	for i, name := range []string{"stdout", "stderr"} {
 		r, w, err := os.Pipe()
 		if err != nil {
@@ -60,11 +77,43 @@ func startCapture(send func(name, text string)) (*capture, error) {
 			return nil, fmt.Errorf("redirect %s: %w", name, err)
 		}
 		w.Close()
+		if fd == 2 {
+			if err := unix.SetNonblock(fd, true); err != nil {
+				return nil, fmt.Errorf("stderr non-blocking: %w", err)
+			}
+		}
 		p := &pipe{name: name, fd: fd, r: r, send: send, marks: make(chan int, 16), closed: make(chan struct{})}
 		c.pipes[i] = p
 		go p.read()
 	}
+	c.restore()
 	return c, nil
+}
+
+// restore points os.Stdout and os.Stderr at fresh duplicates of fds 1
+// and 2 when a cell closed them (or at start).
+func (c *capture) restore() {
+	if c == nil {
+		return
+	}
+	for fd, f := range map[int]**os.File{1: &os.Stdout, 2: &os.Stderr} {
+		dup := &c.out
+		if fd == 2 {
+			dup = &c.err
+		}
+		if *dup != nil && *f == *dup {
+			if _, err := (*dup).Stat(); err == nil {
+				continue // still our open duplicate (Fd() is not called: it would make fd 2 blocking)
+			}
+		}
+		d, err := unix.Dup(fd)
+		if err != nil {
+			continue
+		}
+		unix.CloseOnExec(d)
+		*dup = os.NewFile(uintptr(d), []string{"", "/dev/stdout", "/dev/stderr"}[fd])
+		*f = *dup
+	}
 }
 
 // read forwards text from the pipe, splitting out flush markers and
@@ -109,16 +158,8 @@ func (p *pipe) emit(data []byte) []byte {
 		default:
 		}
 	}
-	// Hold back a possible marker start, a line that may be gomacro's
-	// warning (filtered once complete), or a partial rune.
+	// Hold back a possible marker start or a partial rune.
 	keep := 0
-	if ls := bytes.LastIndexByte(data, '\n') + 1; ls < len(data) {
-		tail := data[ls:]
-		w := []byte(warningPrefix)
-		if bytes.HasPrefix(tail, w) || bytes.HasPrefix(w, tail) {
-			keep = len(tail)
-		}
-	}
 	for k := 1; k < len(markerPrefix) && k <= len(data); k++ {
 		if bytes.HasSuffix(data, []byte(markerPrefix[:k])) {
 			keep = max(keep, k)
@@ -139,21 +180,10 @@ func (p *pipe) emit(data []byte) []byte {
 }
 
 func (p *pipe) sendText(b []byte) {
-	b = gomacroWarning.ReplaceAll(b, nil)
 	if len(b) > 0 {
 		p.send(p.name, string(b))
 	}
 }
-
-// gomacroWarning matches the lines gomacro prints (with fmt.Printf, so into
-// the captured stdout) when it skips a generic function of a standard
-// package while loading its types, or when a re-run cell redefines a
-// top-level name (`x, err := f()` twice): noise for the notebook.
-var gomacroWarning = regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(warningPrefix) + `(skipping import of |redefined identifier: )[^\n]*\n?`)
-
-// warningPrefix starts every gomacro warning line; a partial line starting
-// with it is held back until complete, then filtered or sent.
-const warningPrefix = "// warning: "
 
 // flush waits until all text written so far to stdout and stderr has been
 // sent (at most a second: a blocked pipe must not hang the kernel).

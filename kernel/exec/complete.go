@@ -1,58 +1,133 @@
 package exec
 
 import (
+	"go/parser"
 	"go/scanner"
 	"go/token"
+	"go/types"
+	"sort"
 	"strings"
-	"time"
-
-	"github.com/cosmos72/gomacro/go/etoken"
-	mp "github.com/cosmos72/gomacro/go/parser"
 )
 
 // Complete returns completions for the identifier before byte offset
-// cursor of code: global names, imported packages and their members,
-// fields and methods after a dot, keywords and builtins. start and end are
-// the byte range of code the chosen match replaces. While a cell runs it
-// returns no matches rather than waiting; while the kernel is still loading
-// packages in the background (Warm) it waits for that, up to completeWait.
+// cursor of code: names cells declared, imported packages and their
+// members, fields and methods of variables after a dot, keywords and
+// builtins. start and end are the byte range the chosen match replaces.
+// While a cell runs it returns no matches rather than waiting.
 func (in *Interp) Complete(code string, cursor int) (matches []string, start, end int) {
 	cursor = clamp(cursor, 0, len(code))
-	if !in.lockForComplete() {
+	if !in.mu.TryLock() {
 		return nil, cursor, cursor
 	}
 	defer in.mu.Unlock()
-	lineStart := strings.LastIndexByte(code[:cursor], '\n') + 1
-	lineEnd := len(code)
-	if i := strings.IndexByte(code[cursor:], '\n'); i >= 0 {
-		lineEnd = cursor + i
+	s := cursor
+	for s > 0 && isIdent(code[s-1]) {
+		s--
 	}
-	head, words, _ := in.ir.CompleteWords(code[lineStart:lineEnd], cursor-lineStart)
-	start = lineStart + len(head)
-	if start > cursor {
-		start = cursor
+	prefix := code[s:cursor]
+	var cands []string
+	if s > 0 && code[s-1] == '.' {
+		x := s - 1
+		for x > 0 && isIdent(code[x-1]) {
+			x--
+		}
+		cands = in.members(code[x : s-1])
+	} else {
+		cands = in.topNames()
 	}
-	return words, start, cursor
+	seen := map[string]bool{}
+	for _, c := range cands {
+		if strings.HasPrefix(c, prefix) && !seen[c] {
+			seen[c] = true
+			matches = append(matches, c)
+		}
+	}
+	sort.Strings(matches)
+	return matches, s, cursor
 }
 
-// completeWait is how long a completion waits for Warm: each package it
-// loads holds the interpreter for 50-100 ms (seconds in all on a loaded
-// machine, right when a front end asks its first completions).
-const completeWait = 3 * time.Second
+func isIdent(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
+}
 
-// lockForComplete takes in.mu unless a cell is running (or Warm keeps it
-// past completeWait), without blocking behind a cell.
-func (in *Interp) lockForComplete() bool {
-	in.waiting.Add(1)
-	defer in.waiting.Add(-1)
-	deadline := time.Now().Add(completeWait)
-	for !in.mu.TryLock() {
-		if !in.warming.Load() || in.running.Load() || time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(time.Millisecond)
+// topNames are the names a cell can use unqualified.
+func (in *Interp) topNames() []string {
+	out := append([]string{"display", "Display", "Input", "Password"}, in.globalsLocked()...)
+	for name := range in.s.imports {
+		out = append(out, name)
 	}
-	return true
+	out = append(out, types.Universe.Names()...)
+	for t := token.BREAK; t <= token.VAR; t++ {
+		if t.IsKeyword() {
+			out = append(out, t.String())
+		}
+	}
+	return out
+}
+
+// members lists what follows x.: a package's exported names, or the
+// fields and methods of a variable's type.
+func (in *Interp) members(x string) []string {
+	path := in.s.imports[x]
+	if x == "display" && path == "" {
+		path = displayPath
+	}
+	if path != "" {
+		if in.s.ws.export(path) != nil {
+			return nil
+		}
+		p, err := in.s.imp.Import(path)
+		if err != nil {
+			return nil
+		}
+		var out []string
+		for _, n := range p.Scope().Names() {
+			if token.IsExported(n) {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	t := in.typeOf(x)
+	if t == nil {
+		return nil
+	}
+	var out []string
+	ms := types.NewMethodSet(types.NewPointer(t))
+	if _, isPtr := t.(*types.Pointer); isPtr {
+		ms = types.NewMethodSet(t)
+	}
+	for i := 0; i < ms.Len(); i++ {
+		out = append(out, strings.TrimPrefix(ms.At(i).Obj().Name(), omega))
+	}
+	u := t.Underlying()
+	if p, ok := u.(*types.Pointer); ok {
+		u = p.Elem().Underlying()
+	}
+	if st, ok := u.(*types.Struct); ok {
+		for i := 0; i < st.NumFields(); i++ {
+			out = append(out, strings.TrimPrefix(st.Field(i).Name(), omega))
+		}
+	}
+	return out
+}
+
+// typeOf is the type of a name cells declared (var, const, func), or of
+// a type name.
+func (in *Interp) typeOf(name string) types.Type {
+	sym := in.s.names[name]
+	if sym == nil {
+		return nil
+	}
+	p := in.s.imp.cells[cellPath(sym.cell)]
+	if p == nil {
+		return nil
+	}
+	obj := p.Scope().Lookup(goName(name))
+	if obj == nil {
+		return nil
+	}
+	return obj.Type()
 }
 
 func clamp(x, lo, hi int) int {
@@ -117,13 +192,37 @@ func IsComplete(code string) (status, indent string) {
 	if continues(last) {
 		return "incomplete", "\t"
 	}
-	var p mp.Parser
-	p.Configure(0, '~')
-	p.Init(etoken.NewFileSet(), "cell", 0, []byte(code))
-	if _, err := p.Parse(); err != nil {
+	if !parses(code) {
 		return "invalid", ""
 	}
 	return "complete", ""
+}
+
+// parses reports whether code parses as a cell: its items as declarations
+// and statements.
+func parses(code string) bool {
+	items, errs := splitItems(code)
+	if errs != nil {
+		return false
+	}
+	var b strings.Builder
+	b.WriteString("package p\n")
+	for _, kind := range []itemKind{itemImport, itemDecl} {
+		for _, it := range items {
+			if it.kind == kind {
+				b.WriteString(code[it.start:it.end] + "\n")
+			}
+		}
+	}
+	b.WriteString("func f() {\n")
+	for _, it := range items {
+		if it.kind == itemStmt {
+			b.WriteString(code[it.start:it.end] + "\n")
+		}
+	}
+	b.WriteString("}\n")
+	_, err := parser.ParseFile(token.NewFileSet(), "", b.String(), parser.SkipObjectResolution)
+	return err == nil
 }
 
 // continues reports whether a line ending in tok must go on: binary

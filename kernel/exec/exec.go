@@ -1,140 +1,169 @@
-// Package exec runs notebook cells on the gomacro interpreter: one
-// interpreter per kernel, so variables, functions, types and imports carry
-// from cell to cell.
-//
-// RetLab's public packages and the standard library are linked into the
-// binary as gomacro bindings (package kernel/bindings and gomacro's
-// imports), so imports are instant and calls run compiled code. Any other
-// import fails with an ImportError naming what is available: the kernel
-// never builds plugins.
-//
-// A cell's last expression becomes its result, rendered through the
-// display package's MIME contract; interpreted types with HTML(), SVG(),
-// MIMEBundle() ... methods render too (gomacro emulates their methods, so
-// exec converts them through the interpreter first). Compile errors, panics
-// and interrupts come back as an *Error with a Jupyter-style name, value and
-// traceback; the interpreter keeps its state.
 package exec
 
 import (
 	"errors"
 	"fmt"
 	"go/ast"
+	"go/parser"
 	"go/token"
+	"go/types"
 	"io"
 	"os"
 	"reflect"
-	"runtime/debug"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/cosmos72/gomacro/ast2"
-	"github.com/cosmos72/gomacro/base"
-	"github.com/cosmos72/gomacro/base/output"
-	basereflect "github.com/cosmos72/gomacro/base/reflect"
-	"github.com/cosmos72/gomacro/fast"
-	"github.com/cosmos72/gomacro/go/etoken"
-	"github.com/cosmos72/gomacro/go/scanner"
-	"github.com/cosmos72/gomacro/imports"
-	xr "github.com/cosmos72/gomacro/xreflect"
-
 	"github.com/retlab/retlab/display"
-	"github.com/retlab/retlab/kernel/bindings"
+	"github.com/retlab/retlab/kernel/exec/cellrt"
 )
 
-// DisplayPath is the import path of the display package, pre-imported in
-// every interpreter as "display" (gophernotes users expect it).
-const DisplayPath = "github.com/retlab/retlab/display"
+// displayPath is the import path of the display package, which cells may
+// use as "display" without importing it.
+const displayPath = "github.com/retlab/retlab/display"
 
-// Interp is one interpreter. Eval calls are serialised; Interrupt, Complete
-// and Inspect may be called from other goroutines.
+// Interp runs cells. Eval calls are serialised; Interrupt, Complete and
+// Inspect may be called from other goroutines.
 type Interp struct {
-	mu      sync.Mutex // held while the interpreter compiles or runs
-	ir      *fast.Interp
+	mu      sync.Mutex // held while a cell compiles or runs
 	running atomic.Bool
-	warming atomic.Bool  // Warm is loading packages
-	waiting atomic.Int32 // Complete calls waiting for Warm to let go of mu
+	ws      *workspace
+	s       *session
+	logw    io.Writer
+	warm    chan struct{}
+	warming atomic.Bool // StartWarm was called
+	docs    *docCache
 
-	// render lists the display package's interfaces as interpreter types,
-	// in BundleOf's order, to render values of interpreted types.
-	render   []renderIface
-	stringer xr.Type
-	docs     *docCache
-	input    atomic.Pointer[func(prompt string, password bool) (string, error)]
+	// StopWait is how long an interrupted cell may take to stop before
+	// Eval gives up on it (it keeps running, abandoned).
+	StopWait time.Duration
+	count    int // the execution count of the cell being run, for cell[N]
 }
 
-type renderIface struct {
-	name string
-	t    xr.Type
+// SetCount sets the number the next cell's messages call it by: cell[N]
+// (the front end's execution count). Without it cells count from 1.
+func (in *Interp) SetCount(n int) {
+	in.mu.Lock()
+	in.count = n
+	in.mu.Unlock()
 }
 
-// renderOrder is BundleOf's order of the display interfaces.
-var renderOrder = []string{"Renderer", "MapRenderer", "SimpleRenderer", "HTMLer", "SVGer", "PNGer", "JPEGer", "Markdowner",
-	"JSONer", "JSONAnyer", "LaTeXer", "Latexer", "JavaScripter", "PDFer"}
+// session is what the cells so far declared.
+type session struct {
+	ws      *workspace
+	fset    *token.FileSet
+	imp     *cellImporter
+	n       int               // cells compiled
+	names   map[string]*sym   // name as written -> latest declaration
+	imports map[string]string // import name -> path, from every cell
+	fields  map[string]bool   // unexported field and method names of cell types
+	srcMu   sync.Mutex
+	sources map[int]string // cell label -> its text, for error lines
+	cache   map[string]*compiled
+}
 
-// New returns an interpreter with the display package imported as
-// "display" and Display(v) declared (gophernotes' spelling of display.Show).
-// Messages of the interpreter itself (warnings) go to logw (nil: discarded).
+func (s *session) setSource(label int, code string) {
+	s.srcMu.Lock()
+	s.sources[label] = code
+	s.srcMu.Unlock()
+}
+
+func (s *session) source(label int) string {
+	s.srcMu.Lock()
+	defer s.srcMu.Unlock()
+	return s.sources[label]
+}
+
+// sym is a top-level name a cell declared.
+type sym struct {
+	cell int
+	kind string // var, func, type, const
+	typ  string // the variable's type, as a cell would write it
+}
+
+// packageName returns the name of the package at path.
+func (s *session) packageName(path string) (string, error) {
+	if err := s.ws.export(path); err != nil {
+		return "", err
+	}
+	s.ws.mu.Lock()
+	defer s.ws.mu.Unlock()
+	return s.ws.names[path], nil
+}
+
+// New returns an interpreter whose cells are compiled in a fresh workspace
+// module (under the user's cache directory). Messages of the kernel about
+// its work (build output) go to logw (nil: discarded).
 func New(logw io.Writer) (*Interp, error) {
 	if logw == nil {
 		logw = io.Discard
 	}
-	// gomacro prints "// warning: skipping import of <generic func>" with
-	// fmt.Printf while it loads type information; keep that off stdout.
-	if null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
-		stdout := os.Stdout
-		os.Stdout = null
-		defer func() { os.Stdout = stdout; null.Close() }()
-	}
-	ir := fast.New()
-	ir.Comp.Stdout = logw
-	ir.Comp.Stderr = logw
-	ir.Comp.Options &^= base.OptShowPrompt | base.OptTrapPanic | base.OptShowEval | base.OptShowEvalType
-	ir.Comp.Filepath = "cell"
-	in := &Interp{ir: ir, docs: newDocCache()}
-	imp, err := ir.ImportPackagesOrError(map[string]fast.PackageName{DisplayPath: "display"})
+	ws, err := newWorkspace("")
 	if err != nil {
-		return nil, fmt.Errorf("exec: importing display: %w", err)
+		return nil, err
 	}
-	d := imp[DisplayPath]
-	for _, name := range renderOrder {
-		t := d.Types[name]
-		if t == nil {
-			return nil, fmt.Errorf("exec: display.%s missing from the bindings (run go generate ./kernel/...)", name)
-		}
-		in.render = append(in.render, renderIface{name, t})
+	fset := token.NewFileSet()
+	s := &session{ws: ws, fset: fset, imp: newCellImporter(ws, fset), names: map[string]*sym{},
+		imports: map[string]string{}, fields: map[string]bool{}, sources: map[int]string{}, cache: map[string]*compiled{}}
+	in := &Interp{ws: ws, s: s, logw: logw, warm: make(chan struct{}), docs: newDocCache(), StopWait: 2 * time.Second}
+	cellrt.Report = reportGoroutinePanic(s)
+	if err := in.restoreModules(); err != nil {
+		fmt.Fprintf(logw, "notebook modules: %v\n", err)
 	}
-	if f, err := ir.ImportPackagesOrError(map[string]fast.PackageName{"fmt": "_"}); err == nil {
-		in.stringer = f["fmt"].Types["Stringer"]
-	}
-	ir.DeclFunc("Display", func(v any) string { return display.Show(v) })
-	ir.DeclFunc(goRunName, goRun)
-	ir.DeclFunc("Input", func(prompt string) string { return in.readInput(prompt, false) })
-	ir.DeclFunc("Password", func(prompt string) string { return in.readInput(prompt, true) })
 	return in, nil
 }
+
+// Close removes the workspace.
+func (in *Interp) Close() error { return os.RemoveAll(in.ws.dir) }
 
 // SetInput installs how Input and Password in cells read a line: the
 // kernel sends an input_request to the front end. Without it they panic.
 func (in *Interp) SetInput(f func(prompt string, password bool) (string, error)) {
-	in.input.Store(&f)
+	cellrt.ReadInput = f
 }
 
-func (in *Interp) readInput(prompt string, password bool) string {
-	f := in.input.Load()
-	if f == nil {
-		panic(errors.New("Input: no front end to read from"))
+// Warm prepares the workspace in the background: export data of paths,
+// and a first plugin, which builds the standard library for dynamic
+// linking if the build cache lacks it (tens of seconds once per machine).
+// Cells wait for it.
+func (in *Interp) Warm(paths []string) {
+	defer close(in.warm)
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	start := time.Now()
+	if err := in.ws.export(append([]string{rtPath, displayPath}, paths...)...); err != nil {
+		fmt.Fprintf(in.logw, "warm: %v\n", err)
 	}
-	s, err := (*f)(prompt, password)
-	if err != nil {
-		panic(err)
+	var imps strings.Builder
+	for _, p := range append([]string{displayPath}, paths...) {
+		if in.ws.export(p) == nil {
+			fmt.Fprintf(&imps, "\t_ %q\n", p)
+		}
 	}
-	return s
+	n := int(cellNumbers.Add(1))
+	src := fmt.Sprintf("package %s\n\nimport (\n\t%s %q\n%s)\n\nfunc %s() { %s.C() }\n", cellAlias(n), rtName, rtPath, imps.String(), runName, rtName)
+	if _, out, err := in.ws.plugin(n, src); err != nil {
+		fmt.Fprintf(in.logw, "warm: %v\n%s", err, out)
+	}
+	fmt.Fprintf(in.logw, "warm: workspace ready in %v\n", time.Since(start).Round(time.Millisecond))
 }
+
+// WaitWarm blocks until Warm is done (when it was started).
+func (in *Interp) WaitWarm() { <-in.warm }
+
+// Interrupt stops the running cell: cell code stops at its next loop
+// iteration, function call, sleep or channel operation with an Interrupted
+// error; RetLab's long calls see display.Interrupted() and return
+// display.ErrInterrupted. It returns whether a cell was running.
+func (in *Interp) Interrupt() bool {
+	cellrt.Interrupt()
+	return in.running.Load()
+}
+
+// Running reports whether a cell is executing.
+func (in *Interp) Running() bool { return in.running.Load() }
 
 // Result is what a cell gave back.
 type Result struct {
@@ -143,8 +172,8 @@ type Result struct {
 	Values []any
 	// Bundle is what the notebook shows as the cell's result, nil for
 	// nothing: a statement, nil values, or a last statement that calls a
-	// print or write function (fmt.Println's (n, err) is noise). A trailing
-	// nil error is dropped: strconv.Atoi("7") shows 7.
+	// print or write function. A trailing nil error is dropped:
+	// strconv.Atoi("7") shows 7.
 	Bundle display.Bundle
 	// Page is help text a ?name cell asked for (shown in the pager).
 	Page display.Bundle
@@ -152,221 +181,286 @@ type Result struct {
 	Err *Error
 }
 
-// Error is a failed cell, in Jupyter's terms.
-type Error struct {
-	Name      string   // ename: CompileError, SyntaxError, ImportError, Panic, Interrupted
-	Value     string   // evalue: the message
-	Traceback []string // lines shown to the user, ANSI-coloured
-}
-
-func (e *Error) Error() string { return e.Name + ": " + e.Value }
-
-// Warm imports packages without declaring them (import _), so that their
-// type information is loaded before a cell needs it: the first import of a
-// standard package otherwise asks the go command (50-100 ms each). The
-// kernel calls it in the background at start; a cell waits for it.
-func (in *Interp) Warm(paths []string) {
-	in.warming.Store(true)
-	defer in.warming.Store(false)
-	for _, p := range paths {
-		// Let a waiting completion in first (see lockForComplete).
-		for i := 0; in.waiting.Load() > 0 && i < 100; i++ {
-			time.Sleep(time.Millisecond)
-		}
-		in.mu.Lock()
-		func() {
-			defer func() { recover() }()
-			in.ir.ImportPackagesOrError(map[string]fast.PackageName{p: "_"})
-		}()
-		in.mu.Unlock()
-	}
-}
-
-// Interrupt stops the running cell: interpreted loops stop at their next
-// iteration with an Interrupted error; compiled code (retnet training and
-// benchmarks) sees display.Interrupted() and returns display.ErrInterrupted.
-// It returns whether a cell was running.
-func (in *Interp) Interrupt() bool {
-	display.SetInterrupted(true)
-	if !in.running.Load() {
-		return false
-	}
-	in.ir.Interrupt(os.Interrupt)
-	return true
-}
-
-// Running reports whether a cell is executing.
-func (in *Interp) Running() bool { return in.running.Load() }
-
 // Eval compiles and runs code as one cell.
 func (in *Interp) Eval(code string) (res Result) {
+	select {
+	case <-in.warm:
+	default:
+		if in.warmStarted() {
+			<-in.warm
+		}
+	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	display.SetInterrupted(false)
+	cellrt.Reset()
 	if page, ok := in.helpRequest(code); ok {
 		res.Page = page
 		return res
 	}
-	code, err := in.magics(code)
+	code, timed, err := in.magics(code)
 	if err != nil {
 		res.Err = &Error{Name: "MagicError", Value: err.Error(), Traceback: []string{red("MagicError") + ": " + err.Error()}}
 		return res
 	}
-	var (
-		vals    []xr.Value
-		types   []xr.Type
-		printed bool
-	)
-	func() {
-		defer func() {
-			in.running.Store(false)
-			if r := recover(); r != nil {
-				res.Err = in.errorOf(r, code, debug.Stack())
-			}
-		}()
-		c := in.ir.Comp
-		c.Line = 0
-		freshFileset(c)
-		nodes := c.ParseBytes([]byte(code))
-		if err := checkImports(nodes); err != nil {
-			panic(err)
-		}
-		printed = endsInPrint(nodes)
-		src := ast2.AnyToAst(nodes, "cell")
-		if src == nil {
-			return
-		}
-		expr := in.compile(code, src)
-		in.running.Store(true)
-		vals, types = in.ir.RunExpr(expr)
-	}()
-	if res.Err != nil {
+	if timed {
+		start := time.Now()
+		defer func() { fmt.Printf("time: %v\n", time.Since(start).Round(10*time.Microsecond)) }()
+	}
+	if strings.TrimSpace(code) == "" {
 		return res
 	}
-	res.Values = make([]any, len(vals))
-	for i, v := range vals {
-		res.Values[i] = basereflect.ValueInterface(v)
+	if r, ok := in.quickValue(code); ok {
+		return r
 	}
-	if !printed {
-		res.Bundle = in.renderResult(res.Values, types)
+	// Cell packages are numbered across the process: two sessions in one
+	// process (tests) must not load different packages of the same path.
+	n := int(cellNumbers.Add(1))
+	run, r, errRes := in.compile(n, code)
+	if errRes != nil {
+		res.Err = errRes
+		return res
+	}
+	if r.n == n {
+		in.s.n++
+		in.s.setSource(r.label, code)
+	}
+	r.commit()
+	return in.run(r.n, run)
+}
+
+var cellNumbers atomic.Int64
+
+// compiled is a cell package already built and loaded.
+type compiled struct {
+	n    int
+	run  func()
+	r    *rewrite
+	pkgs int // cells compiled when it was: names it declared may have been redefined since
+}
+
+func (in *Interp) warmStarted() bool { return in.warming.Load() }
+
+// StartWarm runs Warm in the background; Eval waits for it.
+func (in *Interp) StartWarm(paths []string) {
+	in.warming.Store(true)
+	go in.Warm(paths)
+}
+
+// compile turns a cell into a loaded plugin.
+func (in *Interp) compile(n int, code string) (func(), *rewrite, *Error) {
+	label := in.count
+	if label <= 0 {
+		label = in.s.n + 1
+	}
+	r := newRewrite(in.s, n, label, code)
+	if err := r.parse(); err != nil {
+		return nil, nil, asError(err)
+	}
+	if err := r.analyse(); err != nil {
+		return nil, nil, asError(err)
+	}
+	// The same text, resolving to the same earlier cells, is the same
+	// package: run it again (its top-level variables start over).
+	key := r.cacheKey()
+	if c, ok := in.s.cache[key]; ok {
+		c.r.label = label
+		return c.run, c.r, nil
+	}
+	defer func() {
+		if r.finalPkg != nil {
+			if len(in.s.cache) > 4096 {
+				clear(in.s.cache)
+			}
+			in.s.cache[key] = &compiled{n: n, run: r.run, r: r}
+		}
+	}()
+	// The check form: learn the types of top-level variables.
+	checkSrc := r.file(false)
+	info := &types.Info{Types: map[ast.Expr]types.TypeAndValue{}, Defs: map[*ast.Ident]types.Object{}, Uses: map[*ast.Ident]types.Object{}}
+	cf, errs := in.check(n, checkSrc, info, r.hoistSet, r.lastExprPos())
+	if len(errs) > 0 {
+		return nil, nil, compileError(n, code, errs)
+	}
+	r.typed(info, in.s.fset, cf.file, cf.pkg)
+	finalSrc := r.file(true)
+	finfo := &types.Info{Types: map[ast.Expr]types.TypeAndValue{}, Defs: map[*ast.Ident]types.Object{}}
+	ff, errs := in.check(n, finalSrc, finfo, nil, "")
+	if len(errs) > 0 {
+		return nil, nil, compileError(n, code, errs)
+	}
+	run, out, err := in.ws.plugin(n, finalSrc)
+	if err != nil {
+		return nil, nil, buildError(n, code, out, err)
+	}
+	in.s.imp.cells[cellPath(n)] = ff.pkg
+	r.finalPkg = ff.pkg
+	r.run = run
+	return run, r, nil
+}
+
+type checked struct {
+	file *ast.File
+	pkg  *types.Package
+}
+
+// check parses and type-checks one rendering of cell n; errors about the
+// top-level variables of the check form (not yet at package level) are
+// expected and dropped.
+func (in *Interp) check(n int, src string, info *types.Info, hoisted map[string]bool, lastExpr string) (checked, []string) {
+	f, err := parser.ParseFile(in.s.fset, fmt.Sprintf("c%d.go", n), src, parser.SkipObjectResolution)
+	if err != nil {
+		return checked{}, []string{err.Error()}
+	}
+	var errs []string
+	conf := types.Config{Importer: in.s.imp, Error: func(err error) {
+		te, ok := err.(types.Error)
+		if !ok {
+			errs = append(errs, err.Error())
+			return
+		}
+		for name := range hoisted {
+			g := goName(name)
+			if strings.HasSuffix(te.Msg, "undefined: "+g) || strings.HasSuffix(te.Msg, "declared and not used: "+g) {
+				return
+			}
+		}
+		if te.Soft && strings.Contains(te.Msg, "declared and not used") && hoisted != nil {
+			// Go reports unused locals; a cell's top-level variables are
+			// package-level in the built form, where that does not apply.
+			for name := range hoisted {
+				if strings.Contains(te.Msg, goName(name)) {
+					return
+				}
+			}
+		}
+		pos := te.Fset.Position(te.Pos).String()
+		if lastExpr != "" && pos == lastExpr && strings.HasSuffix(te.Msg, "is not used") {
+			return // the last expression: the built form shows it
+		}
+		errs = append(errs, pos+": "+te.Msg)
+	}}
+	pkg, _ := conf.Check(cellPath(n), in.s.fset, []*ast.File{f}, info)
+	return checked{f, pkg}, errs
+}
+
+// commit records the names a compiled cell declared, for later cells.
+func (r *rewrite) commit() {
+	s := r.s
+	for _, d := range r.declNames {
+		if d.name != "_" {
+			s.names[d.name] = &sym{cell: r.n, kind: d.kind}
+		}
+	}
+	for _, h := range r.hoist {
+		if h.local {
+			delete(s.names, h.name)
+			continue
+		}
+		s.names[h.name] = &sym{cell: r.n, kind: "var", typ: cleanNames(h.typ)}
+	}
+	for _, im := range r.imports {
+		if im.name != "" && !im.blank && !im.dot {
+			s.imports[im.name] = im.path
+		}
+	}
+	for name, path := range r.carried {
+		s.imports[name] = path
+	}
+	if r.finalPkg != nil {
+		for _, h := range r.hoist {
+			if !h.local {
+				if obj := r.finalPkg.Scope().Lookup(goName(h.name)); obj != nil {
+					s.names[h.name].typ = cleanNames(types.TypeString(obj.Type(), func(p *types.Package) string { return p.Name() }))
+				}
+			}
+		}
+	}
+}
+
+// quickValue shows the value of a variable of an earlier cell without
+// compiling: a cell that is just a name.
+func (in *Interp) quickValue(code string) (Result, bool) {
+	name := strings.TrimSpace(code)
+	if !token.IsIdentifier(name) {
+		return Result{}, false
+	}
+	sym := in.s.names[name]
+	if sym == nil || sym.kind != "var" {
+		return Result{}, false
+	}
+	p, ok := cellrt.Var(cellPath(sym.cell), name)
+	if !ok {
+		return Result{}, false
+	}
+	v := reflect.ValueOf(p).Elem().Interface()
+	var res Result
+	res.Values = []any{v}
+	res.Bundle = renderResult(res.Values, false)
+	return res, true
+}
+
+// run executes a loaded cell on its own goroutine, so that an interrupt
+// that the cell does not honour (a blocked call) can be given up on.
+func (in *Interp) run(n int, run func()) (res Result) {
+	type outcome struct {
+		r     any
+		stack []byte
+	}
+	done := make(chan outcome, 1)
+	cellrt.PanicStack.Store(nil)
+	in.running.Store(true)
+	defer in.running.Store(false)
+	go func() {
+		cellrt.SetCellGoroutine()
+		defer func() {
+			r := recover()
+			var stack []byte
+			if r != nil {
+				if p := cellrt.PanicStack.Load(); p != nil {
+					stack = *p
+				} else {
+					stack = stackOf()
+				}
+			}
+			done <- outcome{r, stack}
+		}()
+		run()
+	}()
+	var o outcome
+	select {
+	case o = <-done:
+	case <-cellrt.Done():
+		select {
+		case o = <-done:
+		case <-time.After(in.StopWait):
+			cellrt.TakeResult()
+			res.Err = &Error{Name: "Interrupted", Value: fmt.Sprintf("the cell did not stop within %v", in.StopWait)}
+			res.Err.Traceback = []string{red("Interrupted") + ": " + res.Err.Value + ": it is blocked where the kernel cannot reach " +
+				"(a mutex, sync.WaitGroup.Wait, a cgo call, a call into a package that does not check display.Interrupted).",
+				"It keeps running in the background; variables keep their values. If it holds what later cells need, restart the kernel."}
+			return res
+		}
+	}
+	if o.r != nil {
+		cellrt.TakeResult()
+		res.Err = panicError(o.r, o.stack, in.s.source)
+		return res
+	}
+	vals, lastErr, ok := cellrt.TakeResult()
+	if ok {
+		res.Values = vals
+		res.Bundle = renderResult(vals, lastErr)
 	}
 	return res
 }
 
-// compile compiles a cell with its go statements guarded (see guardGo),
-// or as written when it has none or the guarded form does not compile.
-func (in *Interp) compile(code string, src ast2.Ast) *fast.Expr {
-	guarded := in.ir.Comp.ParseBytes([]byte(code))
-	if guardGo(guarded) {
-		if expr, ok := in.tryCompile(ast2.AnyToAst(guarded, "cell")); ok {
-			return expr
-		}
-	}
-	return in.ir.CompileAst(src)
-}
-
-func (in *Interp) tryCompile(src ast2.Ast) (expr *fast.Expr, ok bool) {
-	defer func() {
-		if recover() != nil {
-			expr, ok = nil, false
-		}
-	}()
-	return in.ir.CompileAst(src), true
-}
-
-// printNames are functions whose results are noise in a notebook: the
-// (n, err) of print and write calls, the display id Show returns.
-var printNames = map[string]bool{"Print": true, "Println": true, "Printf": true, "Fprint": true, "Fprintln": true,
-	"Fprintf": true, "Write": true, "WriteString": true, "WriteByte": true, "WriteRune": true, "Encode": true,
-	"Show": true, "Display": true}
-
-// endsInPrint reports whether the cell's last statement is a call of a
-// print, write or show function, whose results the notebook does not show.
-func endsInPrint(nodes []ast.Node) bool {
-	if len(nodes) == 0 {
-		return false
-	}
-	n := nodes[len(nodes)-1]
-	if es, ok := n.(*ast.ExprStmt); ok {
-		n = es.X
-	}
-	call, ok := n.(*ast.CallExpr)
-	if !ok {
-		return false
-	}
-	switch f := call.Fun.(type) {
-	case *ast.Ident:
-		return printNames[f.Name]
-	case *ast.SelectorExpr:
-		return printNames[f.Sel.Name]
-	}
-	return false
-}
-
-// freshFileset gives each cell its own file set: gomacro adds every parsed
-// cell to one ever-growing set (~300 bytes a cell). The new set starts past
-// the old positions, so a position from an earlier cell resolves to nothing
-// rather than to a wrong line.
-func freshFileset(c *fast.Comp) {
-	old := c.Globals.Fileset
-	fs := etoken.NewFileSet()
-	if old != nil {
-		fs.AddFile("", old.Base(), 0, 0)
-	}
-	c.Globals.Fileset = fs
-}
-
-// importError is an import of a package the kernel does not have.
-type importError struct{ path string }
-
-func (e importError) Error() string {
-	hint := "only the standard library and RetLab's packages (" + strings.Join(bindings.Paths(), ", ") +
-		") are linked into the kernel; the interpreter cannot build plugins"
-	if generic[e.path] {
-		hint = "its API is generic and the interpreter has no generics; use sort, strings and loops instead"
-	}
-	return fmt.Sprintf("package %q is not available: %s", e.path, hint)
-}
-
-// generic lists standard packages gomacro cannot bind at all.
-var generic = map[string]bool{"slices": true, "maps": true, "cmp": true, "iter": true, "sync/atomic/generic": true}
-
-// checkImports rejects imports of packages without bindings before gomacro
-// tries (and fails slowly) to build a plugin for them.
-func checkImports(nodes []ast.Node) error {
-	for _, n := range nodes {
-		gd, ok := n.(*ast.GenDecl)
-		if !ok || gd.Tok != token.IMPORT {
-			continue
-		}
-		for _, s := range gd.Specs {
-			is, ok := s.(*ast.ImportSpec)
-			if !ok || is.Path == nil {
-				continue
-			}
-			path, err := strconv.Unquote(is.Path.Value)
-			if err != nil {
-				return fmt.Errorf("bad import path %s", is.Path.Value)
-			}
-			if _, ok := imports.Packages[path]; !ok {
-				return importError{path}
-			}
-		}
-	}
-	return nil
-}
-
 // renderResult turns a cell's values into what the notebook shows.
-func (in *Interp) renderResult(vals []any, types []xr.Type) display.Bundle {
+func renderResult(vals []any, lastErr bool) display.Bundle {
 	if len(vals) == 0 {
 		return nil
 	}
-	isErr := func(i int) bool {
-		return types[i] != nil && types[i].ReflectType() == reflect.TypeFor[error]()
-	}
-	last := len(vals) - 1
-	if len(vals) > 1 && vals[last] == nil && isErr(last) {
-		vals, types = vals[:last], types[:last] // (v, nil): show v
+	if lastErr && len(vals) > 1 && vals[len(vals)-1] == nil {
+		vals = vals[:len(vals)-1] // (v, nil): show v
 	}
 	nonNil := 0
 	for _, v := range vals {
@@ -378,217 +472,40 @@ func (in *Interp) renderResult(vals []any, types []xr.Type) display.Bundle {
 		return nil
 	}
 	if len(vals) == 1 {
-		return in.bundleOf(vals[0], types[0])
+		return display.BundleOf(vals[0])
 	}
 	parts := make([]string, len(vals))
 	for i, v := range vals {
-		parts[i] = in.bundleOf(v, types[i]).Text()
+		parts[i] = display.BundleOf(v).Text()
 	}
 	return display.Text(strings.Join(parts, " "))
 }
 
-// bundleOf is display.BundleOf for a value of the interpreter: compiled
-// types go straight to BundleOf; interpreted types whose emulated methods
-// implement display's interfaces are converted to them first.
-func (in *Interp) bundleOf(v any, t xr.Type) (b display.Bundle) {
-	if v == nil || display.Renders(v) || t == nil || t.NumMethod() == 0 {
-		return display.BundleOf(v)
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			b = display.Text(fmt.Sprintf("rendering %v panicked: %v", t, r))
-		}
-	}()
-	conv := func(to xr.Type) any {
-		return basereflect.ValueInterface(in.ir.Comp.Converter(t, to)(xr.ValueOf(v)))
-	}
-	b = display.Bundle{}
-	for _, r := range in.render {
-		if !t.Implements(r.t) {
-			continue
-		}
-		part := display.BundleOf(conv(r.t))
-		if r.name == "Renderer" || r.name == "MapRenderer" || r.name == "SimpleRenderer" {
-			b = part
-			break
-		}
-		for k, x := range part {
-			if k != display.MIMEText {
-				b[k] = x
-			}
-		}
-	}
-	if s, ok := b[display.MIMEText].(string); ok && s != "" && !strings.HasPrefix(s, "&{") {
-		return b
-	}
-	text := fmt.Sprint(v)
-	if in.stringer != nil && t.Implements(in.stringer) {
-		if s, ok := conv(in.stringer).(fmt.Stringer); ok {
-			text = s.String()
-		}
-	}
-	b[display.MIMEText] = text
-	return b
-}
-
-// errorOf turns a recovered panic into an Error.
-func (in *Interp) errorOf(r any, code string, stack []byte) *Error {
-	e := &Error{}
-	pos := ""
-	switch x := r.(type) {
-	case base.Signal:
-		if x == base.SigInterrupt {
-			e.Name, e.Value = "Interrupted", "the cell was interrupted"
-			e.Traceback = []string{red("Interrupted") + ": the cell was interrupted; variables keep the values they had"}
-			return e
-		}
-		e.Name, e.Value = "Panic", fmt.Sprint(x)
-	case importError:
-		e.Name, e.Value = "ImportError", x.Error()
-	case scanner.ErrorList:
-		e.Name, e.Value = "SyntaxError", x.Error()
-		if len(x) > 0 {
-			pos = x[0].Pos.String()
-		}
-	case output.RuntimeError:
-		e.Name, e.Value = "CompileError", x.Error()
-		pos = e.Value
-	case *output.RuntimeError:
-		e.Name, e.Value = "CompileError", x.Error()
-		pos = e.Value
-	case error:
-		if errors.Is(x, display.ErrInterrupted) {
-			e.Name = "Interrupted"
-		} else {
-			e.Name = "Panic"
-		}
-		e.Value = x.Error()
-	default:
-		e.Name, e.Value = "Panic", fmt.Sprint(r)
-	}
-	e.Traceback = []string{red(e.Name) + ": " + e.Value}
-	if line, col, ok := cellPos(pos); ok {
-		e.Traceback = append(e.Traceback, sourceContext(code, line, col)...)
-	}
-	if e.Name == "Panic" {
-		if frames := compiledFrames(stack); len(frames) > 0 {
-			e.Traceback = append(e.Traceback, "", "compiled Go frames (innermost first):")
-			e.Traceback = append(e.Traceback, frames...)
-		}
-	}
-	return e
-}
-
-func red(s string) string { return "\x1b[0;31m" + s + "\x1b[0m" }
-
-// cellPos finds "cell:LINE:COL" in an error message.
-func cellPos(msg string) (line, col int, ok bool) {
-	i := strings.Index(msg, "cell:")
-	if i < 0 {
-		return 0, 0, false
-	}
-	rest := msg[i+len("cell:"):]
-	parts := strings.SplitN(rest, ":", 3)
-	if len(parts) < 2 {
-		return 0, 0, false
-	}
-	line, err1 := strconv.Atoi(parts[0])
-	col, err2 := strconv.Atoi(strings.TrimSpace(parts[1]))
-	return line, col, err1 == nil && err2 == nil && line > 0
-}
-
-// sourceContext shows the cell line of an error with a caret under col.
-func sourceContext(code string, line, col int) []string {
-	lines := strings.Split(code, "\n")
-	if line > len(lines) {
-		return nil
-	}
-	src := lines[line-1]
-	prefix := fmt.Sprintf("%4d | ", line)
-	caret := strings.Repeat(" ", len(prefix)-2) + "| "
-	for i, r := range src {
-		if i >= col-1 {
-			break
-		}
-		if r == '\t' {
-			caret += "\t"
-		} else {
-			caret += " "
-		}
-	}
-	return []string{prefix + src, caret + red("^")}
-}
-
-// compiledFrames keeps, from a goroutine stack, the frames of compiled code
-// a user cares about: not the runtime, reflect, the interpreter or the kernel.
-func compiledFrames(stack []byte) []string {
-	lines := strings.Split(string(stack), "\n")
-	var out []string
-	for i := 1; i+1 < len(lines); i += 2 {
-		fn := strings.TrimSpace(lines[i])
-		file := strings.TrimSpace(lines[i+1])
-		if fn == "" || strings.HasPrefix(fn, "goroutine ") {
-			i--
-			continue
-		}
-		skip := false
-		for _, p := range []string{"runtime.", "runtime/debug.", "reflect.", "github.com/cosmos72/gomacro", "github.com/retlab/retlab/kernel", "panic(", "sync.", "created by"} {
-			if strings.HasPrefix(fn, p) {
-				skip = true
-				break
-			}
-		}
-		if skip {
-			continue
-		}
-		if j := strings.LastIndex(file, " +0x"); j >= 0 {
-			file = file[:j]
-		}
-		out = append(out, "  "+fn, "      "+file)
-		if len(out) >= 40 {
-			break
-		}
-	}
-	return out
-}
-
-// Imported lists the packages the cell code can use: alias -> path.
+// Imported lists the packages cells imported: name -> path.
 func (in *Interp) Imported() map[string]string {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	return in.importedLocked()
-}
-
-func (in *Interp) importedLocked() map[string]string {
-	out := map[string]string{}
-	for c := in.ir.Comp; c != nil; c = c.Outer {
-		for name, b := range c.Binds {
-			if imp, ok := b.Value.(*fast.Import); ok {
-				if _, dup := out[name]; !dup {
-					out[name] = imp.Path
-				}
-			}
-		}
+	out := map[string]string{"display": displayPath}
+	for k, v := range in.s.imports {
+		out[k] = v
 	}
 	return out
 }
 
-// Globals lists the names declared in the interpreter (variables,
-// functions, constants, types, imports), sorted.
+// globalsLocked lists the names cells declared, sorted.
 func (in *Interp) globalsLocked() []string {
-	seen := map[string]bool{}
-	for c := in.ir.Comp; c != nil; c = c.Outer {
-		for name := range c.Binds {
-			seen[name] = true
-		}
-		for name := range c.Types {
-			seen[name] = true
-		}
-	}
-	out := make([]string, 0, len(seen))
-	for n := range seen {
+	out := make([]string, 0, len(in.s.names))
+	for n := range in.s.names {
 		out = append(out, n)
 	}
 	sort.Strings(out)
 	return out
+}
+
+func asError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Name: "CompileError", Value: err.Error(), Traceback: []string{red("CompileError") + ": " + err.Error()}}
 }

@@ -3,25 +3,18 @@ package exec
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
-	"reflect"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/cosmos72/gomacro/fast"
-	xr "github.com/cosmos72/gomacro/xreflect"
-
-	"github.com/retlab/retlab/kernel/bindings"
 )
 
 // Inspect returns documentation for the identifier at byte offset cursor
-// (or the call whose argument list the cursor is in): the declaration and
-// doc comment for package members (RetLab's from the bindings, the
-// standard library's from `go doc`), the type of interpreter variables,
-// and the docs of methods of typed values. found is false when nothing is
-// known. While a cell runs it answers from the bindings only.
+// (or the call whose argument list the cursor is in): `go doc` for package
+// members (standard library, RetLab, added modules; the package need not
+// be imported yet when written with its path's last element: ?strings.Cut),
+// and the declaration of names cells declared. found is false when nothing
+// is known. While a cell runs it answers nothing.
 func (in *Interp) Inspect(code string, cursor int) (text string, found bool) {
 	expr := exprAt(code, clamp(cursor, 0, len(code)))
 	if expr == "" {
@@ -30,63 +23,59 @@ func (in *Interp) Inspect(code string, cursor int) (text string, found bool) {
 	return in.Doc(expr)
 }
 
-// Doc returns the documentation of expr: pkg.Name, pkg.Type.Method,
-// variable, variable.Method, a type name, or a builtin.
+// Doc returns the documentation of expr: pkg.Name, pkg.Type.Method, a
+// variable, function or type cells declared, or a builtin.
 func (in *Interp) Doc(expr string) (string, bool) {
-	parts := strings.Split(expr, ".")
 	if !in.mu.TryLock() {
 		return "", false
 	}
-	imported := in.importedLocked()
-	var sym *fast.Symbol
-	var typ xr.Type
-	if _, isPkg := imported[parts[0]]; !isPkg {
-		sym = in.ir.Comp.TryResolve(parts[0])
-		if sym == nil {
-			typ = in.ir.Comp.TryResolveType(parts[0])
-		} else {
-			typ = sym.Type
-		}
-	}
-	in.mu.Unlock()
+	defer in.mu.Unlock()
+	return in.docLocked(expr)
+}
 
-	if path, ok := imported[parts[0]]; ok {
-		return in.docs.lookup(path, strings.Join(parts[1:], "."))
-	}
-	if sym != nil || typ != nil {
+func (in *Interp) docLocked(expr string) (string, bool) {
+	parts := strings.Split(expr, ".")
+	if sym := in.s.names[parts[0]]; sym != nil {
 		var b strings.Builder
-		if sym != nil {
-			fmt.Fprintf(&b, "%s %v\n", parts[0], sym.Type)
-		} else {
-			fmt.Fprintf(&b, "type %s %v\n", parts[0], typ.GoType().Underlying())
-		}
-		named := typ
-		for named != nil && named.Name() == "" && named.Kind() == reflect.Pointer {
-			named = named.Elem()
-		}
-		if named != nil && named.PkgPath() != "" && named.PkgPath() != "main" && named.Name() != "" {
-			key := named.Name()
-			if len(parts) > 1 {
-				key += "." + parts[1]
+		t := in.typeOf(parts[0])
+		switch sym.kind {
+		case "type":
+			if t != nil {
+				fmt.Fprintf(&b, "type %s %s\n", parts[0], cleanNames(t.Underlying().String()))
 			}
-			if d, ok := in.docs.lookup(named.PkgPath(), key); ok {
-				b.WriteString("\n" + d)
+		default:
+			if t != nil {
+				fmt.Fprintf(&b, "%s %s %s\n", sym.kind, parts[0], cleanNames(t.String()))
+			}
+		}
+		fmt.Fprintf(&b, "declared in cell [%d]\n", sym.cell)
+		if len(parts) > 1 && t != nil {
+			for _, m := range in.members(parts[0]) {
+				if m == parts[1] {
+					fmt.Fprintf(&b, "has %s\n", m)
+				}
 			}
 		}
 		return b.String(), true
 	}
-	if len(parts) == 1 {
-		return in.docs.lookup("builtin", parts[0])
+	path, ok := in.s.imports[parts[0]]
+	if !ok && parts[0] == "display" {
+		path, ok = displayPath, true
 	}
-	return "", false
+	if ok {
+		return in.docs.lookup(in.ws, path, strings.Join(parts[1:], "."))
+	}
+	if len(parts) == 1 {
+		return in.docs.lookup(in.ws, "builtin", parts[0])
+	}
+	// Not imported yet: let go doc find the package by its last element.
+	return in.docs.lookup(in.ws, parts[0], strings.Join(parts[1:], "."))
 }
 
 // exprAt finds the dotted identifier around cursor, or the one before the
 // '(' of the call the cursor is in.
 func exprAt(code string, cursor int) string {
-	isID := func(c byte) bool {
-		return c == '_' || c == '.' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
-	}
+	isID := func(c byte) bool { return c == '.' || isIdent(c) }
 	s, e := cursor, cursor
 	for s > 0 && isID(code[s-1]) {
 		s--
@@ -116,7 +105,7 @@ func exprAt(code string, cursor int) string {
 	return ""
 }
 
-// docCache answers doc lookups: bindings first, then `go doc`, cached.
+// docCache answers doc lookups with `go doc` in the workspace module, cached.
 type docCache struct {
 	mu    sync.Mutex
 	cache map[string]docEntry
@@ -132,15 +121,7 @@ func newDocCache() *docCache { return &docCache{cache: map[string]docEntry{}} }
 // maxDoc bounds the text of one doc answer.
 const maxDoc = 32 << 10
 
-func (d *docCache) lookup(path, name string) (string, bool) {
-	if text, ok := bindings.Doc(path, name); ok {
-		return text, true
-	}
-	for _, p := range bindings.Paths() {
-		if p == path {
-			return "", false // a RetLab package without that name
-		}
-	}
+func (d *docCache) lookup(w *workspace, path, name string) (string, bool) {
 	key := path + "." + name
 	d.mu.Lock()
 	e, hit := d.cache[key]
@@ -155,8 +136,8 @@ func (d *docCache) lookup(path, name string) (string, bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "go", "doc", arg)
-	cmd.Dir = os.TempDir()
-	cmd.Env = append(os.Environ(), "GOFLAGS=", "GO111MODULE=off")
+	cmd.Dir = w.dir
+	cmd.Env = w.env
 	out, err := cmd.Output()
 	e = docEntry{text: string(out), ok: err == nil && len(out) > 0}
 	if len(e.text) > maxDoc {

@@ -75,6 +75,15 @@ def collect(kc, msg_id, timeout=TIMEOUT):
         out.append(m)
 
 
+def wait_for_stream(kc, msg_id, text, timeout=TIMEOUT):
+    """Waits for a stream message of request msg_id containing text."""
+    deadline = time.time() + timeout
+    while True:
+        m = kc.get_iopub_msg(timeout=max(0.1, deadline - time.time()))
+        if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "stream" and text in m["content"]["text"]:
+            return
+
+
 class Extras(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -280,8 +289,10 @@ class SignalInterrupt(unittest.TestCase):
             kc.start_channels()
             kc.wait_for_ready(timeout=TIMEOUT)
             try:
-                msg_id = kc.execute('import "time"\nsigN := 0\nfor { sigN++; time.Sleep(time.Millisecond) }')
-                time.sleep(0.5)
+                msg_id = kc.execute('import "fmt"\nimport "time"\nsigN := 0\nfmt.Println("running")\n'
+                                    'for { sigN++; time.Sleep(time.Millisecond) }')
+                wait_for_stream(kc, msg_id, "running")  # compiled first: wait until it runs
+                time.sleep(0.2)
                 km.interrupt_kernel()
                 reply, _ = collect(kc, msg_id)
                 self.assertEqual(reply["content"]["ename"], "Interrupted")

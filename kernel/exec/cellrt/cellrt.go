@@ -1,0 +1,271 @@
+// Package cellrt is what compiled notebook cells call into. The kernel
+// links it, and every cell plugin shares the kernel's copy, so its state
+// (the interrupt flag, the last result, registered variables) is one.
+//
+// The kernel's source rewriting inserts the calls; cell authors never
+// write them:
+//
+//	C()              at the top of every loop body and function: stops an interrupted cell
+//	Sleep(d)         for time.Sleep: wakes on interrupt
+//	Recv, Recv2, Send  for <-ch and ch <- v: wake on interrupt
+//	Done()           an extra case of every select without default
+//	Guard()          deferred in every function literal and go statement:
+//	                 a panic on a goroutine other than the cell's is reported, not fatal
+//	Result(v...)     the value of the cell's last expression
+//	Register         the addresses of the cell's top-level variables
+package cellrt
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/retlab/retlab/display"
+)
+
+// Stopped is the panic value that ends an interrupted cell.
+var Stopped error = display.ErrInterrupted
+
+var (
+	flag atomic.Bool
+	mu   sync.Mutex
+	done = make(chan struct{})
+)
+
+// C panics with Stopped once the cell is interrupted. It is small enough to
+// be inlined: one atomic load and a branch per loop iteration.
+func C() {
+	if flag.Load() {
+		panic(Stopped)
+	}
+}
+
+// Interrupt asks the running cell, and every goroutine cells started, to
+// stop at their next check; display.Interrupted turns true for RetLab's
+// long calls.
+func Interrupt() {
+	display.SetInterrupted(true)
+	mu.Lock()
+	defer mu.Unlock()
+	if !flag.Load() {
+		flag.Store(true)
+		close(done)
+	}
+}
+
+// Reset clears the interrupt before a cell starts.
+func Reset() {
+	mu.Lock()
+	defer mu.Unlock()
+	display.SetInterrupted(false)
+	if flag.Load() {
+		flag.Store(false)
+		done = make(chan struct{})
+	}
+}
+
+// Done is closed once the cell is interrupted.
+func Done() <-chan struct{} {
+	mu.Lock()
+	defer mu.Unlock()
+	return done
+}
+
+// Sleep is time.Sleep that returns early, panicking with Stopped, on interrupt.
+func Sleep(d time.Duration) {
+	C()
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-Done():
+		panic(Stopped)
+	}
+}
+
+// Recv is <-c that stops on interrupt.
+func Recv[T any](c <-chan T) T {
+	select {
+	case v := <-c:
+		return v
+	default:
+	}
+	select {
+	case v := <-c:
+		return v
+	case <-Done():
+		panic(Stopped)
+	}
+}
+
+// Recv2 is v, ok := <-c that stops on interrupt.
+func Recv2[T any](c <-chan T) (T, bool) {
+	select {
+	case v, ok := <-c:
+		return v, ok
+	default:
+	}
+	select {
+	case v, ok := <-c:
+		return v, ok
+	case <-Done():
+		panic(Stopped)
+	}
+}
+
+// Send is c <- v that stops on interrupt.
+func Send[T any](c chan<- T, v T) {
+	select {
+	case c <- v:
+		return
+	default:
+	}
+	select {
+	case c <- v:
+	case <-Done():
+		panic(Stopped)
+	}
+}
+
+// Range is a range over c that stops on interrupt.
+func Range[T any](c <-chan T) func(yield func(T) bool) {
+	return func(yield func(T) bool) {
+		for {
+			v, ok := Recv2(c)
+			if !ok || !yield(v) {
+				return
+			}
+		}
+	}
+}
+
+// cellGoroutine is the id of the goroutine running the current cell.
+var cellGoroutine atomic.Int64
+
+// SetCellGoroutine records that the calling goroutine runs cells.
+func SetCellGoroutine() { cellGoroutine.Store(goid()) }
+
+// PanicStack is the stack of the first panic a Guard saw on the cell's
+// goroutine before passing it on (the re-panic loses the original frames).
+var PanicStack atomic.Pointer[[]byte]
+
+// Guard is deferred at the top of every function literal and go statement
+// of cell code. On the cell's own goroutine it passes a panic on (the cell
+// reports it); on any other goroutine it reports the panic on stderr and
+// lets that goroutine end, where Go would end the whole kernel.
+func Guard() {
+	r := recover()
+	if r == nil {
+		return
+	}
+	stack := debug.Stack()
+	if goid() == cellGoroutine.Load() {
+		PanicStack.CompareAndSwap(nil, &stack)
+		panic(r)
+	}
+	if r == Stopped {
+		return // an interrupted background goroutine ends quietly
+	}
+	if Report != nil {
+		Report(r, stack)
+		return
+	}
+	fmt.Fprintf(os.Stderr, "panic in a goroutine a cell started (the kernel goes on): %v\n%s", r, stack)
+}
+
+// Report, when set by the kernel, formats a goroutine panic for the notebook.
+var Report func(r any, stack []byte)
+
+func goid() int64 {
+	var buf [64]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	b = bytes.TrimPrefix(b, []byte("goroutine "))
+	if i := bytes.IndexByte(b, ' '); i > 0 {
+		b = b[:i]
+	}
+	n, _ := strconv.ParseInt(string(b), 10, 64)
+	return n
+}
+
+var (
+	resMu   sync.Mutex
+	results []any
+	resErr  bool
+	hasRes  bool
+)
+
+// Result records the values of the cell's last expression.
+func Result(v ...any) { setResult(v, false) }
+
+// ResultE is Result for an expression whose last value is an error: a nil
+// error is not shown.
+func ResultE(v ...any) { setResult(v, true) }
+
+func setResult(v []any, lastErr bool) {
+	resMu.Lock()
+	defer resMu.Unlock()
+	results, resErr, hasRes = v, lastErr, true
+}
+
+// TakeResult returns and clears the last recorded result.
+func TakeResult() (v []any, lastErr, ok bool) {
+	resMu.Lock()
+	defer resMu.Unlock()
+	v, lastErr, ok = results, resErr, hasRes
+	results, resErr, hasRes = nil, false, false
+	return v, lastErr, ok
+}
+
+var (
+	varsMu sync.Mutex
+	vars   = map[string]map[string]any{}
+)
+
+// Register records the addresses of a cell package's top-level variables
+// (name as written in the cell -> pointer), for %who and quick display.
+func Register(pkg string, v map[string]any) {
+	varsMu.Lock()
+	defer varsMu.Unlock()
+	vars[pkg] = v
+}
+
+// Var returns the pointer registered for name in pkg.
+func Var(pkg, name string) (any, bool) {
+	varsMu.Lock()
+	defer varsMu.Unlock()
+	p, ok := vars[pkg][name]
+	return p, ok
+}
+
+// Display shows v in the notebook and returns its display id
+// (gophernotes' spelling of display.Show).
+func Display(v any) string { return display.Show(v) }
+
+// ReadInput is installed by the kernel: it asks the front end for a line.
+var ReadInput func(prompt string, password bool) (string, error)
+
+// Input asks the user for a line of text.
+func Input(prompt string) string { return input(prompt, false) }
+
+// Password asks the user for a line of text without echoing it.
+func Password(prompt string) string { return input(prompt, true) }
+
+func input(prompt string, password bool) string {
+	if ReadInput == nil {
+		panic(fmt.Errorf("Input: no front end to read from"))
+	}
+	s, err := ReadInput(prompt, password)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
