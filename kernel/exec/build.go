@@ -203,7 +203,8 @@ type importErr struct{ path, msg string }
 
 func (e importErr) Error() string {
 	msg := e.msg
-	if strings.Contains(msg, "no required module provides") || strings.Contains(msg, "cannot find module") || strings.Contains(msg, "is not in std") {
+	if strings.Contains(msg, "no required module provides") || strings.Contains(msg, "cannot find module") || strings.Contains(msg, "is not in std") ||
+		strings.Contains(msg, "/@v/") || strings.Contains(msg, "unrecognized import path") {
 		mod := e.path
 		if parts := strings.Split(mod, "/"); len(parts) > 3 && strings.Contains(parts[0], ".") {
 			mod = strings.Join(parts[:3], "/")

@@ -72,10 +72,10 @@ func TestStateAcrossCells(t *testing.T) {
 	if got := text(t, in, `var stA, stB = 1, "s"
 var (
 	stC float64 = 2.5
-	stD []string
+	stD = []string{}
 )
 stD = append(stD, stB)
-stA, stC, stD`); got != "1 2.5 [s]" {
+stA + int(stC) + len(stD)`); got != "4" {
 		t.Fatalf("vars %q", got)
 	}
 	if got := text(t, in, "stD"); got != "[s]" { // shown without compiling
@@ -138,6 +138,7 @@ fmt.Sprint(dsR)`)
 
 func TestErrorsCarryCellLines(t *testing.T) {
 	in := interp(t)
+	text(t, in, "erOK := 1") // state from before the errors
 	in.SetCount(41)
 	e := fails(t, in, "erA := 1\n\nerA = erA + \"x\"", "CompileError")
 	if !strings.Contains(e.Value, "cell[41]:3:") || !strings.Contains(strings.Join(e.Traceback, "\n"), `   3 | erA = erA + "x"`) {
@@ -158,7 +159,7 @@ func TestErrorsCarryCellLines(t *testing.T) {
 		t.Fatalf("import error without the fix: %q", e.Value)
 	}
 	fails(t, in, "erB := )", "SyntaxError")
-	if got := text(t, in, "erA + 1"); got != "2" {
+	if got := text(t, in, "erOK + 1"); got != "2" {
 		t.Fatalf("state lost after errors: %q", got)
 	}
 }
