@@ -72,7 +72,7 @@ func TestStateAcrossCells(t *testing.T) {
 	if got := text(t, in, `var stA, stB = 1, "s"
 var (
 	stC float64 = 2.5
-	stD = []string{}
+	stD []string
 )
 stD = append(stD, stB)
 stA + int(stC) + len(stD)`); got != "4" {

@@ -633,6 +633,11 @@ func (r *rewrite) sortedEdits() []edit {
 		if ii != ij {
 			return ii
 		}
+		// An enclosing replacement (a whole value-less spec of a var group)
+		// wins over the edits inside it (the rename of its name).
+		if !ii && es[i].end != es[j].end {
+			return es[i].end > es[j].end
+		}
 		return es[i].seq < es[j].seq
 	})
 	return es
