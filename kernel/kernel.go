@@ -95,7 +95,14 @@ func summarizeCrash(s string) string {
 	if len(lines) > 40 {
 		lines = append(lines[:40], "...")
 	}
-	return "The previous kernel ended with a fatal error, and Jupyter restarted it (variables are gone):\n" +
+	// The runtime prints the message of a stack overflow to stderr only (the
+	// process ends before the kernel forwards it); the report's first frames
+	// say it.
+	msg := ""
+	if !strings.Contains(s, "fatal error") && strings.Contains(s, "runtime.newstack(") {
+		msg = "fatal error: stack overflow (a goroutine's stack passed the kernel's 256 MB limit: unbounded recursion?)\n"
+	}
+	return "The previous kernel ended with a fatal error, and Jupyter restarted it (variables are gone):\n" + msg +
 		strings.Join(lines, "\n") + "\n"
 }
 

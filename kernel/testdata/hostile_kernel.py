@@ -1,4 +1,4 @@
-"""Kernel attacks of issue 16 (items 2, 9, 11), run against a built retlab.
+"""Kernel attacks of issue 16 (items 2, 9, 11) and issue 14 (a fatal error restarts), run against a built retlab.
 
 Usage: hostile_kernel.py RETLAB_BINARY
 
@@ -131,6 +131,36 @@ def main():
         want = os.path.join(spec_dir, "echarts.min.js")
         row("kernel from a --prefix kernelspec, RETLAB_ECHARTS unset", "finds the kernelspec's echarts.min.js",
             out.strip()[:120], out.strip().startswith(want + " <nil>"))
+
+        # Issue 14: a fatal runtime error (stack overflow) ends the kernel promptly with its message
+        # delivered, so Jupyter can restart it (last: it ends the kernel).
+        t0 = time.time()
+        msg_id = kc.execute("func soDeep(n int) int { return soDeep(n+1) + 1 }\nsoDeep(0)")
+        seen = []
+        while km.is_alive() and time.time() - t0 < TIMEOUT:
+            try:
+                m = kc.get_iopub_msg(timeout=0.2)
+                if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] in ("stream", "error"):
+                    seen.append(m["content"].get("text") or m["content"].get("evalue", ""))
+            except queue.Empty:
+                pass
+        took = time.time() - t0
+        dead = not km.is_alive()
+        # The runtime's report goes to a crash file beside the connection file; the restarted
+        # kernel (as Jupyter restarts it) shows its message with the first cell.
+        crash = km.connection_file + ".crash"
+        in_file = os.path.exists(crash) and "stack" in open(crash, errors="replace").read()
+        shown = ""
+        if dead:
+            km.restart_kernel(now=True)
+            kc.wait_for_ready(timeout=TIMEOUT)
+            _, shown = run_cell(kc, "1 + 1")
+        row("a cell recursing without end (stack overflow)",
+            "the kernel exits within 30 s; the restarted kernel shows the message",
+            "kernel %s after %.1f s; crash file %s; after restart: %s" % (
+                "exited" if dead else "still running", took, "has it" if in_file else "lacks it",
+                shown.strip().replace("\n", " ")[:160]),
+            dead and took < 30 and "stack overflow" in shown)
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
