@@ -137,7 +137,9 @@ CUDA_HOME=${CUDA_HOME:-/usr/local/cuda}
 # The kernel's Go environment: the warm step compiles with exactly this and the
 # kernel step writes it into kernel.json, so the cache the kernel looks in is
 # the one warmed, keyed the same way (GOFLAGS and CGO_ENABLED change the keys).
-KERNEL_ENV=(GOROOT="$GOROOT_DIR" GOCACHE="$CACHE" GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=)
+# Cells are compiled as plugins (cgo on) against the RetLab sources the kernel was
+# built from, which the retlab step copies to PREFIX/src (RETLAB_SRC).
+KERNEL_ENV=(GOROOT="$GOROOT_DIR" GOCACHE="$CACHE" GOTOOLCHAIN=local CGO_ENABLED=1 GOFLAGS= RETLAB_SRC="$PREFIX/src")
 if [ "$EXPORT" = 1 ]; then KERNEL_ENV+=(RETLAB_NODE_MODULES="$SHARE/node_modules"); fi
 
 # What a shell in the image needs (env.sh; the Dockerfiles' ENV says the same,
@@ -196,7 +198,8 @@ os_id() { (. /etc/os-release 2>/dev/null && echo "${ID:-unknown}") || echo unkno
 # skips what is installed). Always the run-time set; the build set when a
 # build step is selected.
 step_apt() {
-	local pkgs=(ca-certificates python3 python3-venv nodejs tini) list
+	# gcc and libc6-dev: the kernel compiles cells as plugins (cgo) at run time.
+	local pkgs=(ca-certificates python3 python3-venv nodejs tini gcc libc6-dev) list
 	# nodejs runs ECharts' server-side renderer: charts in notebooks carry an
 	# SVG next to their HTML (what nbconvert, GitHub and untrusted notebooks show).
 	if [ "$EXPORT" = 1 ]; then
@@ -205,7 +208,6 @@ step_apt() {
 	fi
 	if needs_build_packages; then
 		command -v npm >/dev/null || pkgs+=(npm) # another Node.js (NodeSource) may bring its own npm
-		[ "$CUDA" = 1 ] && pkgs+=(gcc libc6-dev)
 	fi
 	list=$(mktemp)
 	printf '%s\n' "${pkgs[@]}" >"$list"
@@ -368,6 +370,14 @@ step_venv() {
 # step when the binary may need a GPU just to start.
 step_retlab() {
 	mkdir -p "$PREFIX/bin"
+	# The module's sources (code and embedded files; not notebooks, test data or
+	# build outputs), which cells are compiled against.
+	rm -rf "$PREFIX/src.partial" && mkdir -p "$PREFIX/src.partial"
+	tar -C "$SRC" --exclude=./.git --exclude=./node_modules --exclude='./.venv*' --exclude=./bin \
+		--exclude=./.cache --exclude=./runs --exclude=./notebooks --exclude='*/testdata' --exclude=./docs -cf - . |
+		tar -C "$PREFIX/src.partial" -xf -
+	rm -rf "$PREFIX/src" && mv "$PREFIX/src.partial" "$PREFIX/src"
+	log "RetLab sources for the cells in $PREFIX/src ($(du -sh "$PREFIX/src" | cut -f1))"
 	if [ "$CUDA" = 1 ]; then
 		[ -f "$CUDA_HOME/include/cuda.h" ] || die "--cuda: no $CUDA_HOME/include/cuda.h (set CUDA_HOME)"
 		(cd "$SRC" && go_build_env CGO_ENABLED=1 CGO_CFLAGS="-I$CUDA_HOME/include" \
@@ -377,7 +387,9 @@ step_retlab() {
 		(cd "$SRC" && go_build_env CGO_ENABLED=0 "$GO" build -trimpath -o "$SCRATCH/retlab-cpu" ./cmd/retlab)
 		log "built $PREFIX/bin/retlab (-tags cuda) and a CPU twin for installing the kernelspec"
 	else
-		(cd "$SRC" && go_build_env CGO_ENABLED=0 "$GO" build -trimpath -o "$PREFIX/bin/retlab" ./cmd/retlab)
+		# cgo on: the kernel loads cells compiled as plugins.
+		# Built from the copy, with the environment the kernel builds cells in.
+		(cd "$PREFIX/src" && env "${KERNEL_ENV[@]}" "$GO" build -o "$PREFIX/bin/retlab" ./cmd/retlab)
 		log "built $PREFIX/bin/retlab ($(du -h "$PREFIX/bin/retlab" | cut -f1))"
 	fi
 }

@@ -212,7 +212,10 @@ class Smoke:
             port = s.getsockname()[1]
         env = dict(self.env, RETLAB_IP="127.0.0.1", RETLAB_PORT=str(port),
                    RETLAB_NOTEBOOK_DIR=os.path.join(self.prefix, "notebooks"))
-        proc = subprocess.Popen([os.path.join(self.prefix, "bin", "retlab-lab")], env=env, cwd=self.work,
+        # Outside the image the launcher never adds --allow-root itself (issue 16):
+        # as root, the smoke test passes it, as a user would.
+        args = ["--allow-root"] if os.geteuid() == 0 else []
+        proc = subprocess.Popen([os.path.join(self.prefix, "bin", "retlab-lab")] + args, env=env, cwd=self.work,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         lines = queue.Queue()
         log = []
