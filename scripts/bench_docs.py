@@ -98,8 +98,11 @@ SECTIONS = [("sgemm", lambda r: sgemm_section(r, "Matrix product: Go Sgemm again
             ("retention", retention_section), ("train", train_section)]
 
 
-def load(kind):
-    p = os.path.join(ROOT, "docs", "records", kind + ".json")
+def load(kind, machine=""):
+    """The record of kind: the project machine's (docs/records/KIND.json), or with machine set the last one
+    measured on another machine (docs/records/machines/MACHINE/KIND.json, kept by benchanchor.write_record)."""
+    p = os.path.join(ROOT, "docs", "records", "machines", machine, kind + ".json") if machine else \
+        os.path.join(ROOT, "docs", "records", kind + ".json")
     if not os.path.exists(p):
         return None
     with open(p) as f:
@@ -125,6 +128,18 @@ def benchmarks_md():
         out += fn(rec) + ["", f"Record: [records/{kind}.json](records/{kind}.json).", ""]
     if missing:
         out += ["Not measured yet (no record): " + ", ".join(missing) + ".", ""]
+    machines_dir = os.path.join(ROOT, "docs", "records", "machines")
+    for machine in sorted(os.listdir(machines_dir)) if os.path.isdir(machines_dir) else []:
+        recs = [(kind, fn, load(kind, machine)) for kind, fn in SECTIONS]
+        recs = [r for r in recs if r[2]]
+        if not recs:
+            continue
+        out += [f"# Other machine: {recs[0][2]['machine']['cpu']} ({machine})", "",
+                "The last records measured on a CPU the project ran on before; kept, not re-measured.", ""]
+        for kind, fn, rec in recs:
+            rel = f"records/machines/{machine}/{kind}.json"
+            out += ["#" + line if line.startswith("## ") else line for line in fn(rec)]
+            out += ["", f"Record: [{rel}]({rel}).", ""]
     return "\n".join(out)
 
 

@@ -147,12 +147,36 @@ def go_version():
 START_COMMIT = git_commit()
 
 
+def machine_slug(m):
+    """A file-name form of a record's machine: CPU model and vector class, e.g. intel-xeon-processor-avx512."""
+    words = re.sub(r"\((r|tm)\)", "", m["cpu"].lower())
+    vec = "avx512" if any(f.startswith("avx512") for f in m["flags"]) else ("avx2" if "avx2" in m["flags"] else "sse")
+    return "-".join(re.findall(r"[a-z0-9]+", words)) + "-" + vec
+
+
+def keep_other_machine(path, new):
+    """A record measured on another CPU is not replaced but moved to records/machines/SLUG/KIND.json, so
+    docs/benchmarks.md keeps every machine's last measurement (the project's machine changes between
+    sessions). A record of the same machine is simply replaced."""
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        old = json.load(f)
+    if machine_slug(old["machine"]) == machine_slug(new["machine"]):
+        return
+    dest = os.path.join(os.path.dirname(path), "machines", machine_slug(old["machine"]), os.path.basename(path))
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    os.replace(path, dest)
+    print(f"record of another machine kept: {os.path.relpath(dest)}", file=sys.stderr)
+
+
 def write_record(path, kind, payload):
     """Write a benchmark record (kind, date, machine, versions + payload) as JSON, atomically."""
     rec = {"kind": kind, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine(),
            "go": go_version(), "commit": START_COMMIT}
     rec.update(payload)
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    keep_other_machine(path, rec)
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
         json.dump(rec, f, indent=1)
