@@ -63,6 +63,18 @@ func parseAll[T comparable](raws []json.RawMessage, parse func(json.RawMessage) 
 
 func isNull(raw json.RawMessage) bool { return len(raw) == 0 || string(raw) == "null" }
 
+// readComponent decodes one pipeline component; nil (and no error) for an absent or null one.
+func readComponent(raw json.RawMessage) (*component, error) {
+	if isNull(raw) {
+		return nil, nil
+	}
+	c := new(component)
+	if err := json.Unmarshal(raw, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
 // ---- normalizers
 
 type normalizer interface{ normalize(string) string }
@@ -92,11 +104,8 @@ func (u normUnicode) normalize(x string) string { return norm.Form(u).String(x) 
 func (normLowercase) normalize(x string) string { return strings.ToLower(x) }
 
 func parseNormalizer(raw json.RawMessage) (normalizer, error) {
-	if isNull(raw) {
-		return nil, nil
-	}
-	var c component
-	if err := json.Unmarshal(raw, &c); err != nil {
+	c, err := readComponent(raw)
+	if c == nil {
 		return nil, err
 	}
 	switch c.Type {
@@ -106,7 +115,7 @@ func parseNormalizer(raw json.RawMessage) (normalizer, error) {
 	case "Prepend":
 		return normPrepend(c.Prepend), nil
 	case "Replace":
-		old, new, err := replaceArgs(c)
+		old, new, err := replaceArgs(*c)
 		return normReplace{old, new}, err
 	case "NFC":
 		return normUnicode(norm.NFC), nil
@@ -193,11 +202,8 @@ func (m metaspace) split(s string, first bool) []string {
 }
 
 func parsePreTokenizer(raw json.RawMessage) (preTokenizer, error) {
-	if isNull(raw) {
-		return nil, nil
-	}
-	var c component
-	if err := json.Unmarshal(raw, &c); err != nil {
+	c, err := readComponent(raw)
+	if c == nil {
 		return nil, err
 	}
 	switch c.Type {
@@ -334,11 +340,8 @@ func (d decMetaspace) decode(t []string) []string {
 }
 
 func parseDecoder(raw json.RawMessage) (decoder, error) {
-	if isNull(raw) {
-		return nil, nil
-	}
-	var c component
-	if err := json.Unmarshal(raw, &c); err != nil {
+	c, err := readComponent(raw)
+	if c == nil {
 		return nil, err
 	}
 	switch c.Type {
@@ -346,7 +349,7 @@ func parseDecoder(raw json.RawMessage) (decoder, error) {
 		s, err := parseAll(c.Decoders, parseDecoder)
 		return decSeq(s), err
 	case "Replace":
-		old, new, err := replaceArgs(c)
+		old, new, err := replaceArgs(*c)
 		return decReplace{old, new}, err
 	case "ByteFallback":
 		return decByteFallback{}, nil
@@ -383,11 +386,8 @@ type templatePiece struct {
 }
 
 func parsePostProcessor(raw json.RawMessage, t *Tokenizer) ([]templatePiece, error) {
-	if isNull(raw) {
-		return nil, nil
-	}
-	var c component
-	if err := json.Unmarshal(raw, &c); err != nil {
+	c, err := readComponent(raw)
+	if c == nil {
 		return nil, err
 	}
 	switch c.Type {
