@@ -81,7 +81,10 @@ def retention_section(rec):
 
 def train_section(rec):
     c = rec["config"]
-    lines = [f"## Training step: RetNet LM, ladder {c['size']}, {c['tokens_per_step']} tokens a step", "",
+    names = {"retnet": "RetNet", "transformer": "Transformer"}
+    models = [names.get(m, m) for m in c.get("models", ["retnet"])]  # records before the Transformer: RetNet only
+    lms = " and ".join(models) + (" LMs" if len(models) > 1 else " LM")
+    lines = [f"## Training step: {lms}, ladder {c['size']}, {c['tokens_per_step']} tokens a step", "",
              machine_line(rec), "", f"Accounting: {rec['accounting']}. Peak RSS: {rec['peak_rss']}.", "",
              "| model | T | batch | Go tokens/s | PyTorch tokens/s | Go / PyTorch | Go MFU | PyTorch MFU | "
              "Go peak RSS MB | PyTorch peak RSS MB |", "|---|---|---|---|---|---|---|---|---|---|"]

@@ -4,16 +4,18 @@ interleaved, repeated, the best kept, written as a JSON record (docs/records/KIN
 docs/benchmarks.md is generated from (`make bench-docs`).
 
   .venv-bench/bin/python scripts/bench_points.py retention [--T 512,2048,8192] [--rounds 2]
-  .venv-bench/bin/python scripts/bench_points.py train [--size s] [--T 256,512,1024,2048]
+  .venv-bench/bin/python scripts/bench_points.py train [--models retnet,transformer] [--size s] [--T 256,512,1024,2048]
 
 retention: one MSR layer forward (D 512, H 4, DV 1024, B 1) per form and T: `retlab bench retention`
   (--reference=false) against scripts/bench_retention_torch.py. The recurrent form decodes and times
   the whole sequence on both sides. GFLOP/s are of the work each side executes (the Go parallel form
   skips the masked triangle: retnet.RetentionFLOPsExecuted; PyTorch computes the full T x T); the
   ratio is PyTorch time over Go time, which needs no flop count.
-train: one AdamW training step of the RetNet LM of a ladder rung per T: `retlab bench train
-  --models retnet` against scripts/train_step_torch.py (tokens/s, ratio Go over PyTorch). MFU from
-  the nominal 6 x params x tokens on both sides.
+train: one AdamW training step of each LM (RetNet, and the Transformer baseline of
+  retnet/transformer.go) of a ladder rung per T: `retlab bench train --models MODEL` against
+  scripts/train_step_torch.py --model MODEL (tokens/s, ratio Go over PyTorch; the PyTorch
+  Transformer uses torch's fused scaled_dot_product_attention). MFU from the nominal
+  6 x params x tokens of that model on both sides.
 
 Both sides get the same threads (GOMAXPROCS, RETLAB_THREADS; torch.set_num_threads and the BLAS
 pools), and the peak RSS of each is that of its own fresh process (wait4's ru_maxrss: runtime,
@@ -76,7 +78,7 @@ def ladder_config(args, model, size):
 
 
 def train_points(args):
-    return [("retnet", T) for T in args.T]
+    return [(model, T) for model in args.models for T in args.T]
 
 
 def train_go(args, point):
@@ -91,11 +93,13 @@ def train_go(args, point):
 
 def train_torch(args, point, first):
     model, T = point
-    c = args.ladder
-    cmd = [sys.executable, os.path.join(ROOT, "scripts", "train_step_torch.py"), "--size", args.size,
-           "--V", str(c["vocab"]), "--D", str(c["dim"]), "--DV", str(c["value_dim"]), "--F", str(c["ffn_dim"]),
+    c = args.ladders[model]
+    cmd = [sys.executable, os.path.join(ROOT, "scripts", "train_step_torch.py"), "--model", model, "--size", args.size,
+           "--V", str(c["vocab"]), "--D", str(c["dim"]), "--F", str(c["ffn_dim"]),
            "--L", str(c["layers"]), "--H", str(c["heads"]), "--T", str(T), "--tokens-per-step", str(args.tokens),
            "--steps", str(args.steps), "--threads", str(args.threads)]
+    if model == "retnet":
+        cmd += ["--DV", str(c["value_dim"])]
     out, rss = benchanchor.run_with_rss(cmd, env=go_env(args.threads), cwd=ROOT)
     rec = json.loads(out)[0]
     return {"ms": rec["step_ms"], "tokens_per_s": rec["tokens_per_s"], "batch": rec["batch"], "rss": rss}
@@ -111,6 +115,7 @@ def main():
     ap.add_argument("--H", type=int, default=4)
     ap.add_argument("--B", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=3, help="retention: best of this many calls per process")
+    ap.add_argument("--models", default="retnet,transformer", help="train: architectures")
     ap.add_argument("--size", default="s", help="train: ladder rung")
     ap.add_argument("--tokens", type=int, default=4096, help="train: tokens per step")
     ap.add_argument("--steps", type=int, default=3, help="train: timed steps per process (median)")
@@ -122,6 +127,7 @@ def main():
     args = ap.parse_args()
     args.T = [int(t) for t in (args.T or ("512,2048,8192" if args.kind == "retention" else "256,512,1024,2048")).split(",")]
     args.forms = args.forms.split(",")
+    args.models = args.models.split(",")
     record = args.record or os.path.join(ROOT, "docs", "records", args.kind + ".json")
 
     load_before = os.getloadavg()
@@ -138,7 +144,7 @@ def main():
     if args.kind == "retention":
         points, go, ref = retention_points(args), retention_go, retention_torch
     else:
-        args.ladder = ladder_config(args, "retnet", args.size)
+        args.ladders = {m: ladder_config(args, m, args.size) for m in args.models}
         points, go, ref = train_points(args), train_go, train_torch
     best = {p: {} for p in points}
     first = True
@@ -175,7 +181,7 @@ def main():
                 row[f"{side}_gflops"] = round(gfs, 2)
                 row[f"{side}_mfu"] = round(gfs / peak, 3) if peak else None
         else:
-            c = args.ladder
+            c = args.ladders[p[0]]
             flops = 6 * c["params"] * g["batch"] * p[1]
             row.update({"model": p[0], "T": p[1], "batch": g["batch"], "go_tokens_per_s": round(g["tokens_per_s"], 1),
                         "pytorch_tokens_per_s": round(t["tokens_per_s"], 1),
@@ -190,7 +196,8 @@ def main():
         "train": "step_ms: median of --steps timed steps after a warm-up, per fresh process; speedup = Go tokens/s "
                  "over PyTorch tokens/s; MFU from the nominal 6 x params x tokens per step on both sides"}[args.kind]
     config = ({"D": args.D, "DV": args.DV, "H": args.H, "B": args.B, "repeats": args.repeats}
-              if args.kind == "retention" else {"size": args.size, "ladder": args.ladder, "tokens_per_step": args.tokens,
+              if args.kind == "retention" else {"size": args.size, "models": args.models, "ladders": args.ladders,
+                                                "tokens_per_step": args.tokens,
                                                 "steps": args.steps})
     benchanchor.write_record(record, args.kind, {
         "threads": args.threads, "rounds": args.rounds, "config": config, "anchor": anchor,

@@ -1,17 +1,22 @@
 #!/usr/bin/env python3
 """PyTorch CPU reference for `retlab bench train`: one AdamW training step of
 a RetNet decoder LM, written from docs/retnet-spec.md (torchscale
-semantics), timed on the CPU with a fixed thread count.
+semantics), or of the repo's Transformer baseline (retnet/transformer.go:
+the same LM with multi-scale retention replaced by causal softmax attention
+on rotated q and k), timed on the CPU with a fixed thread count.
 
-A step is: forward (parallel retention for T <= --chunk, chunkwise retention
-with chunks of --chunk beyond, as the Go benchmark does), mean cross-entropy,
-backward, gradient clipping to norm 1, AdamW(0.9, 0.98, wd 0.05). Prints a
-JSON array of retnet.TrainBench records (impl "pytorch") on stdout.
-With --verify CHECKPOINT it instead loads a Go RetNet checkpoint and prints
-the loss on --tokens: the Go test compares it with the Go model's, so the
-timed reference is known to compute the same function.
+A step is: forward (RetNet: parallel retention for T <= --chunk, chunkwise
+retention with chunks of --chunk beyond, as the Go benchmark does;
+Transformer: torch's fused scaled_dot_product_attention, what a PyTorch
+user would run), mean cross-entropy, backward, gradient clipping to norm 1,
+AdamW(0.9, 0.98, wd 0.05). Prints a JSON array of retnet.TrainBench records
+(impl "pytorch") on stdout.
+With --verify CHECKPOINT it instead loads a Go checkpoint of --model and
+prints the loss on --tokens: the Go tests compare it with the Go model's, so
+the timed reference is known to compute the same function.
 
 Usage: train_step_torch.py --D 128 --DV 256 --F 256 --L 3 --H 4 --T 256,512
+       train_step_torch.py --model transformer --D 128 --F 469 --L 3 --H 4
 """
 import argparse
 import json
@@ -22,10 +27,11 @@ import sys
 import time
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+ap.add_argument("--model", default="retnet", choices=["retnet", "transformer"], help="architecture")
 ap.add_argument("--size", default="", help="ladder rung name, copied into the records")
 ap.add_argument("--V", type=int, default=256)
 ap.add_argument("--D", type=int, required=True)
-ap.add_argument("--DV", type=int, required=True)
+ap.add_argument("--DV", type=int, default=0, help="value dim (RetNet only, required there)")
 ap.add_argument("--F", type=int, required=True)
 ap.add_argument("--L", type=int, required=True)
 ap.add_argument("--H", type=int, required=True)
@@ -39,6 +45,8 @@ ap.add_argument("--allow-generic", action="store_true",
                 help="time even a torch whose BLAS runs generic kernels (scripts/benchanchor.py refuses otherwise)")
 ap.add_argument("--tokens", default="", help="comma-separated token ids for --verify (inputs [:-1], targets [1:])")
 args = ap.parse_args()
+if args.model == "retnet" and args.DV <= 0:
+    ap.error("--DV is required for --model retnet")
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchanchor  # noqa: E402
@@ -201,6 +209,78 @@ class RetNetLM(nn.Module):
         return self.output_projection(self.layer_norm(x))
 
 
+class Rotary:
+    """sin/cos of n*theta for positions 0..T-1 (RetNet's angles, interleaved pairs): retnet/rotation.go."""
+
+    def __init__(self, D, H, T):
+        dk = D // H
+        angle = 1.0 / (10000 ** torch.linspace(0, 1, dk // 2))
+        angle = angle.unsqueeze(-1).repeat(1, 2).flatten()
+        idx = torch.arange(T).to(angle)
+        self.sin = torch.sin(idx[:, None] * angle[None, :])
+        self.cos = torch.cos(idx[:, None] * angle[None, :])
+
+
+class SelfAttention(nn.Module):
+    """Causal multi-head softmax attention on rotated q and k, scale dk^-1/2 (retnet/attention.go)."""
+
+    def __init__(self, D, H):
+        super().__init__()
+        self.D, self.H, self.dk = D, H, D // H
+        self.q_proj = nn.Linear(D, D, bias=False)
+        self.k_proj = nn.Linear(D, D, bias=False)
+        self.v_proj = nn.Linear(D, D, bias=False)
+        self.out_proj = nn.Linear(D, D, bias=False)
+
+    def forward(self, x, rot):
+        B, T, _ = x.shape
+        q = self.q_proj(x).view(B, T, self.H, self.dk).transpose(1, 2)
+        k = self.k_proj(x).view(B, T, self.H, self.dk).transpose(1, 2)
+        v = self.v_proj(x).view(B, T, self.H, self.dk).transpose(1, 2)
+        q = q * rot.cos + rotate_every_two(q) * rot.sin
+        k = k * rot.cos + rotate_every_two(k) * rot.sin
+        o = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return self.out_proj(o.transpose(1, 2).reshape(B, T, self.D))
+
+
+class TransformerBlock(nn.Module):
+    def __init__(self, D, Fd, H):
+        super().__init__()
+        self.self_attn = SelfAttention(D, H)
+        self.self_attn_layer_norm = RMSNorm(D)
+        self.final_layer_norm = RMSNorm(D)
+        self.ffn = GLU(D, Fd)
+
+    def forward(self, x, rot):
+        h = x + self.self_attn(self.self_attn_layer_norm(x), rot)
+        return h + self.ffn(self.final_layer_norm(h))
+
+
+class TransformerLM(nn.Module):
+    """retnet.Transformer: parameter names are its checkpoint's."""
+
+    def __init__(self, V, D, Fd, L, H):
+        super().__init__()
+        self.D = D
+        self.embed_tokens = nn.Embedding(V, D)
+        self.layers = nn.ModuleList([TransformerBlock(D, Fd, H) for _ in range(L)])
+        self.layer_norm = RMSNorm(D)
+        self.output_projection = nn.Linear(D, V, bias=False)
+
+    def forward(self, tokens, rot):
+        x = self.embed_tokens(tokens) * math.sqrt(self.D)
+        for layer in self.layers:
+            x = layer(x, rot)
+        return self.output_projection(self.layer_norm(x))
+
+
+def build():
+    """The model of --model and its position tables for length T."""
+    if args.model == "transformer":
+        return TransformerLM(args.V, args.D, args.F, args.L, args.H), lambda T: Rotary(args.D, args.H, T)
+    return RetNetLM(args.V, args.D, args.DV, args.F, args.L, args.H), lambda T: RelPos(args.D, args.H, T, args.chunk)
+
+
 def read_safetensors(path):
     """Float32 tensors of a safetensors file (retnet_rel_pos.* and optim.* skipped)."""
     import struct
@@ -222,15 +302,16 @@ def read_safetensors(path):
 
 def verify():
     """Loss of a Go checkpoint on one sequence: the same function as the Go model?"""
-    model = RetNetLM(args.V, args.D, args.DV, args.F, args.L, args.H)
+    model, positions = build()
     model.load_state_dict(read_safetensors(args.verify), strict=True)
     toks = torch.tensor([[int(t) for t in args.tokens.split(",")]])
     T = toks.shape[1] - 1
-    rel = RelPos(args.D, args.H, T, args.chunk)
+    rel = positions(T)
     with torch.no_grad():
         logits = model(toks[:, :-1], rel)
         loss = F.cross_entropy(logits.view(-1, args.V), toks[:, 1:].reshape(-1))
-    json.dump({"loss": loss.item(), "form": "chunkwise" if rel.chunked else "parallel"}, sys.stdout)
+    form = "attention" if args.model == "transformer" else "chunkwise" if rel.chunked else "parallel"
+    json.dump({"loss": loss.item(), "form": form}, sys.stdout)
     print()
 
 
@@ -241,15 +322,15 @@ def main():
                                                           anchor["cpu_capability"], anchor["torch_threads"])
     print("train_step_torch: " + note, file=sys.stderr)
     torch.manual_seed(1)
-    model = RetNetLM(args.V, args.D, args.DV, args.F, args.L, args.H)
+    model, positions = build()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.05)
     recs = []
     for T in [int(t) for t in args.T.split(",")]:
-        if T > args.chunk and T % args.chunk:
+        if args.model == "retnet" and T > args.chunk and T % args.chunk:
             print(f"train_step_torch: T={T} is not a multiple of the chunk {args.chunk}; skipped", file=sys.stderr)
             continue
         B = max(1, args.tokens_per_step // T)
-        rel = RelPos(args.D, args.H, T, args.chunk)
+        rel = positions(T)
         g = torch.Generator().manual_seed(T)
         x = torch.randint(0, args.V, (B, T), generator=g)
         y = torch.randint(0, args.V, (B, T), generator=g)
@@ -270,7 +351,7 @@ def main():
             times.append((time.perf_counter() - t0) * 1e3)
         times.sort()
         ms = times[len(times) // 2]
-        recs.append({"impl": "pytorch", "model": "retnet", "size": args.size, "seq_len": T, "batch": B,
+        recs.append({"impl": "pytorch", "model": args.model, "size": args.size, "seq_len": T, "batch": B,
                      "step_ms": ms, "tokens_per_s": B * T / (ms / 1e3),
                      "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024})
     json.dump(recs, sys.stdout, indent=2)
