@@ -92,6 +92,9 @@ func (m *Model) Forward(tokens []int32, B, T int, form retnet.Form, chunk int, s
 	for l := range m.layers {
 		L := &m.layers[l]
 		rmsNorm(h, x, L.attnNorm, N, D, c.NormEps)
+		if m.inputTap != nil {
+			m.inputTap(l, h)
+		}
 		if c.IsRetNet() {
 			var S []float32
 			if st != nil {

@@ -15,6 +15,12 @@ import (
 
 var _ retnet.DecoderMaker = (*Model)(nil)
 
+// Every model is a retnet.Inference (package retnet/load opens it with the
+// others); the RetNets are retnet.Retentive (Gammas, DecayMatrix,
+// RetentionScores and FormAgreement return an error or nil for a
+// Transformer).
+var _ retnet.Retentive = (*Model)(nil)
+
 // NewDecoder starts decoding B sequences: a chunkwise prefill (RetNet) or a
 // full forward into the KV cache (Transformer), then one-token steps.
 func (m *Model) NewDecoder(B int) retnet.Decoder { return &decoder{m: m, st: m.NewState(B)} }
@@ -142,29 +148,44 @@ func (m *Model) Perplexity(ctx context.Context, tokens []int, seqLen, B int, pro
 // diagonal) — how much token n takes from token m before the value
 // product. Index [h][n*T+m].
 func (m *Model) RetentionMaps(tokens []int, layerIdx int) ([][]float32, error) {
+	if layerIdx < 0 || layerIdx >= m.Config.Layers {
+		return nil, fmt.Errorf("hf: layer %d outside [0,%d)", layerIdx, m.Config.Layers)
+	}
+	maps, err := m.retentionMaps(tokens)
+	if err != nil {
+		return nil, err
+	}
+	return maps[layerIdx], nil
+}
+
+// retentionMaps is RetentionMaps of every layer, index [layer][h][n*T+m],
+// from one parallel-form forward.
+func (m *Model) retentionMaps(tokens []int) ([][][]float32, error) {
 	c := m.Config
 	if !c.IsRetNet() {
 		return nil, fmt.Errorf("hf: retention maps need a RetNet, %s is a %s", m.Dir, c.ModelType)
 	}
-	if layerIdx < 0 || layerIdx >= c.Layers {
-		return nil, fmt.Errorf("hf: layer %d outside [0,%d)", layerIdx, c.Layers)
+	maps := make([][][]float32, c.Layers)
+	for l := range maps {
+		maps[l] = make([][]float32, c.Heads)
 	}
-	maps := make([][]float32, c.Heads)
 	m.tap = func(l int, h *retHead, head int) { // called for every (layer, head), heads in parallel
-		if l == layerIdx {
-			maps[head] = make([]float32, h.T*h.T)
-			h.scores(maps[head])
-		}
+		maps[l][head] = make([]float32, h.T*h.T)
+		h.scores(maps[l][head])
 	}
 	defer func() { m.tap = nil }()
-	flat := make([]int32, len(tokens))
-	for i, t := range tokens {
-		flat[i] = int32(t)
-	}
-	if _, err := m.Forward(flat, 1, len(flat), retnet.Parallel, 0, nil); err != nil {
+	if _, err := m.Forward(int32s(tokens), 1, len(tokens), retnet.Parallel, 0, nil); err != nil {
 		return nil, err
 	}
 	return maps, nil
+}
+
+func int32s(tokens []int) []int32 {
+	flat := make([]int32, len(tokens))
+	for i, t := range tokens {
+		flat[i] = int32(min(max(t, -1), math.MaxInt32)) // out of range stays out of range for Forward's check
+	}
+	return flat
 }
 
 // DecayMatrix returns head h's decay matrix for n positions,
@@ -192,24 +213,111 @@ func (m *Model) Gammas() []float64 {
 	return out
 }
 
-// RetentionScores is RetentionMaps in the form viz.RetentionScores draws:
-// one record per head of the layer, with its gamma and the token labels.
-func (m *Model) RetentionScores(tokens []int, labels []string, layerIdx int) ([]retnet.RetentionScores, error) {
+// RetentionScores implements retnet.Retentive: RetentionMaps of every
+// layer in the form viz.RetentionScores draws, one record per layer and
+// head (layer-major) with its gamma and the token labels (nil: none).
+func (m *Model) RetentionScores(tokens []int, labels []string) ([]retnet.RetentionScores, error) {
+	if labels != nil && len(labels) != len(tokens) {
+		return nil, fmt.Errorf("hf: %d labels for %d tokens", len(labels), len(tokens))
+	}
+	maps, err := m.retentionMaps(tokens)
+	if err != nil {
+		return nil, err
+	}
+	var out []retnet.RetentionScores
+	for l := range maps {
+		out = append(out, m.scoreRecords(maps[l], l, labels)...)
+	}
+	return out, nil
+}
+
+// LayerRetentionScores is RetentionScores of one layer.
+func (m *Model) LayerRetentionScores(tokens []int, labels []string, layerIdx int) ([]retnet.RetentionScores, error) {
+	if labels != nil && len(labels) != len(tokens) {
+		return nil, fmt.Errorf("hf: %d labels for %d tokens", len(labels), len(tokens))
+	}
 	maps, err := m.RetentionMaps(tokens, layerIdx)
 	if err != nil {
 		return nil, err
 	}
-	T := len(tokens)
+	return m.scoreRecords(maps, layerIdx, labels), nil
+}
+
+func (m *Model) scoreRecords(maps [][]float32, layer int, labels []string) []retnet.RetentionScores {
 	g := m.Gammas()
 	out := make([]retnet.RetentionScores, len(maps))
 	for h, a := range maps {
+		T := int(math.Sqrt(float64(len(a))))
 		rows := make([][]float32, T)
 		for n := range rows {
 			rows[n] = a[n*T : (n+1)*T]
 		}
-		out[h] = retnet.RetentionScores{Layer: layerIdx, Head: h, Gamma: g[h], Tokens: labels, Scores: rows}
+		out[h] = retnet.RetentionScores{Layer: layer, Head: h, Gamma: g[h], Tokens: labels, Scores: rows}
+	}
+	return out
+}
+
+// FormAgreement implements retnet.Retentive: it runs one sequence in the
+// parallel form and feeds each layer's normed input through that layer's
+// retention in the three forms (chunkwise with chunk), reporting the
+// largest absolute differences between the outputs. fla's retention has no
+// normalisation, so they agree to float rounding (GroupNormEps reports the
+// norm's eps, which acts after the forms meet).
+func (m *Model) FormAgreement(tokens []int, chunk int) ([]retnet.FormAgreement, error) {
+	c := m.Config
+	if !c.IsRetNet() {
+		return nil, fmt.Errorf("hf: form agreement needs a RetNet, %s is a %s", m.Dir, c.ModelType)
+	}
+	if chunk < 1 {
+		return nil, fmt.Errorf("hf: form agreement with chunk %d (want >= 1)", chunk)
+	}
+	inputs := make([][]float32, c.Layers)
+	m.inputTap = func(l int, x []float32) { inputs[l] = append([]float32(nil), x...) }
+	_, err := m.Forward(int32s(tokens), 1, len(tokens), retnet.Parallel, 0, nil)
+	m.inputTap = nil
+	if err != nil {
+		return nil, err
+	}
+	T := len(tokens)
+	out := make([]retnet.FormAgreement, c.Layers)
+	for l, x := range inputs {
+		o := map[retnet.Form][]float32{}
+		for _, form := range retnet.Forms {
+			o[form] = make([]float32, T*c.Hidden)
+			m.retention(o[form], x, l, 1, T, 0, form, chunk, nil)
+		}
+		out[l] = retnet.FormAgreement{Layer: l,
+			ParallelVsRecurrent:  diff(o[retnet.Parallel], o[retnet.Recurrent]),
+			ParallelVsChunkwise:  diff(o[retnet.Parallel], o[retnet.Chunkwise]),
+			RecurrentVsChunkwise: diff(o[retnet.Recurrent], o[retnet.Chunkwise]),
+			GroupNormEps:         c.NormEps}
 	}
 	return out, nil
+}
+
+func diff(a, b []float32) float64 {
+	var d float64
+	for i := range a {
+		d = max(d, math.Abs(float64(a[i])-float64(b[i])))
+	}
+	return d
+}
+
+// Logits implements retnet.Inference: Forward of B equal-length sequences
+// from position 0 (chunk <= 0: DefaultChunk).
+func (m *Model) Logits(tokens [][]int, form retnet.Form, chunk int) ([]float32, error) {
+	if len(tokens) == 0 || len(tokens[0]) == 0 {
+		return nil, fmt.Errorf("hf: no tokens")
+	}
+	T := len(tokens[0])
+	flat := make([]int32, 0, len(tokens)*T)
+	for b, s := range tokens {
+		if len(s) != T {
+			return nil, fmt.Errorf("hf: sequence %d has %d tokens, sequence 0 has %d (a batch needs equal lengths)", b, len(s), T)
+		}
+		flat = append(flat, int32s(s)...)
+	}
+	return m.Forward(flat, len(tokens), T, form, chunk, nil)
 }
 
 // PerplexityPoint is a measured perplexity in the form viz.PerplexityVsSize

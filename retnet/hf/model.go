@@ -58,7 +58,8 @@ type Model struct {
 	invFreq   []float32 // (hd/2) rotary frequencies base^(-2i/hd)
 	log2Gamma []float32 // (H) retnet: log2(1 - 2^(-5-h))
 
-	tap func(layer int, h *retHead, head int) // RetentionMaps' hook into the retention of sequence 0
+	tap      func(layer int, h *retHead, head int) // RetentionMaps' hook into the retention of sequence 0
+	inputTap func(layer int, x []float32)          // FormAgreement's hook: each layer's normed input (N,D)
 }
 
 type layer struct {

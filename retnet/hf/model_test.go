@@ -282,3 +282,78 @@ func TestPerplexityAndDecoding(t *testing.T) {
 		check(t, fmt.Sprintf("decay matrix head %d", h), d, masks[h], 1e-6)
 	}
 }
+
+// TestGoldenRetentionMaps compares the retention maps of every layer and
+// head with fla's own naive_retention score matrices on the same input
+// (expected.safetensors "retention.L", (B,H,T,T): the script runs
+// naive_retention with v = identity inside the model's forward), and checks
+// the rest of retnet.Retentive: the three forms agree on every layer, and
+// Logits equals the reference logits.
+func TestGoldenRetentionMaps(t *testing.T) {
+	for _, name := range []string{"fla-retnet-tiny", "fla-retnet-tied"} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(testdata, name)
+			m, err := Load(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			var r retnet.Retentive = m
+			g := readGolden(t, dir)
+			H, T := m.Config.Heads, g.T
+			for b := 0; b < g.B; b++ {
+				seq := make([]int, T)
+				for i := range seq {
+					seq[i] = int(g.ids[b*T+i])
+				}
+				scores, err := r.RetentionScores(seq, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(scores) != m.Config.Layers*H {
+					t.Fatalf("%d score records, want layers x heads = %d", len(scores), m.Config.Layers*H)
+				}
+				for _, s := range scores {
+					ref := g.want(t, fmt.Sprintf("retention.%d", s.Layer))
+					want := ref[(b*H+s.Head)*T*T : (b*H+s.Head+1)*T*T]
+					var got []float32
+					for _, row := range s.Scores {
+						got = append(got, row...)
+					}
+					check(t, fmt.Sprintf("sequence %d layer %d head %d scores", b, s.Layer, s.Head), got, want, 1e-5)
+					if math.Abs(s.Gamma-(1-math.Pow(2, -5-float64(s.Head)))) > 1e-7 {
+						t.Errorf("head %d gamma %g", s.Head, s.Gamma)
+					}
+				}
+			}
+			fa, err := r.FormAgreement(seqOf(g, 0), 4)
+			if err != nil || len(fa) != m.Config.Layers {
+				t.Fatalf("FormAgreement: %d layers, %v", len(fa), err)
+			}
+			for _, a := range fa {
+				if w := max(a.ParallelVsRecurrent, a.ParallelVsChunkwise, a.RecurrentVsChunkwise); w > 1e-5 || math.IsNaN(w) {
+					t.Errorf("layer %d: forms differ by %.3g", a.Layer, w)
+				}
+			}
+			batch := [][]int{seqOf(g, 0), seqOf(g, 1)}
+			for _, form := range retnet.Forms {
+				got, err := r.Logits(batch, form, 3)
+				if err != nil {
+					t.Fatal(err)
+				}
+				check(t, string(form)+" Logits", got, g.want(t, "logits"), f32Tol)
+			}
+			if _, err := r.Logits([][]int{{1, 2}, {3}}, retnet.Parallel, 0); err == nil {
+				t.Error("Logits of unequal lengths: no error")
+			}
+		})
+	}
+}
+
+func seqOf(g *golden, b int) []int {
+	seq := make([]int, g.T)
+	for i := range seq {
+		seq[i] = int(g.ids[b*g.T+i])
+	}
+	return seq
+}

@@ -24,6 +24,9 @@ Each expected.safetensors holds:
   prefill_ids (B,P), step_ids (B,S) I64,
   prefill_logits (B,V), step_logits (S,B,V) F32  prefill then one-token steps with the cache
   state.L (B,H,dk,dv) F32                  retnet: each layer's recurrent state after input_ids
+  retention.L (B,H,T,T) F32                retnet: each layer's parallel-form score matrices in the
+                                           full forward, gamma^(n-m) (q_n . k_m) dk^-1/2 below the
+                                           diagonal: naive_retention itself, run with v = identity
 BF16 directories also hold logits_f32 (the same model computed in float32 from
 the bf16-rounded weights: what a float32-accumulating port must match tightly)
 and logits (computed by PyTorch in bfloat16, the model's own precision).
@@ -89,9 +92,23 @@ def gamma_log2(H, device):
     return (1 - torch.tensor(2., device=device).pow(-5. - torch.arange(H, dtype=torch.float, device=device))).log2()
 
 
+# When a list, each retention call from position 0 appends its score matrices (B,H,T,T) to it.
+SCORES = None
+
+
+def capture_scores(q, k):
+    """naive_retention returns o = s @ v: with v the identity, its score matrix s (fla has repeated
+    the kv heads of GQA before the kernel call)."""
+    if SCORES is not None:
+        B, T, H, _ = q.shape
+        SCORES.append(naive_retention(q.transpose(1, 2), k.transpose(1, 2), torch.eye(T).expand(B, H, T, T)).float())
+
+
 def recurrent_retention(q, k, v, initial_state=None, output_final_state=False, cu_seqlens=None, **kw):
     """S_t = gamma S_{t-1} + k_t^T v_t; o_t = (q_t dk^-1/2) S_t; q,k,v (B,T,H,d); float32."""
     assert cu_seqlens is None
+    if initial_state is None:
+        capture_scores(q, k)
     B, T, H, K = q.shape
     V = v.shape[-1]
     decay = torch.exp2(gamma_log2(H, q.device)).view(1, H, 1, 1)
@@ -108,6 +125,7 @@ def parallel_retention(q, k, v, initial_state=None, output_final_state=False, cu
     """fla.ops.retention.naive.naive_retention (it takes (B,H,T,d)); with a state: the recurrence."""
     if initial_state is not None or output_final_state:
         return recurrent_retention(q, k, v, initial_state, output_final_state, cu_seqlens)
+    capture_scores(q, k)
     o = naive_retention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)).transpose(1, 2)
     return o.to(q.dtype), None
 
@@ -207,6 +225,12 @@ def expected(model, ids, P, retnet):
         if retnet:
             for l, s in enumerate(retnet_states(model, ids)):
                 t[f"state.{l}"] = s
+            global SCORES
+            SCORES = []
+            model(input_ids=ids)
+            for l, s in enumerate(SCORES):
+                t[f"retention.{l}"] = s
+            SCORES = None
     return {k: v.contiguous() for k, v in t.items()}
 
 
