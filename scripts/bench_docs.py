@@ -32,8 +32,9 @@ def machine_line(rec):
     vec = ("AVX-512 (" + ", ".join(f[6:].upper().lstrip("_") for f in avx512) + ")") if avx512 else \
         ("AVX2+FMA" if "avx2" in m["flags"] else "no AVX2")
     a = rec.get("anchor", {})
-    shared = (f"**shared machine** (load average {rec['load_before'][0]:.1f} before, {rec['load_after'][0]:.1f} after)"
-              if rec.get("shared_machine") else f"quiet machine (load average {rec['load_before'][0]:.1f})")
+    others = (f"other processes used {rec['other_work_cores']:.2f} cores on average" if "other_work_cores" in rec
+             else f"load average {rec['load_before'][0]:.1f} before, {rec['load_after'][0]:.1f} after")
+    shared = f"**shared machine** ({others})" if rec.get("shared_machine") else f"quiet machine ({others})"
     other = "" if m["cpu"] == current_cpu() else " **(another machine: not the CPU of the newest records)**"
     return (f"Measured {rec['date']} on {m['cpu']}{other}, {m['cores']} cores, {vec}; {rec['threads']} threads "
             f"each side; Go {rec.get('go', '?')} at {rec.get('commit', '?')}; PyTorch {a.get('torch', '?')} "

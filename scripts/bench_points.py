@@ -130,7 +130,7 @@ def main():
     args.models = args.models.split(",")
     record = args.record or os.path.join(ROOT, "docs", "records", args.kind + ".json")
 
-    load_before = os.getloadavg()
+    load_before, other = os.getloadavg(), benchanchor.OtherWork()
     benchanchor.threads(args.threads)
     import torch
     torch.set_num_threads(args.threads)
@@ -201,7 +201,7 @@ def main():
                                                 "steps": args.steps})
     benchanchor.write_record(record, args.kind, {
         "threads": args.threads, "rounds": args.rounds, "config": config, "anchor": anchor,
-        "peak_gflops": {k: round(v, 1) for k, v in peaks.items()}, "shared_machine": load_before[0] > 0.5,
+        "peak_gflops": {k: round(v, 1) for k, v in peaks.items()}, **other.fields(),
         "load_before": list(load_before), "load_after": list(load_after), "accounting": accounting,
         "peak_rss": "each side's own fresh process per point, wait4 ru_maxrss (runtime and libraries included)",
         "go_note": best[points[0]]["go"].get("note", ""), "results": rows})

@@ -89,7 +89,7 @@ def main():
         bench, kind = "BenchmarkSgemm", "sgemm"
     record = args.record or os.path.join(root, "docs", "records", kind + ".json")
 
-    load_before = os.getloadavg()
+    load_before, other = os.getloadavg(), benchanchor.OtherWork()
     benchanchor.threads(args.threads)
     import torch
     torch.set_num_threads(args.threads)
@@ -140,7 +140,7 @@ def main():
     rec = benchanchor.write_record(record, kind, {
         "threads": args.threads, "rounds": args.rounds, "reps": args.reps, "go_isas": isas,
         "anchor": anchor, "peak_gflops": {k: round(v, 1) for k, v in peaks.items()},
-        "shared_machine": load_before[0] > 0.5,
+        **other.fields(),
         "load_before": list(load_before), "load_after": list(load_after),
         "accounting": "2*m*n*k flops per product on both sides (dense products, nothing skipped); "
                       "best of rounds x reps timings; MFU = GFLOP/s over the best FMA-chain probe "

@@ -207,6 +207,36 @@ def keep_other_machine(path, new):
     print(f"record of another machine kept: {os.path.relpath(dest)}", file=sys.stderr)
 
 
+def _busy_seconds():
+    """CPU seconds the whole machine has been busy (all cores: user, nice, system, irq, softirq, steal)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] if len(v) > 7 else 0)) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_seconds():
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+class OtherWork:
+    """Measures what else ran on the machine during a benchmark: the machine's busy CPU time minus this
+    process's and its (waited-for) children's, per wall second, in cores. Unlike the load average, the
+    benchmark's own earlier steps do not count, so a quiet machine reads ~0 even right after a heavy run."""
+
+    def __init__(self):
+        self.t0, self.busy0, self.own0 = time.monotonic(), _busy_seconds(), _own_seconds()
+
+    def cores(self):
+        wall = max(time.monotonic() - self.t0, 1e-9)
+        return max(0.0, ((_busy_seconds() - self.busy0) - (_own_seconds() - self.own0)) / wall)
+
+    def fields(self):
+        """Record fields: shared_machine when others used more than a tenth of a core on average."""
+        c = self.cores()
+        return {"other_work_cores": round(c, 3), "shared_machine": c > 0.1}
+
+
 def write_record(path, kind, payload):
     """Write a benchmark record (kind, date, machine, versions + payload) as JSON, atomically."""
     rec = {"kind": kind, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine(),
