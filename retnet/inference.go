@@ -107,3 +107,12 @@ func (m *TransformerOf[T]) Logits(tokens [][]int, _ Form, _ int) ([]T, error) {
 	m.Forward(acts)
 	return acts.Logits, nil
 }
+
+// AsRetentive returns m as a Retentive when it is a RetNet (Kind
+// KindRetNet). Use it rather than a type assertion: the Hugging Face model
+// type has Retentive's methods whatever its model_type (for a Transformer
+// they return errors).
+func AsRetentive(m Inference) (Retentive, bool) {
+	r, ok := m.(Retentive)
+	return r, ok && m.Kind() == KindRetNet
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 )
 
 // Limits on a safetensors file, checked before anything of its size is
@@ -50,6 +51,9 @@ func openSafetensors(path string, maxBytes int64) (*os.File, int64, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return fail("%v", err)
+	}
+	if st.IsDir() && fileExists(filepath.Join(path, "config.json")) {
+		return fail("a Hugging Face model directory, not a safetensors file: open it with load.Model (package github.com/retlab/retlab/retnet/load), which reads both")
 	}
 	if !st.Mode().IsRegular() {
 		return fail("not a regular file (%s): a checkpoint must be a safetensors file", fileKind(st.Mode()))
@@ -150,3 +154,5 @@ func checkFinite(path, name string, data []float32) error {
 	}
 	return nil
 }
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }

@@ -16,9 +16,9 @@ import (
 var _ retnet.DecoderMaker = (*Model)(nil)
 
 // Every model is a retnet.Inference (package retnet/load opens it with the
-// others); the RetNets are retnet.Retentive (Gammas, DecayMatrix,
-// RetentionScores and FormAgreement return an error or nil for a
-// Transformer).
+// others) and has retnet.Retentive's methods; retnet.AsRetentive accepts
+// only the RetNets (for a Transformer the methods return errors, Gammas
+// none).
 var _ retnet.Retentive = (*Model)(nil)
 
 // NewDecoder starts decoding B sequences: a chunkwise prefill (RetNet) or a
