@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/retlab/retlab/retnet"
+	"github.com/retlab/retlab/retnet/load"
 	"github.com/retlab/retlab/viz"
 )
 
@@ -37,8 +38,8 @@ func runFigures(args []string, stdout, stderr io.Writer) error {
 	heads := intFlag(fs, "heads", 8, 1, 64, "heads of the decay figures")
 	n := intFlag(fs, "len", 64, 1, 4096, "sequence length of the decay matrices")
 	schedule := fs.String("schedule", retnet.ScheduleTorchscale, "decay schedule: torchscale or paper")
-	ckpt := fs.String("checkpoint", "", "model checkpoint (safetensors): draw its retention scores and form agreement on --text (overrides those results files)")
-	text := fs.String("text", "Retentive networks remember the recent past best.", "input for --checkpoint, one token per byte")
+	ckpt := fs.String("checkpoint", "", "RetNet checkpoint: a safetensors file (torchscale's RetNet), or a Hugging Face model directory or cached hub name (fla's RetNet); draw its retention scores and form agreement on --text (overrides those results files)")
+	text := fs.String("text", "Retentive networks remember the recent past best.", "input for --checkpoint: one token per byte, or the Hugging Face model's tokenizer.json")
 	chunk := intFlag(fs, "chunk", 8, 1, 4096, "chunk size of the chunkwise form for --checkpoint's form agreement")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: retlab figures --out DIR [--from RESULTS] [flags]")
@@ -209,31 +210,34 @@ func buildFigures(dir string, heads, n int, schedule string) (map[string]*viz.Fi
 	return figs, notes, nil
 }
 
-// modelFigures draws a checkpoint's retention scores and form agreement on
-// text (one token per byte).
+// modelFigures draws a RetNet checkpoint's retention scores and form
+// agreement on text. path is anything load.Model opens: a RetLab or
+// torchscale safetensors file (text one token per byte), or a Hugging Face
+// model directory or cached hub name of fla's RetNet (text through its
+// tokenizer.json).
 func modelFigures(figs map[string]*viz.Figure, path, text string, chunk int) error {
 	if text == "" || chunk < 1 {
 		return fmt.Errorf("--text must be non-empty and --chunk >= 1")
 	}
-	m, err := retnet.Load(path, retnet.LoadOptions{AllowExtra: []string{"optim."}})
+	m, err := load.Model(path)
 	if err != nil {
 		return err
 	}
-	if m.Config.Vocab < 256 {
-		return fmt.Errorf("--checkpoint %s has vocabulary %d < 256: --text is encoded one token per byte", path, m.Config.Vocab)
+	defer m.Close()
+	r, ok := retnet.AsRetentive(m)
+	if !ok {
+		return fmt.Errorf("--checkpoint %s is a %s: retention scores and form agreement need a RetNet", path, m.Kind())
 	}
-	tokens := make([]int, len(text))
-	labels := make([]string, len(text))
-	for i := 0; i < len(text); i++ {
-		tokens[i], labels[i] = int(text[i]), fmt.Sprintf("%q", text[i:i+1])
-		labels[i] = labels[i][1 : len(labels[i])-1]
+	tokens, labels, err := load.Encode(m, text)
+	if err != nil {
+		return fmt.Errorf("--checkpoint %s: --text: %w", path, err)
 	}
-	scores, err := m.RetentionScores(tokens, labels)
+	scores, err := r.RetentionScores(tokens, labels)
 	if err != nil {
 		return err
 	}
 	figs["retention-scores"] = viz.RetentionScores(scores, viz.ScoresOptions{})
-	fa, err := m.FormAgreement(tokens, chunk)
+	fa, err := r.FormAgreement(tokens, chunk)
 	if err != nil {
 		return err
 	}

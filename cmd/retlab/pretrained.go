@@ -3,11 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/retlab/retlab/retnet/hf"
+	"github.com/retlab/retlab/retnet/load"
 )
 
 // Pretrained Hugging Face models (package retnet/hf): every command that
@@ -20,18 +20,8 @@ func init() {
 }
 
 // isHFModel reports whether a --checkpoint value names a Hugging Face
-// model directory rather than a safetensors file.
-func isHFModel(path string) bool {
-	st, err := os.Stat(path)
-	if err != nil {
-		return hf.IsRepoID(path)
-	}
-	if !st.IsDir() {
-		return false
-	}
-	_, err = os.Stat(filepath.Join(path, hf.ConfigFile))
-	return err == nil
-}
+// model directory or hub name rather than a safetensors file.
+func isHFModel(path string) bool { return load.IsHuggingFace(path) }
 
 // loadPretrained opens a hub name or model directory, reporting the time
 // it took on stderr.

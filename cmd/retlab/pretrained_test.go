@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"math"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/retlab/retlab/retnet"
+	"github.com/retlab/retlab/viz"
 )
 
 // The pretrained-model paths of the CLI on the tiny golden models
@@ -61,6 +63,18 @@ func TestPretrainedCLI(t *testing.T) {
 	}
 	if rec.Tokens != 500 || rec.ModelType != "retnet" || !(rec.Perplexity > 1) || rec.Machine == "" {
 		t.Errorf("eval record %+v", rec)
+	}
+
+	// figures --checkpoint draws fla's retention maps (2 layers x 4 heads)
+	// of the text in the model's tokens; a Transformer has none to draw.
+	figOut := t.TempDir()
+	if _, err := viz.EChartsPath(); err != nil {
+		t.Logf("figures --checkpoint not run: %v", err)
+	} else if out, errs, code = runCLI(t, "figures", "--out", figOut, "--from", t.TempDir(), "--formats", "html", "--checkpoint", retnetDir, "--text", "Retention is all you need"); code != 0 || !regexp.MustCompile(`RetentionScores: 8 panels, T=\d+`).MatchString(out) || !strings.Contains(out, "FormAgreement: 2 layers") {
+		t.Errorf("figures --checkpoint %s: code %d\n%s\n%s", retnetDir, code, out, errs)
+	}
+	if _, errs, code = runCLI(t, "figures", "--out", figOut, "--checkpoint", filepath.Join(hfdir, "llama-tiny")); code == 0 || !strings.Contains(errs, "is a transformer: retention scores and form agreement need a RetNet") {
+		t.Errorf("figures --checkpoint llama-tiny: code %d, %s", code, errs)
 	}
 
 	// A model that is not in the cache names the download command.
