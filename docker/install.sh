@@ -364,10 +364,10 @@ step_venv() {
 	log "$("$VENV/bin/jupyter-lab" --version | sed 's/^/JupyterLab /') in $VENV ($("$VENV/bin/python" -m pip list --format=freeze | wc -l) packages)"
 }
 
-# retlab: the CLI and kernel. CPU: pure Go, CGO off, static. --cuda: -tags
-# cuda with cgo against the CUDA headers and link stubs (on main without the
-# CUDA backend the tag builds the CPU code). Also a CPU twin for the kernel
-# step when the binary may need a GPU just to start.
+# retlab: the CLI and kernel. CPU: cgo on (the kernel loads each cell as a
+# plugin), built from the copied sources with the environment cells are built
+# in. --cuda: -tags cuda with cgo against the CUDA headers and link stubs, and
+# a CPU twin for the kernel step when the binary may need a GPU just to start.
 step_retlab() {
 	mkdir -p "$PREFIX/bin"
 	# The module's sources (code and embedded files; not notebooks, test data or
