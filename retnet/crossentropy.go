@@ -4,30 +4,55 @@ import "math"
 
 // CrossEntropyForward computes, per row i, the softmax of logits[i] into
 // probs[i] and losses[i] = -log probs[i][targets[i]] (natural log), and
-// returns the mean loss. Sums are formed in float64. A target < 0 marks a
-// row to ignore (loss 0, not counted in the mean).
+// returns the mean loss. Sums are formed in float64; the exponentials are
+// the vector kernel's (cpu.ExpScaled in float32), rows spread over the cores.
+// A target < 0 marks a row to ignore (loss 0, not counted in the mean).
 func CrossEntropyForward[T Float](probs []T /* (N,V) */, losses []float64 /* (N) */, logits []T /* (N,V) */, targets []int32 /* (N) */, V int) float64 {
+	forRowBlocks(len(targets), V, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row := logits[i*V : (i+1)*V]
+			lse := softmaxRow(probs[i*V:(i+1)*V], row)
+			if t := targets[i]; t >= 0 {
+				losses[i] = lse - float64(row[t])
+			} else {
+				losses[i] = 0
+			}
+		}
+	})
 	var total float64
 	count := 0
 	for i, t := range targets {
-		row := logits[i*V : (i+1)*V]
-		p := probs[i*V : (i+1)*V]
-		lse := logSumExp(row)
-		for j, v := range row {
-			p[j] = T(math.Exp(float64(v) - lse))
+		if t >= 0 {
+			total += losses[i]
+			count++
 		}
-		if t < 0 {
-			losses[i] = 0
-			continue
-		}
-		losses[i] = lse - float64(row[t])
-		total += losses[i]
-		count++
 	}
 	if count == 0 {
 		return 0
 	}
 	return total / float64(count)
+}
+
+// softmaxRow sets p = softmax(row) and returns log(sum_j exp(row_j)):
+// exp(row - max) by the vector kernel, its sum in float64.
+func softmaxRow[T Float](p, row []T) float64 {
+	mx := row[0]
+	for _, v := range row[1:] {
+		mx = max(mx, v)
+	}
+	for j, v := range row {
+		p[j] = v - mx
+	}
+	expScaled(p, p, 1)
+	var s float64
+	for _, e := range p {
+		s += float64(e)
+	}
+	inv := T(1 / s)
+	for j := range p {
+		p[j] *= inv
+	}
+	return float64(mx) + math.Log(s)
 }
 
 // CrossEntropyBackward adds the gradient of the mean loss into dlogits:
@@ -43,17 +68,20 @@ func CrossEntropyBackward[T Float](dlogits []T /* (N,V) */, probs []T /* (N,V) *
 		return
 	}
 	inv := 1 / T(count)
-	for i, t := range targets {
-		if t < 0 {
-			continue
+	forRowBlocks(len(targets), V, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			t := targets[i]
+			if t < 0 {
+				continue
+			}
+			d := dlogits[i*V : (i+1)*V]
+			p := probs[i*V : (i+1)*V]
+			for j, v := range p {
+				d[j] += v * inv
+			}
+			d[t] -= inv
 		}
-		d := dlogits[i*V : (i+1)*V]
-		p := probs[i*V : (i+1)*V]
-		for j, v := range p {
-			d[j] += v * inv
-		}
-		d[t] -= inv
-	}
+	})
 }
 
 // logSumExp returns log(sum_j exp(row_j)), computed stably in float64.

@@ -21,13 +21,15 @@ func newGLUActs[T Float](N, F int) GLUActs[T] {
 // with act silu ("swish") or gelu, no biases.
 func GLUForward[T Float](out []T /* (N,C) */, z []T /* (N,C) */, fc1, gate []T /* (F,C) */, fc2 []T /* (C,F) */, a *GLUActs[T], N, C, F int, actName string) {
 	linearJoint(&a.joint, z, N, C, [][]T{a.FC1[:N*F], a.GateOut[:N*F]}, [][]T{fc1, gate})
-	if actName == "gelu" {
-		for i, v := range a.FC1[:N*F] {
-			a.Act[i] = gelu(v) * a.GateOut[i]
+	forElems(N*F, func(lo, hi int) {
+		if actName == "gelu" {
+			for i, v := range a.FC1[lo:hi] {
+				a.Act[lo+i] = gelu(v) * a.GateOut[lo+i]
+			}
+		} else {
+			siluMul(a.Act[lo:hi], a.FC1[lo:hi], a.GateOut[lo:hi])
 		}
-	} else {
-		siluMul(a.Act[:N*F], a.FC1[:N*F], a.GateOut[:N*F])
-	}
+	})
 	LinearForward(out, a.Act, fc2, N, F, C)
 }
 
@@ -37,20 +39,23 @@ func GLUBackward[T Float](dz []T /* (N,C) */, dfc1, dgate []T /* (F,C) */, dfc2 
 	dAct, dFC1 := scratch[:N*F], scratch[N*F:2*N*F]
 	clear(dAct)
 	LinearBackward(dAct, dfc2, dout, a.Act, fc2, N, F, C)
-	if actName == "gelu" {
-		for i, g := range dAct {
-			v, dv := geluGrad(a.FC1[i])
-			dFC1[i] = g * a.GateOut[i] * dv
-			dAct[i] = g * v // now d GateOut
+	forElems(N*F, func(lo, hi int) {
+		if actName == "gelu" {
+			for i := lo; i < hi; i++ {
+				g := dAct[i]
+				v, dv := geluGrad(a.FC1[i])
+				dFC1[i] = g * a.GateOut[i] * dv
+				dAct[i] = g * v // now d GateOut
+			}
+		} else {
+			sigmoid(dFC1[lo:hi], a.FC1[lo:hi])
+			for i := lo; i < hi; i++ {
+				g, x, s := dAct[i], a.FC1[i], dFC1[i]
+				dFC1[i] = g * a.GateOut[i] * (s * (1 + x*(1-s)))
+				dAct[i] = g * x * s // now d GateOut
+			}
 		}
-	} else {
-		sigmoid(dFC1, a.FC1[:N*F])
-		for i, g := range dAct {
-			x, s := a.FC1[i], dFC1[i]
-			dFC1[i] = g * a.GateOut[i] * (s * (1 + x*(1-s)))
-			dAct[i] = g * x * s // now d GateOut
-		}
-	}
+	})
 	LinearBackward(dz, dfc1, dFC1, z, fc1, N, C, F)
 	LinearBackward(dz, dgate, dAct, z, gate, N, C, F)
 }

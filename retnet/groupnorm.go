@@ -18,11 +18,13 @@ func GroupNormGateForward[T Float](gated, y []T /* (N,H*dv) */, rstd []T /* (N,H
 // do_ and dg given dgated; dy is scratch (N,H*dv).
 func GroupNormGateBackward[T Float](do_, dg, dy []T /* (N,H*dv) */, dgated, o, g, y []T /* (N,H*dv) */, rstd []T /* (N,H) */, N, H, dv int) {
 	M := N * H * dv
-	sigmoid(dy[:M], g[:M])
-	for i, gv := range g[:M] {
-		s := dy[i]
-		dg[i] += dgated[i] * y[i] * (s * (1 + gv*(1-s)))
-		dy[i] = dgated[i] * gv * s
-	}
+	forElems(M, func(lo, hi int) {
+		sigmoid(dy[lo:hi], g[lo:hi])
+		for i := lo; i < hi; i++ {
+			gv, s := g[i], dy[i]
+			dg[i] += dgated[i] * y[i] * (s * (1 + gv*(1-s)))
+			dy[i] = dgated[i] * gv * s
+		}
+	})
 	RMSNormBackward(do_, nil, dy, o, nil, rstd, N*H, dv)
 }

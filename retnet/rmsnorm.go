@@ -3,6 +3,8 @@ package retnet
 import (
 	"fmt"
 	"math"
+
+	"github.com/retlab/retlab/internal/parallel"
 )
 
 // RMSNormForward normalises each of N rows of width C by its root mean square:
@@ -13,52 +15,76 @@ func RMSNormForward[T Float](out []T /* (N,C) */, rstd []T /* (N) */, x []T /* (
 	if len(out) < N*C || len(x) < N*C || len(rstd) < N || (w != nil && len(w) < C) {
 		panic(fmt.Sprintf("retnet: RMSNormForward slices too short for N=%d C=%d", N, C))
 	}
-	for i := 0; i < N; i++ {
-		xi := x[i*C : (i+1)*C]
-		oi := out[i*C : (i+1)*C]
-		var ss float64
-		for _, v := range xi {
-			ss += float64(v) * float64(v)
-		}
-		r := T(1 / math.Sqrt(ss/float64(C)+eps))
-		rstd[i] = r
-		if w == nil {
-			for j, v := range xi {
-				oi[j] = v * r
+	forRowBlocks(N, C, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			xi := x[i*C : (i+1)*C]
+			oi := out[i*C : (i+1)*C]
+			var ss float64
+			for _, v := range xi {
+				ss += float64(v) * float64(v)
 			}
-		} else {
-			for j, v := range xi {
-				oi[j] = v * r * w[j]
+			r := T(1 / math.Sqrt(ss/float64(C)+eps))
+			rstd[i] = r
+			if w == nil {
+				for j, v := range xi {
+					oi[j] = v * r
+				}
+			} else {
+				for j, v := range xi {
+					oi[j] = v * r * w[j]
+				}
 			}
 		}
-	}
+	})
 }
 
 // RMSNormBackward adds the gradients of RMSNormForward: with xh = x*rstd,
 // out = xh (.) w, it adds dx += rstd * (dout(.)w - xh * mean(dout(.)w(.)xh))
 // and dw += sum_rows dout (.) xh (dw ignored when w is nil).
 func RMSNormBackward[T Float](dx []T /* (N,C) */, dw []T /* (C) */, dout []T /* (N,C) */, x []T /* (N,C) */, w []T /* (C) or nil */, rstd []T /* (N) */, N, C int) {
-	for i := 0; i < N; i++ {
-		xi := x[i*C : (i+1)*C]
-		gi := dout[i*C : (i+1)*C]
-		dxi := dx[i*C : (i+1)*C]
-		r := rstd[i]
-		var dot float64 // sum_j g_j w_j xh_j
-		for j, v := range xi {
-			g := gi[j]
-			if w != nil {
-				g *= w[j]
-				dw[j] += gi[j] * v * r
+	// dx: rows are independent, split by rows.
+	forRowBlocks(N, C, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			xi := x[i*C : (i+1)*C]
+			gi := dout[i*C : (i+1)*C]
+			dxi := dx[i*C : (i+1)*C]
+			r := rstd[i]
+			var dot float64 // sum_j g_j w_j xh_j
+			for j, v := range xi {
+				g := gi[j]
+				if w != nil {
+					g *= w[j]
+				}
+				dot += float64(g) * float64(v*r)
 			}
-			dot += float64(g) * float64(v*r)
-		}
-		m := T(dot / float64(C))
-		for j, v := range xi {
-			g := gi[j]
-			if w != nil {
-				g *= w[j]
+			m := T(dot / float64(C))
+			for j, v := range xi {
+				g := gi[j]
+				if w != nil {
+					g *= w[j]
+				}
+				dxi[j] += r * (g - v*r*m)
 			}
-			dxi[j] += r * (g - v*r*m)
 		}
+	})
+	if w == nil {
+		return
 	}
+	// dw: a sum over rows, split by columns so that each dw[j] is still
+	// summed over the rows in order (the same bits on any thread count).
+	cols := C
+	if N*C >= 2*rowBlockElems {
+		cols = max(8, C/4)
+	}
+	parallel.For((C+cols-1)/cols, func(_, b int) {
+		c0, c1 := b*cols, min(C, (b+1)*cols)
+		dwb := dw[c0:c1]
+		for i := 0; i < N; i++ {
+			r := rstd[i]
+			gi, xi := dout[i*C+c0:i*C+c1], x[i*C+c0:i*C+c1]
+			for j, v := range xi {
+				dwb[j] += gi[j] * v * r
+			}
+		}
+	})
 }

@@ -69,18 +69,20 @@ func RotateBackward[T Float](dx []T /* (B,T,H*dk) */, rt *RotationTable[T], rows
 func rotate[T Float](x []T, rt *RotationTable[T], rows, H int, sign T) {
 	half := rt.Half
 	C := H * 2 * half
-	for r := 0; r < rows; r++ {
-		t := r % rt.T
-		sin, cos := rt.Sin[t*half:(t+1)*half], rt.Cos[t*half:(t+1)*half]
-		row := x[r*C : (r+1)*C]
-		for h := 0; h < H; h++ {
-			hd := row[h*2*half : (h+1)*2*half]
-			for i := 0; i < half; i++ {
-				s, c := sign*sin[i], cos[i]
-				x0, x1 := hd[2*i], hd[2*i+1]
-				hd[2*i] = x0*c - x1*s
-				hd[2*i+1] = x1*c + x0*s
+	forRowBlocks(rows, C, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			t := r % rt.T
+			sin, cos := rt.Sin[t*half:(t+1)*half], rt.Cos[t*half:(t+1)*half]
+			row := x[r*C : (r+1)*C]
+			for h := 0; h < H; h++ {
+				hd := row[h*2*half : (h+1)*2*half]
+				for i := 0; i < half; i++ {
+					s, c := sign*sin[i], cos[i]
+					x0, x1 := hd[2*i], hd[2*i+1]
+					hd[2*i] = x0*c - x1*s
+					hd[2*i+1] = x1*c + x0*s
+				}
 			}
 		}
-	}
+	})
 }
