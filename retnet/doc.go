@@ -30,6 +30,12 @@
 //	m, _ := retnet.Load("model.safetensors", retnet.LoadOptions{})
 //	logits, _ := m.Logits([][]int{{3, 1, 4, 1}}, retnet.Parallel, 0) // (B,T,V)
 //
+// Inference is what every model that comes from a checkpoint shares with
+// the Hugging Face models of retnet/hf (fla's RetNet, Transformer++, LLaMA);
+// Retentive adds decays, retention scores and form agreement for the RetNets
+// of both flavours (AsRetentive). Package retnet/load opens any of them from
+// a path or a hub name; Load itself returns the concrete *Model.
+//
 // Decoding keeps a typed recurrent State: Prefill a prompt (chunkwise), then
 // Step one token at a time in constant time and memory.
 //
