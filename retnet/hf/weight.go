@@ -118,8 +118,10 @@ const blockFloats = 256 << 10
 var scratchPool = sync.Pool{New: func() any { s := make([]float32, blockFloats); return &s }}
 
 // linear computes out (N, rows) = x (N, cols) W^T with float32 accumulation.
-// F32 weights go straight to the sgemm; 16-bit weights are widened block by
-// block, blocks spread over the CPU threads.
+// F32 weights go straight to the sgemm, BF16 ones to cpu.LinearBF16 (a few
+// rows, BF16 dot products) or cpu.SgemmBF16W (widened inside the sgemm's
+// packing); the rest (F16, or a few rows with float32 activations) are
+// widened block by block, blocks spread over the CPU threads.
 func (w *weight) linear(out, x []float32, N int) {
 	if len(x) < N*w.cols || len(out) < N*w.rows {
 		panic(fmt.Sprintf("hf: linear %s (%d,%d) with x %d floats, out %d floats, N=%d", w.name, w.rows, w.cols, len(x), len(out), N))
@@ -128,11 +130,28 @@ func (w *weight) linear(out, x []float32, N int) {
 		cpu.Sgemm(false, true, N, w.rows, w.cols, 1, x, w.cols, w.f32, w.cols, 0, out, w.rows)
 		return
 	}
-	if w.bf16Dot && w.dtype == "BF16" && N <= bf16DotRows {
+	if w.dtype == "BF16" {
 		wb := unsafe.Slice((*cpu.BF16)(unsafe.Pointer(unsafe.SliceData(w.u16))), len(w.u16))
-		cpu.LinearBF16(N, w.rows, w.cols, x, w.cols, wb, w.cols, out, w.rows)
-		return
+		if w.bf16Dot && N <= bf16DotRows {
+			cpu.LinearBF16(N, w.rows, w.cols, x, w.cols, wb, w.cols, out, w.rows)
+			return
+		}
+		if N > 4 {
+			// Widened while packed, each weight once, x packed once per
+			// block of the sgemm (not once per widened block, as below).
+			cpu.SgemmBF16W(N, w.rows, w.cols, x, w.cols, wb, w.cols, out, w.rows)
+			return
+		}
 	}
+	w.linearWidened(out, x, N)
+}
+
+// linearWidened is linear for any 16-bit weights: blocks of rows widened
+// to float32 in turn (each into a pooled ~1 MB scratch), each block's
+// product on one thread, blocks spread over the threads. x is packed again
+// for every block; BF16 weights with more than 4 rows take
+// cpu.SgemmBF16W instead (BenchmarkLinear compares the two).
+func (w *weight) linearWidened(out, x []float32, N int) {
 	br := max(1, min(w.rows, blockFloats/w.cols)) // rows per block
 	if w.cols > blockFloats {
 		panic(fmt.Sprintf("hf: weight %s has %d columns, more than a block", w.name, w.cols))

@@ -92,6 +92,8 @@ type gemm struct {
 	b              []float32 // (k,ldb) or with transB (n,ldb)
 	c              []float32 // (m,ldc)
 	lda, ldb, ldc  int
+	wb             []BF16 // SgemmBF16W: B^T in bfloat16 (n,ldb), in place of b
+	nc             int    // columns per packed B block (0: ncBlock)
 }
 
 // scaleMatrix sets C = beta*C over the m x n window (beta == 0 clears it).
@@ -114,6 +116,7 @@ type workspace struct {
 	a    []float32 // (mcBlock/mr, kcBlock, mr) packed A block, 64-byte aligned
 	b    []float32 // (ncBlock/nr, kcBlock, nr) packed B block, 64-byte aligned
 	tile []float32 // (maxMR, maxNR) scratch for the partial tiles at the edges of C
+	wide []float32 // (maxNR, kcBlock) SgemmBF16W's widened weight rows, allocated on first use
 }
 
 // aligned64 returns a slice of n float32 whose first element is 64-byte
@@ -164,15 +167,23 @@ func putWorkspace(ws *workspace) {
 // the GotoBLAS loop nest jc (nc columns) > pc (kc depth, pack B) > ic (mc rows,
 // pack A) > jr > ir (microkernel).
 func (g *gemm) tile(ws *workspace, i0, i1, j0, j1 int) {
-	for jc := j0; jc < j1; jc += ncBlock {
-		nc := min(ncBlock, j1-jc)
+	ncb := ncBlock
+	if g.nc > 0 {
+		ncb = g.nc
+	}
+	for jc := j0; jc < j1; jc += ncb {
+		nc := min(ncb, j1-jc)
 		for pc := 0; pc < g.k; pc += kcBlock {
 			kc := min(kcBlock, g.k-pc)
 			beta := g.beta
 			if pc > 0 {
 				beta = 1 // later depth blocks accumulate onto the first
 			}
-			packB(ws.b, g.b, g.ldb, g.transB, pc, kc, jc, nc)
+			if g.wb != nil {
+				packBF16W(ws, ws.b, g.wb, g.ldb, pc, kc, jc, nc)
+			} else {
+				packB(ws.b, g.b, g.ldb, g.transB, pc, kc, jc, nc)
+			}
 			for ic := i0; ic < i1; ic += mcBlock {
 				mc := min(mcBlock, i1-ic)
 				packA(ws.a, g.a, g.lda, g.transA, ic, mc, pc, kc)
