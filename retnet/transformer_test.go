@@ -197,6 +197,17 @@ func TestKVCacheMatchesForward(t *testing.T) {
 	m.Forward(acts)
 	V := c.Vocab
 	want := func(b, pos int) []float32 { return acts.Logits[(b*nT+pos)*V : (b*nT+pos+1)*V] }
+	// Logits (retnet.Inference) is the same forward from [][]int; bad
+	// batches are errors naming the sequence or token.
+	if l, err := m.Logits(seqs, Chunkwise, 5); err != nil || numtest.MaxAbsDiff(l, acts.Logits) != 0 {
+		t.Errorf("Logits differs from Forward (%v)", err)
+	}
+	if _, err := m.Logits([][]int{{1, 2}, {3}}, Parallel, 0); err == nil || !strings.Contains(err.Error(), "sequence 1 has 1 tokens") {
+		t.Errorf("Logits of unequal lengths: %v", err)
+	}
+	if _, err := m.Logits([][]int{{1, c.Vocab}}, Parallel, 0); err == nil || !strings.Contains(err.Error(), "outside the vocabulary") {
+		t.Errorf("Logits of an out-of-vocabulary token: %v", err)
+	}
 	for _, withPrefill := range []bool{true, false} {
 		d := m.NewDecoder(B)
 		var got []float32
