@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/retlab/retlab/retnet"
+	"github.com/retlab/retlab/retnet/load"
 )
 
 func init() {
@@ -110,25 +111,22 @@ func runLogits(args []string, stdout, stderr io.Writer) error {
 	return printLogits(stdout, logits, ids[1:], V)
 }
 
-// pretrainedLogits runs a Hugging Face model on inputs.
+// pretrainedLogits runs a Hugging Face model (directory or hub name) on
+// inputs, opened by load.Model like every other checkpoint.
 func pretrainedLogits(name string, in, next []int, form retnet.Form, chunk int, stdout, stderr io.Writer) error {
-	m, err := loadPretrained(name, stderr)
+	m, err := load.Model(name)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	if v := max(slices.Max(in), slices.Max(next)); v >= m.Config.Vocab {
-		return fmt.Errorf("--tokens: id %d is outside the vocabulary [0,%d)", v, m.Config.Vocab)
+	if v := max(slices.Max(in), slices.Max(next)); v >= m.VocabSize() {
+		return fmt.Errorf("--tokens: id %d is outside the vocabulary [0,%d)", v, m.VocabSize())
 	}
-	x := make([]int32, len(in))
-	for i, v := range in {
-		x[i] = int32(v)
-	}
-	logits, err := m.Forward(x, 1, len(x), form, chunk, nil)
+	logits, err := m.Logits([][]int{in}, form, chunk)
 	if err != nil {
 		return err
 	}
-	return printLogits(stdout, logits, next, m.Config.Vocab)
+	return printLogits(stdout, logits, next, m.VocabSize())
 }
 
 // printLogits prints the logits (N,V) of the inputs and the NLL of the next tokens as JSON.
