@@ -205,13 +205,9 @@ func ChunkwiseRetention[T Float](h Head[T], C int, saved *ChunkSaved[T], work []
 		matmul(false, false, true, n, n, dk, 1, q, h.LdQK, k, h.LdQK, 0, Ab, n)
 		for i := 0; i < n; i++ {
 			row := Ab[i*n : (i+1)*n]
-			inv := dt.InvSqrtCum[i]
-			var sum T
-			for j := 0; j <= i; j++ {
-				s := row[j] * (dt.Pow[i-j] * inv)
-				row[j] = s
-				sum += abs(s)
-			}
+			// row[j] *= gamma^(i-j) * inv for j <= i, and the sum of |row|
+			// (Rev[C-i+j] = gamma^(i-j)), in one sweep as the parallel form.
+			sum := mulAbsSum(row[:i+1], dt.Rev[C-i:], dt.InvSqrtCum[i])
 			clear(row[i+1:])
 			a := max(sum, 1)
 			if saved != nil && saved.A != nil {
