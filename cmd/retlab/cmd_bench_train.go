@@ -22,7 +22,7 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 	Ts := fs.String("T", "256,512,1024,2048", "sequence lengths")
 	tokens := intFlag(fs, "tokens-per-step", 4096, 1, maxTokensPerStep, "tokens per step: batch = max(1, tokens/T)")
 	steps := intFlag(fs, "steps", 3, 1, 1000, "timed steps per point (median) after one warm-up step")
-	reference := fs.Bool("reference", true, "also time one PyTorch CPU training step of the same RetNet (scripts/train_step_torch.py) in the same run")
+	reference := fs.Bool("reference", true, "also time one PyTorch CPU training step of the same models (scripts/train_step_torch.py) in the same run")
 	python := fs.String("python", "/usr/bin/python3", "python with torch for the reference")
 	script := fs.String("reference-script", "", "path of train_step_torch.py (default: found from the working directory or the binary)")
 	threads := intFlag(fs, "threads", 2, 1, 1024, "PyTorch threads (match GOMAXPROCS for a fair ratio)")
@@ -42,22 +42,25 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	out := recs
-	if *reference && contains(ms, retnet.KindRetNet) {
-		ref, err := torchTrainReference(*python, *script, *size, *Ts, *tokens, *steps, *threads, stderr)
+	for _, kind := range ms {
+		if !*reference {
+			continue
+		}
+		ref, err := torchTrainReference(*python, *script, kind, *size, *Ts, *tokens, *steps, *threads, stderr)
 		if err != nil {
-			fmt.Fprintf(stderr, "retlab bench train: no PyTorch reference: %v\n", err)
-		} else {
-			for i := range out {
-				for _, r := range ref {
-					if out[i].Model == retnet.KindRetNet && r.SeqLen == out[i].SeqLen && r.TokensPerS > 0 {
-						out[i].Speedup = out[i].TokensPerS / r.TokensPerS
-					}
+			fmt.Fprintf(stderr, "retlab bench train: no PyTorch reference for %s: %v\n", kind, err)
+			continue
+		}
+		for i := range out {
+			for _, r := range ref {
+				if out[i].Model == kind && r.SeqLen == out[i].SeqLen && r.TokensPerS > 0 {
+					out[i].Speedup = out[i].TokensPerS / r.TokensPerS
 				}
 			}
-			for _, r := range ref {
-				r.Note = fmt.Sprintf("PyTorch CPU, %d threads", *threads)
-				out = append(out, r)
-			}
+		}
+		for _, r := range ref {
+			r.Note = fmt.Sprintf("PyTorch CPU, %d threads", *threads)
+			out = append(out, r)
 		}
 	}
 	if *asJSON {
@@ -77,32 +80,31 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
-}
-
-// torchTrainReference runs scripts/train_step_torch.py on the RetNet config
-// of the rung and returns its records.
-func torchTrainReference(python, script, size, Ts string, tokens, steps, threads int, stderr io.Writer) ([]retnet.TrainBench, error) {
+// torchTrainReference runs scripts/train_step_torch.py on the config of
+// model kind (retnet or transformer) at the rung and returns its records.
+func torchTrainReference(python, script, kind, size, Ts string, tokens, steps, threads int, stderr io.Writer) ([]retnet.TrainBench, error) {
 	path, err := findScript("train_step_torch.py", script)
 	if err != nil {
 		return nil, err
 	}
-	mc, _, err := retnet.LadderModel(retnet.KindRetNet, size)
+	mc, _, err := retnet.LadderModel(kind, size)
 	if err != nil {
 		return nil, err
 	}
-	c := mc.(retnet.Config)
 	it := strconv.Itoa
+	args := []string{"--model", kind, "--size", size}
+	switch c := mc.(type) {
+	case retnet.Config:
+		args = append(args, "--V", it(c.Vocab), "--D", it(c.Dim), "--DV", it(c.ValueDim), "--F", it(c.FFNDim),
+			"--L", it(c.Layers), "--H", it(c.Heads), "--chunk", it(retnet.DefaultChunk))
+	case retnet.TransformerConfig:
+		args = append(args, "--V", it(c.Vocab), "--D", it(c.Dim), "--F", it(c.FFNDim), "--L", it(c.Layers), "--H", it(c.Heads))
+	default:
+		return nil, fmt.Errorf("no PyTorch reference for a %T", mc)
+	}
+	args = append(args, "--T", Ts, "--tokens-per-step", it(tokens), "--steps", it(steps), "--threads", it(threads))
 	var recs []retnet.TrainBench
-	err = runJSONScript(python, path, []string{"--size", size, "--V", it(c.Vocab), "--D", it(c.Dim), "--DV", it(c.ValueDim), "--F", it(c.FFNDim),
-		"--L", it(c.Layers), "--H", it(c.Heads), "--T", Ts, "--tokens-per-step", it(tokens), "--steps", it(steps),
-		"--chunk", it(retnet.DefaultChunk), "--threads", it(threads)},
+	err = runJSONScript(python, path, args,
 		[]string{"OMP_NUM_THREADS=" + it(threads), "OPENBLAS_NUM_THREADS=" + it(threads), "MKL_NUM_THREADS=" + it(threads)}, stderr, &recs)
 	return recs, err
 }
