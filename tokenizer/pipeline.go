@@ -41,6 +41,10 @@ type component struct {
 	// ByteLevel
 	UseRegex *bool `json:"use_regex"`
 
+	// Punctuation, Digits
+	Behavior         string `json:"behavior"`
+	IndividualDigits bool   `json:"individual_digits"`
+
 	// TemplateProcessing
 	Single []json.RawMessage `json:"single"`
 }
@@ -224,6 +228,17 @@ func parsePreTokenizer(raw json.RawMessage) (preTokenizer, error) {
 		return m, nil
 	case "ByteLevel":
 		return byteLevel{addPrefix: c.AddPrefix != nil && *c.AddPrefix, regex: c.UseRegex == nil || *c.UseRegex}, nil
+	case "Whitespace":
+		return whitespace{}, nil
+	case "WhitespaceSplit":
+		return whitespaceSplit{}, nil
+	case "Punctuation":
+		if c.Behavior != "" && c.Behavior != "Isolated" {
+			return nil, fmt.Errorf("Punctuation behavior %q is not implemented (only Isolated)", c.Behavior)
+		}
+		return punctuation{}, nil
+	case "Digits":
+		return digits{individual: c.IndividualDigits}, nil
 	}
 	return nil, fmt.Errorf("type %q is not implemented", c.Type)
 }

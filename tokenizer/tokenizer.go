@@ -8,6 +8,9 @@
 //     decoder Replace + ByteFallback + Fuse + Strip (or Metaspace).
 //   - byte-level BPE (GPT-2 style): ByteLevel pre-tokenizer with the GPT-2
 //     split pattern and the byte-to-unicode map; decoder ByteLevel.
+//   - BPE behind the splitting pre-tokenizers of word-level models:
+//     Whitespace, WhitespaceSplit, Punctuation (isolated), Digits (split.go);
+//     no decoder (tokens joined by spaces).
 //
 // The pipeline is the library's: added (special) tokens are split off the
 // raw text first, each remaining piece is normalized, pre-tokenized into

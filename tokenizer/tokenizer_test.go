@@ -51,7 +51,7 @@ func readCases(t *testing.T, name string) []refCase {
 // post-processor's tokens) and decode token for token against the Hugging
 // Face tokenizers library on every reference string (make_tokenizer_reference.py).
 func TestAgreesWithTokenizers(t *testing.T) {
-	for _, name := range []string{"llama", "metaspace", "bytelevel"} {
+	for _, name := range []string{"llama", "metaspace", "bytelevel", "whitespace", "wordpunct"} {
 		t.Run(name, func(t *testing.T) {
 			tok, err := Load(filepath.Join("testdata", name+".tokenizer.json"))
 			if err != nil {
@@ -102,6 +102,8 @@ func TestErrors(t *testing.T) {
 		{`{"model":{"type":"Unigram"}}`, `model: type "Unigram"`},
 		{`{"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"normalizer":{"type":"Precompiled"}}`, `normalizer: type "Precompiled" is not implemented`},
 		{`{"model":{"type":"BPE","vocab":{"a":0},"merges":[["a","b"]]}}`, `merge 0 ("a" "b")`},
+		{`{"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"pre_tokenizer":{"type":"Punctuation","behavior":"MergedWithNext"}}`, `Punctuation behavior "MergedWithNext" is not implemented`},
+		{`{"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"pre_tokenizer":{"type":"Split","pattern":{"Regex":"\\s+"}}}`, `pre_tokenizer: type "Split" is not implemented`},
 		{`not json`, "not valid JSON"},
 	} {
 		if _, err := Parse([]byte(c.json)); err == nil || !strings.Contains(err.Error(), c.want) {

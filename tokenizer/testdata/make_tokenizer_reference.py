@@ -7,7 +7,9 @@ and encodes/decodes a varied, seeded set of test strings with them.
 
 Writes, for NAME in llama (BPE + byte fallback, LLaMA/Mistral normalizer
 Prepend+Replace), metaspace (BPE + byte fallback, Metaspace pre-tokenizer,
-prepend_scheme "first") and bytelevel (GPT-2 byte-level BPE):
+prepend_scheme "first"), bytelevel (GPT-2 byte-level BPE), whitespace and wordpunct
+(BPE + byte fallback behind the Whitespace+Digits and WhitespaceSplit+Punctuation+Digits
+pre-tokenizers):
   NAME.tokenizer.json       the tokenizer, as tokenizers saves it
   NAME.cases.jsonl.gz       one JSON object per string:
                             {"text", "ids" (add_special_tokens=False),
@@ -48,6 +50,24 @@ def byte_fallback_tokenizer(lines, kind):
     tok.train_from_iterator(lines, trainer)
     tok.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", tok.token_to_id("<s>"))])
     # Move the byte tokens from added_tokens into the plain vocabulary (LLaMA's layout).
+    js = json.loads(tok.to_str())
+    js["added_tokens"] = [a for a in js["added_tokens"] if a["content"] in SPECIAL]
+    return Tokenizer.from_str(json.dumps(js))
+
+
+def split_tokenizer(lines, kind):
+    """BPE with byte fallback behind the splitting pre-tokenizers of word-level models:
+    "whitespace": Whitespace (\\w+|[^\\w\\s]+) then Digits (runs);
+    "wordpunct": WhitespaceSplit, then Punctuation and Digits(individual_digits) isolated.
+    No decoder: decode joins the tokens with spaces, as the library does without one."""
+    tok = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True, fuse_unk=True))
+    if kind == "whitespace":
+        tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Whitespace(), pre_tokenizers.Digits(individual_digits=False)])
+    else:
+        tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation(),
+                                                     pre_tokenizers.Digits(individual_digits=True)])
+    trainer = trainers.BpeTrainer(vocab_size=1200, special_tokens=SPECIAL + BYTES, min_frequency=2, show_progress=False)
+    tok.train_from_iterator(lines, trainer)
     js = json.loads(tok.to_str())
     js["added_tokens"] = [a for a in js["added_tokens"] if a["content"] in SPECIAL]
     return Tokenizer.from_str(json.dumps(js))
@@ -147,6 +167,8 @@ def main():
         "llama": byte_fallback_tokenizer(lines, "llama"),
         "metaspace": byte_fallback_tokenizer(lines, "metaspace"),
         "bytelevel": byte_level_tokenizer(lines),
+        "whitespace": split_tokenizer(lines, "whitespace"),
+        "wordpunct": split_tokenizer(lines, "wordpunct"),
     }
     for name, tok in toks.items():
         tok.save(os.path.join(args.out, f"{name}.tokenizer.json"))
