@@ -36,13 +36,30 @@ type bpeJSON struct {
 	Merges       json.RawMessage `json:"merges"`
 }
 
+// tokensByID inverts a vocabulary: the token of each id ("" for an unused
+// id). Ids must lie in [0, 2^24].
+func tokensByID(vocab map[string]int) ([]string, error) {
+	n := 0
+	for tok, id := range vocab {
+		if id < 0 || id > 1<<24 {
+			return nil, fmt.Errorf("token %q has id %d", tok, id)
+		}
+		n = max(n, id+1)
+	}
+	tokens := make([]string, n)
+	for tok, id := range vocab {
+		tokens[id] = tok
+	}
+	return tokens, nil
+}
+
 func parseBPE(raw json.RawMessage) (*bpe, error) {
 	var j bpeJSON
 	if err := json.Unmarshal(raw, &j); err != nil {
 		return nil, err
 	}
 	if j.Type != "BPE" {
-		return nil, fmt.Errorf("type %q: only BPE is implemented", j.Type)
+		return nil, fmt.Errorf("type %q: only BPE and WordPiece are implemented", j.Type)
 	}
 	if j.Dropout != nil && *j.Dropout != 0 {
 		return nil, fmt.Errorf("dropout %g is not implemented (it makes encoding random)", *j.Dropout)
@@ -51,16 +68,9 @@ func parseBPE(raw json.RawMessage) (*bpe, error) {
 		return nil, fmt.Errorf("continuing_subword_prefix/end_of_word_suffix are not implemented")
 	}
 	m := &bpe{vocab: j.Vocab, merges: map[[2]int]merge{}, unk: -1, fuseUnk: j.FuseUnk, byteFallback: j.ByteFallback, ignoreMerges: j.IgnoreMerges}
-	n := 0
-	for tok, id := range j.Vocab {
-		if id < 0 || id > 1<<24 {
-			return nil, fmt.Errorf("token %q has id %d", tok, id)
-		}
-		n = max(n, id+1)
-	}
-	m.tokens = make([]string, n)
-	for tok, id := range j.Vocab {
-		m.tokens[id] = tok
+	var err error
+	if m.tokens, err = tokensByID(j.Vocab); err != nil {
+		return nil, err
 	}
 	if j.Unk != nil {
 		id, ok := j.Vocab[*j.Unk]

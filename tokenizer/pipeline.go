@@ -41,6 +41,10 @@ type component struct {
 	// ByteLevel
 	UseRegex *bool `json:"use_regex"`
 
+	// WordPiece decoder
+	Prefix  string `json:"prefix"`
+	Cleanup *bool  `json:"cleanup"`
+
 	// Punctuation, Digits
 	Behavior         string `json:"behavior"`
 	IndividualDigits bool   `json:"individual_digits"`
@@ -239,6 +243,8 @@ func parsePreTokenizer(raw json.RawMessage) (preTokenizer, error) {
 		return punctuation{}, nil
 	case "Digits":
 		return digits{individual: c.IndividualDigits}, nil
+	case "BertPreTokenizer": // whitespace removed, punctuation isolated (bert.rs)
+		return preSeq{whitespaceSplit{}, punctuation{}}, nil
 	}
 	return nil, fmt.Errorf("type %q is not implemented", c.Type)
 }
@@ -387,6 +393,12 @@ func parseDecoder(raw json.RawMessage) (decoder, error) {
 		return decMetaspace{c.Replacement, p}, nil
 	case "ByteLevel":
 		return decByteLevel{}, nil
+	case "WordPiece":
+		p := "##"
+		if c.Prefix != "" {
+			p = c.Prefix
+		}
+		return decWordPiece{prefix: p, cleanup: c.Cleanup == nil || *c.Cleanup}, nil
 	}
 	return nil, fmt.Errorf("type %q is not implemented", c.Type)
 }

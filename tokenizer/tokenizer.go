@@ -11,6 +11,9 @@
 //   - BPE behind the splitting pre-tokenizers of word-level models:
 //     Whitespace, WhitespaceSplit, Punctuation (isolated), Digits (split.go);
 //     no decoder (tokens joined by spaces).
+//   - WordPiece (BERT): greedy longest-match with "##" continuations,
+//     BertPreTokenizer, decoder WordPiece with its cleanup (wordpiece.go);
+//     BERT's normalizer is not implemented (Load names it).
 //
 // The pipeline is the library's: added (special) tokens are split off the
 // raw text first, each remaining piece is normalized, pre-tokenized into
@@ -34,8 +37,10 @@ import (
 
 // Tokenizer is a loaded tokenizer.json.
 type Tokenizer struct {
-	model      *bpe
-	added      []addedToken // sorted by content length, longest first
+	model      wordModel
+	vocab      map[string]int // the model's token -> id
+	tokens     []string       // the model's id -> token ("" unused)
+	added      []addedToken   // sorted by content length, longest first
 	addedByID  map[int]addedToken
 	normalizer normalizer      // nil: none
 	pretok     preTokenizer    // nil: the whole piece is one word
@@ -51,6 +56,36 @@ type addedToken struct {
 	LStrip  bool   `json:"lstrip"`
 	RStrip  bool   `json:"rstrip"`
 	Norm    bool   `json:"normalized"`
+}
+
+// wordModel turns one pre-tokenized word into ids (appended to ids): BPE
+// (bpe.go) or WordPiece (wordpiece.go).
+type wordModel interface {
+	encodeWord(ids []int, w string) []int
+}
+
+// parseModel reads the "model" object: the word model, its vocabulary and
+// the vocabulary by id.
+func parseModel(raw json.RawMessage) (wordModel, map[string]int, []string, error) {
+	var head struct {
+		Type  string         `json:"type"`
+		Vocab map[string]int `json:"vocab"`
+	}
+	if err := json.Unmarshal(raw, &head); err != nil {
+		return nil, nil, nil, err
+	}
+	if head.Type == "WordPiece" {
+		m, tokens, err := parseWordPiece(raw)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return m, m.vocab, tokens, nil
+	}
+	m, err := parseBPE(raw) // names any other type in its error
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return m, m.vocab, m.tokens, nil
 }
 
 // file is the JSON layout of tokenizer.json (the parts read here).
@@ -95,7 +130,7 @@ func Parse(data []byte) (*Tokenizer, error) {
 	}
 	t := &Tokenizer{addedByID: map[int]addedToken{}}
 	var err error
-	if t.model, err = parseBPE(f.Model); err != nil {
+	if t.model, t.vocab, t.tokens, err = parseModel(f.Model); err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
 	for _, a := range f.AddedTokens {
@@ -126,7 +161,7 @@ func Parse(data []byte) (*Tokenizer, error) {
 
 // VocabSize is the number of ids (model vocabulary and added tokens).
 func (t *Tokenizer) VocabSize() int {
-	n := len(t.model.vocab)
+	n := len(t.vocab)
 	for id := range t.addedByID {
 		n = max(n, id+1)
 	}
@@ -140,7 +175,7 @@ func (t *Tokenizer) TokenID(tok string) (int, bool) {
 			return a.ID, true
 		}
 	}
-	id, ok := t.model.vocab[tok]
+	id, ok := t.vocab[tok]
 	return id, ok
 }
 
@@ -149,8 +184,8 @@ func (t *Tokenizer) Token(id int) (string, bool) {
 	if a, ok := t.addedByID[id]; ok {
 		return a.Content, true
 	}
-	if id >= 0 && id < len(t.model.tokens) && t.model.tokens[id] != "" {
-		return t.model.tokens[id], true
+	if id >= 0 && id < len(t.tokens) && t.tokens[id] != "" {
+		return t.tokens[id], true
 	}
 	return "", false
 }

@@ -51,7 +51,7 @@ func readCases(t *testing.T, name string) []refCase {
 // post-processor's tokens) and decode token for token against the Hugging
 // Face tokenizers library on every reference string (make_tokenizer_reference.py).
 func TestAgreesWithTokenizers(t *testing.T) {
-	for _, name := range []string{"llama", "metaspace", "bytelevel", "whitespace", "wordpunct"} {
+	for _, name := range []string{"llama", "metaspace", "bytelevel", "whitespace", "wordpunct", "wordpiece"} {
 		t.Run(name, func(t *testing.T) {
 			tok, err := Load(filepath.Join("testdata", name+".tokenizer.json"))
 			if err != nil {

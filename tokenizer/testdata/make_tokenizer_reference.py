@@ -9,12 +9,18 @@ Writes, for NAME in llama (BPE + byte fallback, LLaMA/Mistral normalizer
 Prepend+Replace), metaspace (BPE + byte fallback, Metaspace pre-tokenizer,
 prepend_scheme "first"), bytelevel (GPT-2 byte-level BPE), whitespace and wordpunct
 (BPE + byte fallback behind the Whitespace+Digits and WhitespaceSplit+Punctuation+Digits
-pre-tokenizers):
+pre-tokenizers) and wordpiece (WordPiece, BertPreTokenizer, WordPiece decoder, BERT's
+[CLS] $A [SEP] template; no normalizer):
   NAME.tokenizer.json       the tokenizer, as tokenizers saves it
   NAME.cases.jsonl.gz       one JSON object per string:
                             {"text", "ids" (add_special_tokens=False),
                              "ids_special" (True), "decoded" (decode(ids)),
                              "decoded_skip" (decode(ids_special, skip_special_tokens=True))}
+
+and punctuation.txt, the code points the library treats as punctuation. The first five
+are reproduced byte for byte by a rerun; wordpiece's vocabulary is not (the library's
+WordPiece trainer orders ties differently from run to run), so its tokenizer.json and cases
+are replaced together.
 
 The byte tokens <0x00>..<0xFF> of the byte-fallback tokenizers are ordinary
 vocabulary entries, as in LLaMA's tokenizer.json (training adds them as
@@ -71,6 +77,20 @@ def split_tokenizer(lines, kind):
     js = json.loads(tok.to_str())
     js["added_tokens"] = [a for a in js["added_tokens"] if a["content"] in SPECIAL]
     return Tokenizer.from_str(json.dumps(js))
+
+
+def wordpiece_tokenizer(lines):
+    """BERT's layout without its normalizer: WordPiece (## continuations, [UNK] for a word with
+    no segmentation), BertPreTokenizer, WordPiece decoder with cleanup, [CLS] $A [SEP]."""
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]", max_input_chars_per_word=40))
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece(prefix="##", cleanup=True)
+    trainer = trainers.WordPieceTrainer(vocab_size=1200, special_tokens=["[UNK]", "[CLS]", "[SEP]"], min_frequency=2,
+                                        show_progress=False)
+    tok.train_from_iterator(lines, trainer)
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))])
+    return tok
 
 
 def byte_level_tokenizer(lines):
@@ -145,6 +165,16 @@ def make_cases(lines, rng):
     return cases
 
 
+def write_punctuation(path):
+    """The non-ASCII code points the library's Punctuation pre-tokenizer isolates ("a" + c + "b"
+    splits in three), one hex number a line: its punctuation table, older than Go's."""
+    pt = pre_tokenizers.Punctuation()
+    with open(path, "w") as f:
+        for cp in range(0x80, 0x110000):
+            if not 0xD800 <= cp <= 0xDFFF and len(pt.pre_tokenize_str("a" + chr(cp) + "b")) == 3:
+                f.write(f"{cp:X}\n")
+
+
 def write_cases(path, tok, cases):
     with gzip.GzipFile(path, "wb", mtime=0) as gz:
         for s in cases:
@@ -169,6 +199,7 @@ def main():
         "bytelevel": byte_level_tokenizer(lines),
         "whitespace": split_tokenizer(lines, "whitespace"),
         "wordpunct": split_tokenizer(lines, "wordpunct"),
+        "wordpiece": wordpiece_tokenizer(lines),
     }
     for name, tok in toks.items():
         tok.save(os.path.join(args.out, f"{name}.tokenizer.json"))
@@ -176,6 +207,7 @@ def main():
         tok = Tokenizer.from_file(os.path.join(args.out, f"{name}.tokenizer.json"))
         write_cases(os.path.join(args.out, f"{name}.cases.jsonl.gz"), tok, cases)
         print(name, "vocab", tok.get_vocab_size(), "cases", len(cases))
+    write_punctuation(os.path.join(args.out, "punctuation.txt"))
 
 
 if __name__ == "__main__":
