@@ -19,11 +19,7 @@ func RMSNormForward[T Float](out []T /* (N,C) */, rstd []T /* (N) */, x []T /* (
 		for i := lo; i < hi; i++ {
 			xi := x[i*C : (i+1)*C]
 			oi := out[i*C : (i+1)*C]
-			var ss float64
-			for _, v := range xi {
-				ss += float64(v) * float64(v)
-			}
-			r := T(1 / math.Sqrt(ss/float64(C)+eps))
+			r := T(1 / math.Sqrt(sumSquares(xi)/float64(C)+eps))
 			rstd[i] = r
 			if w == nil {
 				for j, v := range xi {
@@ -49,15 +45,7 @@ func RMSNormBackward[T Float](dx []T /* (N,C) */, dw []T /* (C) */, dout []T /* 
 			gi := dout[i*C : (i+1)*C]
 			dxi := dx[i*C : (i+1)*C]
 			r := rstd[i]
-			var dot float64 // sum_j g_j w_j xh_j
-			for j, v := range xi {
-				g := gi[j]
-				if w != nil {
-					g *= w[j]
-				}
-				dot += float64(g) * float64(v*r)
-			}
-			m := T(dot / float64(C))
+			m := T(normDot(gi, w, xi, r) / float64(C))
 			for j, v := range xi {
 				g := gi[j]
 				if w != nil {
@@ -87,4 +75,55 @@ func RMSNormBackward[T Float](dx []T /* (N,C) */, dw []T /* (C) */, dout []T /* 
 			}
 		}
 	})
+}
+
+// sumSquares is sum_j x_j^2 in float64, four partial sums (a chain of
+// dependent float64 adds was the norm's bottleneck).
+func sumSquares[T Float](x []T) float64 {
+	var s0, s1, s2, s3 float64
+	j := 0
+	for ; j+4 <= len(x); j += 4 {
+		v := x[j : j+4 : j+4]
+		s0 += float64(v[0]) * float64(v[0])
+		s1 += float64(v[1]) * float64(v[1])
+		s2 += float64(v[2]) * float64(v[2])
+		s3 += float64(v[3]) * float64(v[3])
+	}
+	for ; j < len(x); j++ {
+		s0 += float64(x[j]) * float64(x[j])
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// normDot is sum_j (g_j w_j) (x_j r) in float64 (w nil: w_j = 1), the
+// projection term of RMSNormBackward, four partial sums.
+func normDot[T Float](g, w, x []T, r T) float64 {
+	var s0, s1, s2, s3 float64
+	n := len(x)
+	g = g[:n]
+	if w == nil {
+		j := 0
+		for ; j+4 <= n; j += 4 {
+			s0 += float64(g[j]) * float64(x[j]*r)
+			s1 += float64(g[j+1]) * float64(x[j+1]*r)
+			s2 += float64(g[j+2]) * float64(x[j+2]*r)
+			s3 += float64(g[j+3]) * float64(x[j+3]*r)
+		}
+		for ; j < n; j++ {
+			s0 += float64(g[j]) * float64(x[j]*r)
+		}
+		return (s0 + s1) + (s2 + s3)
+	}
+	w = w[:n]
+	j := 0
+	for ; j+4 <= n; j += 4 {
+		s0 += float64(g[j]*w[j]) * float64(x[j]*r)
+		s1 += float64(g[j+1]*w[j+1]) * float64(x[j+1]*r)
+		s2 += float64(g[j+2]*w[j+2]) * float64(x[j+2]*r)
+		s3 += float64(g[j+3]*w[j+3]) * float64(x[j+3]*r)
+	}
+	for ; j < n; j++ {
+		s0 += float64(g[j]*w[j]) * float64(x[j]*r)
+	}
+	return (s0 + s1) + (s2 + s3)
 }
