@@ -132,22 +132,13 @@ func CausalAttentionForward[T Float](o []T /* (B,T,H*dk) */, lse []T /* (B,H,T) 
 // zeroes row[valid:] (the masked future) and returns the log-sum-exp of
 // row[:valid].
 func softmaxCausalRow[T Float](row []T, valid int) T {
-	mx := row[0]
-	for _, v := range row[1:valid] {
-		mx = max(mx, v)
-	}
+	mx := maxOf(row[:valid])
 	for j, v := range row[:valid] {
 		row[j] = v - mx
 	}
 	expScaled(row[:valid], row[:valid], 1)
-	var s float64
-	for _, e := range row[:valid] {
-		s += float64(e)
-	}
-	inv := T(1 / s)
-	for j := range row[:valid] {
-		row[j] *= inv
-	}
+	s := sum64(row[:valid])
+	scale(T(1/s), row[:valid])
 	clear(row[valid:])
 	return mx + T(math.Log(s))
 }

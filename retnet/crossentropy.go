@@ -36,22 +36,13 @@ func CrossEntropyForward[T Float](probs []T /* (N,V) */, losses []float64 /* (N)
 // softmaxRow sets p = softmax(row) and returns log(sum_j exp(row_j)):
 // exp(row - max) by the vector kernel, its sum in float64.
 func softmaxRow[T Float](p, row []T) float64 {
-	mx := row[0]
-	for _, v := range row[1:] {
-		mx = max(mx, v)
-	}
+	mx := maxOf(row)
 	for j, v := range row {
 		p[j] = v - mx
 	}
 	expScaled(p, p, 1)
-	var s float64
-	for _, e := range p {
-		s += float64(e)
-	}
-	inv := T(1 / s)
-	for j := range p {
-		p[j] *= inv
-	}
+	s := sum64(p)
+	scale(T(1/s), p)
 	return float64(mx) + math.Log(s)
 }
 

@@ -132,3 +132,36 @@ func expScaled[T Float](dst, x []T, c T) {
 		dst[i] = T(math.Exp(float64(c * v)))
 	}
 }
+
+// maxOf is the largest element of x (len(x) > 0), four running maxima.
+func maxOf[T Float](x []T) T {
+	m0 := x[0]
+	m1, m2, m3 := m0, m0, m0
+	j := 0
+	for ; j+4 <= len(x); j += 4 {
+		v := x[j : j+4 : j+4]
+		m0, m1, m2, m3 = max(m0, v[0]), max(m1, v[1]), max(m2, v[2]), max(m3, v[3])
+	}
+	for ; j < len(x); j++ {
+		m0 = max(m0, x[j])
+	}
+	return max(max(m0, m1), max(m2, m3))
+}
+
+// sum64 is sum_j x_j in float64, four partial sums (a softmax's
+// normaliser: one chain of dependent float64 adds is 4 cycles an element).
+func sum64[T Float](x []T) float64 {
+	var s0, s1, s2, s3 float64
+	j := 0
+	for ; j+4 <= len(x); j += 4 {
+		v := x[j : j+4 : j+4]
+		s0 += float64(v[0])
+		s1 += float64(v[1])
+		s2 += float64(v[2])
+		s3 += float64(v[3])
+	}
+	for ; j < len(x); j++ {
+		s0 += float64(x[j])
+	}
+	return (s0 + s1) + (s2 + s3)
+}
