@@ -59,7 +59,7 @@ func parseBPE(raw json.RawMessage) (*bpe, error) {
 		return nil, err
 	}
 	if j.Type != "BPE" {
-		return nil, fmt.Errorf("type %q: only BPE and WordPiece are implemented", j.Type)
+		return nil, fmt.Errorf("type %q: only BPE, WordPiece and Unigram are implemented", j.Type)
 	}
 	if j.Dropout != nil && *j.Dropout != 0 {
 		return nil, fmt.Errorf("dropout %g is not implemented (it makes encoding random)", *j.Dropout)

@@ -14,6 +14,9 @@
 //   - WordPiece (BERT): greedy longest-match with "##" continuations,
 //     BertPreTokenizer, decoder WordPiece with its cleanup (wordpiece.go);
 //     BERT's normalizer is not implemented (Load names it).
+//   - Unigram (SentencePiece's unigram model, T5 and ALBERT): the Viterbi
+//     segmentation by piece scores, unknown runs fused (unigram.go); the
+//     Precompiled normalizer those models ship is not implemented.
 //
 // The pipeline is the library's: added (special) tokens are split off the
 // raw text first, each remaining piece is normalized, pre-tokenized into
@@ -59,7 +62,7 @@ type addedToken struct {
 }
 
 // wordModel turns one pre-tokenized word into ids (appended to ids): BPE
-// (bpe.go) or WordPiece (wordpiece.go).
+// (bpe.go), WordPiece (wordpiece.go) or Unigram (unigram.go).
 type wordModel interface {
 	encodeWord(ids []int, w string) []int
 }
@@ -68,11 +71,17 @@ type wordModel interface {
 // the vocabulary by id.
 func parseModel(raw json.RawMessage) (wordModel, map[string]int, []string, error) {
 	var head struct {
-		Type  string         `json:"type"`
-		Vocab map[string]int `json:"vocab"`
+		Type string `json:"type"`
 	}
 	if err := json.Unmarshal(raw, &head); err != nil {
 		return nil, nil, nil, err
+	}
+	if head.Type == "Unigram" {
+		m, tokens, err := parseUnigram(raw)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return m, m.vocab, tokens, nil
 	}
 	if head.Type == "WordPiece" {
 		m, tokens, err := parseWordPiece(raw)

@@ -51,7 +51,7 @@ func readCases(t *testing.T, name string) []refCase {
 // post-processor's tokens) and decode token for token against the Hugging
 // Face tokenizers library on every reference string (make_tokenizer_reference.py).
 func TestAgreesWithTokenizers(t *testing.T) {
-	for _, name := range []string{"llama", "metaspace", "bytelevel", "whitespace", "wordpunct", "wordpiece"} {
+	for _, name := range []string{"llama", "metaspace", "bytelevel", "whitespace", "wordpunct", "wordpiece", "unigram", "unigram-bytes"} {
 		t.Run(name, func(t *testing.T) {
 			tok, err := Load(filepath.Join("testdata", name+".tokenizer.json"))
 			if err != nil {
@@ -99,7 +99,8 @@ func TestErrors(t *testing.T) {
 		t.Errorf("Decode of an out-of-range id: %v", err)
 	}
 	for _, c := range []struct{ json, want string }{
-		{`{"model":{"type":"Unigram"}}`, `model: type "Unigram"`},
+		{`{"model":{"type":"Unigram"}}`, `Unigram unk_id missing`},
+		{`{"model":{"type":"WordLevel"}}`, `model: type "WordLevel"`},
 		{`{"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"normalizer":{"type":"Precompiled"}}`, `normalizer: type "Precompiled" is not implemented`},
 		{`{"model":{"type":"BPE","vocab":{"a":0},"merges":[["a","b"]]}}`, `merge 0 ("a" "b")`},
 		{`{"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"pre_tokenizer":{"type":"Punctuation","behavior":"MergedWithNext"}}`, `Punctuation behavior "MergedWithNext" is not implemented`},

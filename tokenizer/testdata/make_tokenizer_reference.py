@@ -10,7 +10,8 @@ Prepend+Replace), metaspace (BPE + byte fallback, Metaspace pre-tokenizer,
 prepend_scheme "first"), bytelevel (GPT-2 byte-level BPE), whitespace and wordpunct
 (BPE + byte fallback behind the Whitespace+Digits and WhitespaceSplit+Punctuation+Digits
 pre-tokenizers) and wordpiece (WordPiece, BertPreTokenizer, WordPiece decoder, BERT's
-[CLS] $A [SEP] template; no normalizer):
+[CLS] $A [SEP] template; no normalizer) and unigram (SentencePiece unigram, Metaspace,
+$A </s>; unigram-bytes the same with byte fallback):
   NAME.tokenizer.json       the tokenizer, as tokenizers saves it
   NAME.cases.jsonl.gz       one JSON object per string:
                             {"text", "ids" (add_special_tokens=False),
@@ -20,7 +21,7 @@ pre-tokenizers) and wordpiece (WordPiece, BertPreTokenizer, WordPiece decoder, B
 and punctuation.txt, the code points the library treats as punctuation. The first five
 are reproduced byte for byte by a rerun; wordpiece's vocabulary is not (the library's
 WordPiece trainer orders ties differently from run to run), so its tokenizer.json and cases
-are replaced together.
+are replaced together, as are unigram's and unigram-bytes'.
 
 The byte tokens <0x00>..<0xFF> of the byte-fallback tokenizers are ordinary
 vocabulary entries, as in LLaMA's tokenizer.json (training adds them as
@@ -91,6 +92,30 @@ def wordpiece_tokenizer(lines):
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))])
     return tok
+
+
+def unigram_tokenizer(lines):
+    """SentencePiece's unigram model (T5, ALBERT, XLNet) behind a Metaspace pre-tokenizer and
+    decoder: the Viterbi segmentation by piece log-probabilities, unknown characters fused into
+    one <unk>. No Precompiled normalizer."""
+    tok = Tokenizer(models.Unigram())
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True)
+    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always", split=True)
+    trainer = trainers.UnigramTrainer(vocab_size=1200, special_tokens=SPECIAL, unk_token="<unk>", show_progress=False)
+    tok.train_from_iterator(lines, trainer)
+    tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", tok.token_to_id("</s>"))])
+    return tok
+
+
+def with_byte_fallback(tok):
+    """A Unigram tokenizer with byte fallback: the pieces <0x00>..<0xFF> appended (score: the
+    lowest, so they win only where nothing else matches literal text) and byte_fallback set, so
+    unknown runs become their UTF-8 bytes (the trainer has no such option)."""
+    js = json.loads(tok.to_str())
+    low = min(s for _, s in js["model"]["vocab"])
+    js["model"]["vocab"] += [[b, low] for b in BYTES]
+    js["model"]["byte_fallback"] = True
+    return Tokenizer.from_str(json.dumps(js))
 
 
 def byte_level_tokenizer(lines):
@@ -200,7 +225,9 @@ def main():
         "whitespace": split_tokenizer(lines, "whitespace"),
         "wordpunct": split_tokenizer(lines, "wordpunct"),
         "wordpiece": wordpiece_tokenizer(lines),
+        "unigram": unigram_tokenizer(lines),
     }
+    toks["unigram-bytes"] = with_byte_fallback(toks["unigram"])
     for name, tok in toks.items():
         tok.save(os.path.join(args.out, f"{name}.tokenizer.json"))
         # Reload from the file, so the cases come from what the Go side reads.
