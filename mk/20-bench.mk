@@ -12,7 +12,7 @@ BENCH_THREADS ?= 2
 bench-retention: bench-deps build
 	env -u OPENBLAS_CORETYPE $(BENCH_PY) scripts/bench_points.py retention --rounds $(BENCH_ROUNDS) --threads $(BENCH_THREADS)
 
-# RetNet LM training step (ladder s), T 256..2048, Go vs PyTorch.
+# RetNet and Transformer LM training steps (ladder s), T 256..2048, Go vs PyTorch.
 bench-train-torch: bench-deps build
 	env -u OPENBLAS_CORETYPE $(BENCH_PY) scripts/bench_points.py train --rounds $(BENCH_ROUNDS) --threads $(BENCH_THREADS)
 
