@@ -3,9 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/retlab/retlab/retnet"
+	"github.com/retlab/retlab/retnet/load"
 )
 
 func init() {
@@ -34,64 +36,41 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--prompt must not be empty")
 	}
 	opt := retnet.GenerateOptions{Tokens: *n, Temperature: *temp, TopK: *topK, Seed: *seed}
-	if name := pickModel(*modelName, *ckpt); name != "" {
-		return generatePretrained(name, *prompt, opt, stdout, stderr)
+	name := *ckpt
+	if *modelName != "" {
+		name = *modelName
 	}
-	model, _, err := retnet.LoadLanguageModel(*ckpt)
+	t0 := time.Now()
+	model, err := load.Model(name)
 	if err != nil {
 		return err
 	}
-	if model.VocabSize() != retnet.ByteVocab {
-		return fmt.Errorf("%s has a vocabulary of %d: generate works on byte-level (256) models", *ckpt, model.VocabSize())
+	defer model.Close()
+	if load.IsHuggingFace(name) {
+		fmt.Fprintf(stderr, "retlab: %s opened in %v\n", name, time.Since(t0).Round(time.Millisecond))
+	} else if model.VocabSize() != retnet.ByteVocab {
+		return fmt.Errorf("%s has a vocabulary of %d: generate works on byte-level (256) models", name, model.VocabSize())
 	}
-	ids := make([]int, len(*prompt))
-	for i := range len(*prompt) {
-		ids[i] = int((*prompt)[i])
+	ids, _, err := load.Encode(model, *prompt)
+	if err != nil {
+		return err
 	}
-	t0 := time.Now()
+	t0 = time.Now()
 	out, err := retnet.Generate(model, ids, opt)
 	if err != nil {
 		return err
 	}
 	dt := time.Since(t0)
-	text := make([]byte, len(out))
-	for i, t := range out {
-		text[i] = byte(t)
-	}
-	fmt.Fprintf(stdout, "%s%s\n", *prompt, text)
-	fmt.Fprintf(stderr, "%s: %d prompt + %d generated tokens in %v (%.0f tokens/s)\n", model.Kind(), len(ids), len(out), dt.Round(time.Millisecond), float64(len(out))/dt.Seconds())
-	return nil
-}
-
-// generatePretrained samples from a Hugging Face model, text in and out
-// through its tokenizer; generation stops at the end-of-sequence token.
-func generatePretrained(name, prompt string, opt retnet.GenerateOptions, stdout, stderr io.Writer) error {
-	m, err := loadPretrained(name, stderr)
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	ids, err := m.Encode(prompt)
-	if err != nil {
-		return err
-	}
-	t0 := time.Now()
-	out, err := retnet.Generate(m, ids, opt)
-	if err != nil {
-		return err
-	}
-	dt := time.Since(t0)
-	for i, t := range out {
-		if t == m.Config.EOS {
+	if eos := load.EOS(model); eos >= 0 {
+		if i := slices.Index(out, eos); i >= 0 {
 			out = out[:i]
-			break
 		}
 	}
-	text, err := m.Decode(out)
+	text, err := load.Decode(model, out)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s%s\n", prompt, text)
-	fmt.Fprintf(stderr, "%s: %d prompt + %d generated tokens in %v (%.1f tokens/s, prefill included)\n", m.Config.ModelType, len(ids), len(out), dt.Round(time.Millisecond), float64(len(out))/dt.Seconds())
+	fmt.Fprintf(stdout, "%s%s\n", *prompt, text)
+	fmt.Fprintf(stderr, "%s: %d prompt + %d generated tokens in %v (%.1f tokens/s, prefill included)\n", model.Kind(), len(ids), len(out), dt.Round(time.Millisecond), float64(len(out))/dt.Seconds())
 	return nil
 }

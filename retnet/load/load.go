@@ -13,7 +13,7 @@
 //
 //	m, _ := load.Model("fla-hub/retnet-1.3B-100B") // or "run/checkpoint.safetensors"
 //	defer m.Close()
-//	ids, labels, _ := load.Encode(m, "Retention is all you need")
+//	ids, labels, _ := load.Encode(m, "Retention is all you need") // load.Decode turns ids back
 //	logits, _ := m.Logits([][]int{ids}, retnet.Chunkwise, 0)
 //	if r, ok := retnet.AsRetentive(m); ok {        // a RetNet of either flavour
 //		scores, _ := r.RetentionScores(ids, labels)  // per layer and head
@@ -99,4 +99,31 @@ func Encode(m retnet.Inference, text string) (ids []int, labels []string, err er
 		labels[i] = q[1 : len(q)-1]
 	}
 	return ids, labels, nil
+}
+
+// Decode turns ids of m back into text: the tokenizer's decoding without
+// special tokens for a Hugging Face model, one byte per id for RetLab's
+// byte-level models (an id outside 0..255 is an error).
+func Decode(m retnet.Inference, ids []int) (string, error) {
+	if h, ok := m.(*hf.Model); ok {
+		return h.Decode(ids)
+	}
+	b := make([]byte, len(ids))
+	for i, id := range ids {
+		if id < 0 || id >= retnet.ByteVocab {
+			return "", fmt.Errorf("load: id %d at position %d is not a byte (0..255)", id, i)
+		}
+		b[i] = byte(id)
+	}
+	return string(b), nil
+}
+
+// EOS is m's end-of-sequence id, where generation stops (config.json's
+// eos_token_id of a Hugging Face model), or -1 when it has none (RetLab's
+// byte-level models).
+func EOS(m retnet.Inference) int {
+	if h, ok := m.(*hf.Model); ok {
+		return h.Config.EOS
+	}
+	return -1
 }

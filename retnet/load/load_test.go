@@ -227,16 +227,32 @@ func TestHubName(t *testing.T) {
 	if err != nil || len(ids) != len(labels) || len(ids) < 2 {
 		t.Fatalf("Encode: %v %v %v", ids, labels, err)
 	}
+	if text, err := load.Decode(m, ids); err != nil || text != "Hello world" {
+		t.Errorf("Decode(Encode(%q)) = %q, %v", "Hello world", text, err)
+	}
+	if eos := load.EOS(m); eos != 2 { // config.json eos_token_id
+		t.Errorf("EOS = %d, want 2", eos)
+	}
 	if _, err := load.Model("fla-hub/retnet-1.3B-100B"); err == nil || !strings.Contains(err.Error(), "huggingface-cli download fla-hub/retnet-1.3B-100B") {
 		t.Errorf("a model missing from the cache: %v", err)
 	}
 }
 
-// Byte-level models encode text one token per byte.
+// Byte-level models encode and decode text one token per byte and have no
+// end-of-sequence token.
 func TestEncodeBytes(t *testing.T) {
 	m := open(t, torchscale) // vocabulary 37: too small for bytes
 	if _, _, err := load.Encode(m, "ab"); err == nil || !strings.Contains(err.Error(), "vocabulary of 37") {
 		t.Errorf("Encode with V=37: %v", err)
+	}
+	if text, err := load.Decode(m, []int{104, 105}); err != nil || text != "hi" {
+		t.Errorf("Decode of bytes = %q, %v", text, err)
+	}
+	if _, err := load.Decode(m, []int{104, 300}); err == nil || !strings.Contains(err.Error(), "id 300 at position 1") {
+		t.Errorf("Decode of a non-byte id: %v", err)
+	}
+	if load.EOS(m) != -1 {
+		t.Errorf("EOS of a byte-level model = %d, want -1", load.EOS(m))
 	}
 }
 
