@@ -22,6 +22,13 @@ var ErrNotImplemented = errors.New("backend: operation not implemented")
 // oracle the conformance suite (package backendtest) checks every other
 // backend against.
 //
+// The interface holds only what a caller hands over: Sgemm (every product
+// of the models) and the two stateless retention forms (retnet.MSR.Forward
+// offloads them when Capabilities says so). A GPU backend's other kernels
+// (the recurrent step, rotation, group norm) serve its own device-resident
+// model (cuda/lm) and are checked by backendtest's optional Kernels part,
+// not offered here: no CPU caller would hand them over one op at a time.
+//
 // Misuse (slices too short for the shape, impossible dimensions) panics;
 // failures of the device (out of memory, a launch error) are returned.
 type Backend interface {
@@ -42,24 +49,6 @@ type Backend interface {
 	// (retnet.ChunkwiseRetention per head; T need not be a multiple of it),
 	// same layouts as ParallelRetention.
 	ChunkwiseRetention(s Shape, chunk int, q, k, v, o, logGamma []float32) error
-	// RecurrentRetention runs s.T recurrent steps of every (sequence, head)
-	// from the state S (B,H,Dv,Dk) and scale (H) (torchscale's
-	// prev_key_value and scale; empty = zeros) and leaves the new state
-	// there (retnet.RecurrentRetention per head). Layouts as above.
-	RecurrentRetention(s Shape, q, k, v, o, S, scale, logGamma []float32) error
-	// NewDecoder returns a recurrent state for B sequences of H heads kept
-	// on the backend's device between Steps (the decoding loop), initially
-	// empty. The caller must Close it.
-	NewDecoder(B, H, Dk, Dv int, logGamma []float32) (Decoder, error)
-	// Rotate applies the relative-position rotation to x (rows, H*Dk) in
-	// place as retnet.RotateForward (inverse: RotateBackward) does with a
-	// table for positions pos0..pos0+period-1: row r is at position
-	// pos0 + r%period. angle is the (Dk) buffer [theta0,theta0,theta1,...].
-	Rotate(x []float32, rows, H, Dk, period, pos0 int, angle []float32, inverse bool) error
-	// GroupNormGate is retnet.GroupNormGateForward: per row and head,
-	// y = o/sqrt(mean(o^2)+eps), gated = silu(g) (.) y; rstd (N,H) keeps the
-	// inverse RMS. gated, y, o, g are (N,H*Dv).
-	GroupNormGate(gated, y, rstd, o, g []float32, N, H, Dv int, eps float64) error
 	// Info describes the backend and its device (for `retlab info`).
 	Info() Info
 	// Capabilities declares what the backend runs on its own device, so
@@ -106,21 +95,6 @@ func (s Shape) Check(op string, q, k, v, o, logGamma []float32) {
 	}
 }
 
-// Decoder is a recurrent retention state for B sequences of H heads that
-// stays on a backend's device between decoding steps (no copy of the state
-// per token). See Backend.NewDecoder.
-type Decoder interface {
-	// Step consumes one token per sequence: q, k (B,H*Dk), v (B,H*Dv); it
-	// updates the state and writes o (B,H*Dv).
-	Step(q, k, v, o []float32) error
-	// State copies the state out: S (B,H,Dv,Dk) and scale (H).
-	State(S, scale []float32) error
-	// SetState replaces the state: S (B,H,Dv,Dk) and scale (H).
-	SetState(S, scale []float32) error
-	// Close frees the device memory; the Decoder is unusable afterwards.
-	Close() error
-}
-
 // Info describes a backend for humans (`retlab info`). Zero fields are
 // unknown or not applicable.
 type Info struct {
@@ -143,26 +117,6 @@ func (NotImplemented) ParallelRetention(Shape, []float32, []float32, []float32, 
 
 // ChunkwiseRetention returns ErrNotImplemented.
 func (NotImplemented) ChunkwiseRetention(Shape, int, []float32, []float32, []float32, []float32, []float32) error {
-	return ErrNotImplemented
-}
-
-// RecurrentRetention returns ErrNotImplemented.
-func (NotImplemented) RecurrentRetention(Shape, []float32, []float32, []float32, []float32, []float32, []float32, []float32) error {
-	return ErrNotImplemented
-}
-
-// NewDecoder returns ErrNotImplemented.
-func (NotImplemented) NewDecoder(int, int, int, int, []float32) (Decoder, error) {
-	return nil, ErrNotImplemented
-}
-
-// Rotate returns ErrNotImplemented.
-func (NotImplemented) Rotate([]float32, int, int, int, int, int, []float32, bool) error {
-	return ErrNotImplemented
-}
-
-// GroupNormGate returns ErrNotImplemented.
-func (NotImplemented) GroupNormGate([]float32, []float32, []float32, []float32, []float32, int, int, int, float64) error {
 	return ErrNotImplemented
 }
 

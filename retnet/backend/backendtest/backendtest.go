@@ -42,7 +42,62 @@ type Result struct {
 	Pass   bool    `json:"pass"`
 }
 
-// RunAll runs the standard suite on b.
+// Kernels is the optional part of the suite: host-memory entry points to
+// kernels a backend runs for its own device-resident model (the cuda
+// backend's recurrent step, rotation and group norm, which cuda/lm calls on
+// device buffers). They are not part of backend.Backend, since no CPU
+// caller hands them over; a backend's test passes a value that also
+// implements Kernels to RunAll, and the suite checks them against retnet's
+// CPU code like the rest. Backends without it skip those subtests.
+type Kernels interface {
+	// RecurrentRetention runs s.T recurrent steps of every (sequence, head)
+	// from the state S (B,H,Dv,Dk) and scale (H) (torchscale's
+	// prev_key_value and scale; empty = zeros) and leaves the new state
+	// there (retnet.RecurrentRetention per head). Layouts as
+	// backend.Backend.ParallelRetention.
+	RecurrentRetention(s backend.Shape, q, k, v, o, S, scale, logGamma []float32) error
+	// NewDecoder returns a recurrent state for B sequences of H heads kept
+	// on the backend's device between Steps (the decoding loop), initially
+	// empty. The caller must Close it.
+	NewDecoder(B, H, Dk, Dv int, logGamma []float32) (Decoder, error)
+	// Rotate applies the relative-position rotation to x (rows, H*Dk) in
+	// place as retnet.RotateForward (inverse: RotateBackward) does with a
+	// table for positions pos0..pos0+period-1: row r is at position
+	// pos0 + r%period. angle is the (Dk) buffer [theta0,theta0,theta1,...].
+	Rotate(x []float32, rows, H, Dk, period, pos0 int, angle []float32, inverse bool) error
+	// GroupNormGate is retnet.GroupNormGateForward: per row and head,
+	// y = o/sqrt(mean(o^2)+eps), gated = silu(g) (.) y; rstd (N,H) keeps the
+	// inverse RMS. gated, y, o, g are (N,H*Dv).
+	GroupNormGate(gated, y, rstd, o, g []float32, N, H, Dv int, eps float64) error
+}
+
+// Decoder is a recurrent retention state for B sequences of H heads that
+// stays on a backend's device between decoding steps (no copy of the state
+// per token). See Kernels.NewDecoder.
+type Decoder interface {
+	// Step consumes one token per sequence: q, k (B,H*Dk), v (B,H*Dv); it
+	// updates the state and writes o (B,H*Dv).
+	Step(q, k, v, o []float32) error
+	// State copies the state out: S (B,H,Dv,Dk) and scale (H).
+	State(S, scale []float32) error
+	// SetState replaces the state: S (B,H,Dv,Dk) and scale (H).
+	SetState(S, scale []float32) error
+	// Close frees the device memory; the Decoder is unusable afterwards.
+	Close() error
+}
+
+// kernels returns b's Kernels, or skips the test when it has none.
+func kernels(t *testing.T, b backend.Backend) Kernels {
+	t.Helper()
+	k, ok := b.(Kernels)
+	if !ok {
+		t.Skip("backend has no device kernels beyond backend.Backend")
+	}
+	return k
+}
+
+// RunAll runs the standard suite on b (and the Kernels part when b
+// implements Kernels).
 func RunAll(t *testing.T, b backend.Backend) { RunAllConfig(t, b, Config{}) }
 
 // RunAllConfig runs the suite on b with the options in cfg.
@@ -323,7 +378,8 @@ func startState(rng *rand.Rand, s backend.Shape, lg []float32, n int) (S, scale 
 	return numtest.Randn[float32](rng, s.StateLen(), 0.3), scale
 }
 
-func testRecurrent(t *testing.T, b backend.Backend, cfg Config) {
+func testRecurrent(t *testing.T, bb backend.Backend, cfg Config) {
+	b := kernels(t, bb)
 	rng := rand.New(rand.NewPCG(7, 8))
 	shapes := []backend.Shape{{B: 1, T: 1, H: 1, Dk: 2, Dv: 2}, {B: 2, T: 9, H: 3, Dk: 8, Dv: 6}, {B: 3, T: 5, H: 2, Dk: 128, Dv: 40}, {B: 2, T: 4, H: 2, Dk: 33, Dv: 17}}
 	if cfg.Large {
@@ -349,7 +405,8 @@ func testRecurrent(t *testing.T, b backend.Backend, cfg Config) {
 	}
 }
 
-func testDecoder(t *testing.T, b backend.Backend, cfg Config) {
+func testDecoder(t *testing.T, bb backend.Backend, cfg Config) {
+	b := kernels(t, bb)
 	rng := rand.New(rand.NewPCG(9, 10))
 	shapes := []backend.Shape{{B: 1, T: 1, H: 1, Dk: 2, Dv: 2}, {B: 4, T: 1, H: 3, Dk: 16, Dv: 12}, {B: 2, T: 1, H: 2, Dk: 256, Dv: 33}}
 	if cfg.Large {
@@ -390,7 +447,8 @@ func testDecoder(t *testing.T, b backend.Backend, cfg Config) {
 	}
 }
 
-func testRotate(t *testing.T, b backend.Backend, cfg Config) {
+func testRotate(t *testing.T, bb backend.Backend, cfg Config) {
+	b := kernels(t, bb)
 	rng := rand.New(rand.NewPCG(11, 12))
 	for _, c := range []struct{ B, T, H, Dk, pos0 int }{{1, 1, 1, 2, 0}, {2, 37, 3, 8, 0}, {3, 17, 2, 256, 5000}, {1, 300, 1, 64, 1}} {
 		rows := c.B * c.T
@@ -412,7 +470,8 @@ func testRotate(t *testing.T, b backend.Backend, cfg Config) {
 	}
 }
 
-func testGroupNorm(t *testing.T, b backend.Backend, cfg Config) {
+func testGroupNorm(t *testing.T, bb backend.Backend, cfg Config) {
+	b := kernels(t, bb)
 	rng := rand.New(rand.NewPCG(13, 14))
 	for _, c := range []struct {
 		N, H, Dv int
@@ -457,10 +516,12 @@ func testMisuse(t *testing.T, b backend.Backend, _ Config) {
 	mustPanic("ChunkwiseRetention", b.ChunkwiseRetention(s, 2, q, k, v, o, lg), func() error {
 		return b.ChunkwiseRetention(s, 2, q, k, v, o[:1], lg)
 	})
-	S, scale := make([]float32, s.StateLen()), make([]float32, s.H)
-	mustPanic("RecurrentRetention", b.RecurrentRetention(s, q, k, v, o, S, scale, lg), func() error {
-		return b.RecurrentRetention(s, q, k, v, o, S[:1], scale, lg)
-	})
+	if kb, ok := b.(Kernels); ok {
+		S, scale := make([]float32, s.StateLen()), make([]float32, s.H)
+		mustPanic("RecurrentRetention", kb.RecurrentRetention(s, q, k, v, o, S, scale, lg), func() error {
+			return kb.RecurrentRetention(s, q, k, v, o, S[:1], scale, lg)
+		})
+	}
 	func() {
 		defer func() {
 			if recover() == nil {

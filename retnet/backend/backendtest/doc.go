@@ -14,6 +14,11 @@
 //		backendtest.RunAll(t, b)
 //	}
 //
+// A backend whose device runs more kernels than backend.Backend offers (the
+// cuda backend's recurrent step, rotation and group norm, used by its own
+// model) passes a value that also implements Kernels, and the suite checks
+// those too.
+//
 // Operations a backend does not implement (ErrNotImplemented) are skipped,
 // so the cpu backend, which implements only Sgemm, runs the same suite.
 // Results must agree with the oracle to a normwise relative error

@@ -31,6 +31,19 @@ func open(t *testing.T) *cuda.Backend {
 	return b
 }
 
+// kernels is the backend with the host-slice entry points of its other
+// kernels (backendtest.Kernels), so the suite checks those too.
+type kernels struct{ *cuda.Backend }
+
+// NewDecoder opens the device-resident state cuda/lm decodes with.
+func (k kernels) NewDecoder(B, H, Dk, Dv int, logGamma []float32) (backendtest.Decoder, error) {
+	d, err := k.OpenDecoder(B, H, Dk, Dv, logGamma)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
 // TestConformance runs every kernel against the CPU code of package retnet
 // (relative error <= 1e-4): on the GPU with the production-sized shapes
 // too, on the emulator the small ones. With RETLAB_GPU_OUT set (by
@@ -78,13 +91,13 @@ func TestConformance(t *testing.T) {
 			write(true)
 		}()
 	}
-	backendtest.RunAllConfig(t, b, cfg)
+	backendtest.RunAllConfig(t, kernels{b}, cfg)
 	// With cuBLAS in use, the sgemm_tiled kernel must pass too.
 	if b.SetVendorBLAS(true) {
 		b.SetVendorBLAS(false)
 		defer b.SetVendorBLAS(true)
 		cfg.Only = []string{"Sgemm"}
-		t.Run("sgemm_tiled", func(t *testing.T) { backendtest.RunAllConfig(t, b, cfg) })
+		t.Run("sgemm_tiled", func(t *testing.T) { backendtest.RunAllConfig(t, kernels{b}, cfg) })
 	}
 	if err := b.Err(); err != nil {
 		t.Errorf("Sgemm fell back to the CPU: %v", err)

@@ -228,8 +228,9 @@ func (b *Backend) ChunkwiseRetention(s backend.Shape, C int, q, k, v, o, logGamm
 // Recurrent form
 
 // Decoder is a recurrent retention state for B sequences and H heads held
-// in device memory (backend.Decoder). StepDev advances it on device
-// buffers without any host copy; Step does the same from host slices.
+// in device memory. StepDev advances it on device buffers without any host
+// copy (cuda/lm's decoding loop); Step, State and SetState do the same from
+// host slices (backendtest.Decoder, for the conformance suite).
 type Decoder struct {
 	b              *Backend
 	B, H, Dk, Dv   int
@@ -275,15 +276,6 @@ func (b *Backend) OpenDecoder(B, H, Dk, Dv int, logGamma []float32) (*Decoder, e
 	return d, nil
 }
 
-// NewDecoder implements backend.Backend with OpenDecoder.
-func (b *Backend) NewDecoder(B, H, Dk, Dv int, logGamma []float32) (backend.Decoder, error) {
-	d, err := b.OpenDecoder(B, H, Dk, Dv, logGamma)
-	if err != nil {
-		return nil, err
-	}
-	return d, nil
-}
-
 // step enqueues one recurrent step of every (sequence, head): q, k start at
 // q.p+offQK with sequence stride ldqk floats, v, o likewise with ldv.
 func (d *Decoder) step(q, k devPtr, v, o devPtr, offQK, offV int, ldqk, ldv int64) error {
@@ -310,7 +302,7 @@ func (d *Decoder) StepDev(q, k, v, o *Buffer) error {
 	})
 }
 
-// Step implements backend.Decoder: one token per sequence from host slices.
+// Step advances one token per sequence from host slices.
 func (d *Decoder) Step(q, k, v, o []float32) error {
 	if len(q) < d.hostQK || len(k) < d.hostQK || len(v) < d.hostVO || len(o) < d.hostVO {
 		panic(fmt.Sprintf("cuda: Decoder.Step: q,k need %d and v,o %d floats, have %d %d %d %d", d.hostQK, d.hostVO, len(q), len(k), len(v), len(o)))
@@ -331,7 +323,7 @@ func (d *Decoder) Step(q, k, v, o []float32) error {
 	})
 }
 
-// State implements backend.Decoder: S (B,H,Dv,Dk), scale (H).
+// State copies the state to the host: S (B,H,Dv,Dk), scale (H).
 func (d *Decoder) State(S, scale []float32) error {
 	if len(S) < d.S.n || len(scale) < d.H {
 		panic(fmt.Sprintf("cuda: Decoder.State: S needs %d and scale %d floats, have %d and %d", d.S.n, d.H, len(S), len(scale)))
@@ -344,7 +336,7 @@ func (d *Decoder) State(S, scale []float32) error {
 	})
 }
 
-// SetState implements backend.Decoder.
+// SetState replaces the state from the host: S (B,H,Dv,Dk), scale (H).
 func (d *Decoder) SetState(S, scale []float32) error {
 	if len(S) < d.S.n || len(scale) < d.H {
 		panic(fmt.Sprintf("cuda: Decoder.SetState: S needs %d and scale %d floats, have %d and %d", d.S.n, d.H, len(S), len(scale)))
@@ -361,7 +353,7 @@ func (d *Decoder) SetState(S, scale []float32) error {
 // scales c_n (as retnet.StateOf.Bytes counts it).
 func (d *Decoder) StateBytes() int64 { return 4 * int64(d.B*d.H*d.Dv*d.Dk+d.H) }
 
-// Close implements backend.Decoder: it frees the device memory.
+// Close frees the device memory; the Decoder is unusable afterwards.
 func (d *Decoder) Close() error {
 	if d.closed {
 		return nil
@@ -378,9 +370,10 @@ func (d *Decoder) Close() error {
 	})
 }
 
-// RecurrentRetention implements backend.Backend on host slices: s.T steps
-// of the recurrent step kernel over the uploaded sequence, from and back
-// into the host state.
+// RecurrentRetention runs s.T steps of the recurrent step kernel over the
+// uploaded sequence, from and back into the host state
+// (backendtest.Kernels: the host-slice entry point the conformance suite
+// checks the kernel of Decoder.StepDev through).
 func (b *Backend) RecurrentRetention(s backend.Shape, q, k, v, o, S, scale, logGamma []float32) error {
 	s.Check("cuda RecurrentRetention", q, k, v, o, logGamma)
 	if len(S) < s.StateLen() || len(scale) < s.H {
@@ -420,8 +413,10 @@ func (b *Backend) RecurrentRetention(s backend.Shape, q, k, v, o, S, scale, logG
 // ---------------------------------------------------------------------------
 // Rotation, group norm + gate
 
-// RotateDev enqueues the rotation of x (rows, H*Dk) in place (see
-// backend.Backend.Rotate); angle is a device buffer of Dk floats.
+// RotateDev enqueues the rotation of x (rows, H*Dk) in place, as
+// retnet.RotateForward (inverse: RotateBackward) with a table for positions
+// pos0..pos0+period-1 (row r is at pos0 + r%period); angle is a device
+// buffer of Dk floats [theta0,theta0,theta1,...].
 func (b *Backend) RotateDev(x *Buffer, rows, H, Dk, period, pos0 int, angle *Buffer, inverse bool) error {
 	checkRotate(rows, H, Dk, period)
 	needs("RotateDev", "x", x, rows*H*Dk)
@@ -444,7 +439,8 @@ func (b *Backend) rotate(x *Buffer, rows, H, Dk, period, pos0 int, angle *Buffer
 		argI(H), argI(Dk), argI(period), argI(pos0), argF(sign))
 }
 
-// Rotate implements backend.Backend on host slices.
+// Rotate is RotateDev on host slices (backendtest.Kernels, for the
+// conformance suite).
 func (b *Backend) Rotate(x []float32, rows, H, Dk, period, pos0 int, angle []float32, inverse bool) error {
 	checkRotate(rows, H, Dk, period)
 	if len(x) < rows*H*Dk || len(angle) < Dk {
@@ -462,7 +458,9 @@ func (b *Backend) Rotate(x []float32, rows, H, Dk, period, pos0 int, angle []flo
 	})
 }
 
-// GroupNormGateDev enqueues backend.Backend.GroupNormGate on device buffers.
+// GroupNormGateDev enqueues retnet.GroupNormGateForward on device buffers:
+// per row and head y = o/sqrt(mean(o^2)+eps), gated = silu(g) (.) y, rstd
+// (N,H) the inverse RMS; gated, y, o, g are (N,H*Dv).
 func (b *Backend) GroupNormGateDev(gated, y, rstd, o, g *Buffer, N, H, Dv int, eps float64) error {
 	if N < 1 || H < 1 || Dv < 1 {
 		panic(fmt.Sprintf("cuda: GroupNormGateDev: bad shape N=%d H=%d Dv=%d", N, H, Dv))
@@ -482,7 +480,8 @@ func (b *Backend) groupNorm(gated, y, rstd, o, g *Buffer, N, H, Dv int, eps floa
 		argI(N), argI(H), argI(Dv), argD(eps))
 }
 
-// GroupNormGate implements backend.Backend on host slices.
+// GroupNormGate is GroupNormGateDev on host slices (backendtest.Kernels,
+// for the conformance suite).
 func (b *Backend) GroupNormGate(gated, y, rstd, o, g []float32, N, H, Dv int, eps float64) error {
 	n := N * H * Dv
 	if N < 1 || H < 1 || Dv < 1 || len(gated) < n || len(y) < n || len(o) < n || len(g) < n || len(rstd) < N*H {
