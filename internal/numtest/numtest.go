@@ -21,14 +21,20 @@ func MaxAbsDiff(a, b []float32) float64 {
 	return d
 }
 
+// MaxAbs is max_i |x[i]|, formed in float64 (the scale a difference is
+// reported against); NaN when x holds a NaN.
+func MaxAbs(x []float32) float64 {
+	var mx float64
+	for _, v := range x {
+		mx = max(mx, math.Abs(float64(v)))
+	}
+	return mx
+}
+
 // RelDiff is MaxAbsDiff(a, b) relative to the largest |b[i]| (the
 // reference), so a tolerance reads as a fraction of the output's scale.
 func RelDiff(a, b []float32) float64 {
-	var mx float64
-	for _, v := range b {
-		mx = math.Max(mx, math.Abs(float64(v)))
-	}
-	return MaxAbsDiff(a, b) / math.Max(mx, 1e-30)
+	return MaxAbsDiff(a, b) / math.Max(MaxAbs(b), 1e-30)
 }
 
 // Randn returns n normal samples of standard deviation std from rng, as

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/retlab/retlab/internal/numtest"
 	"github.com/retlab/retlab/retnet"
 )
 
@@ -68,22 +69,9 @@ func (g *golden) column(t int) []int32 {
 	return out
 }
 
-// maxDiff is max |got - want| and max |want|.
-func maxDiff(got, want []float32) (float64, float64) {
-	if len(got) != len(want) {
-		return math.Inf(1), 0
-	}
-	var d, w float64
-	for i := range got {
-		d = max(d, math.Abs(float64(got[i])-float64(want[i])))
-		w = max(w, math.Abs(float64(want[i])))
-	}
-	return d, w
-}
-
 func check(t *testing.T, what string, got, want []float32, tol float64) {
 	t.Helper()
-	d, w := maxDiff(got, want)
+	d, w := numtest.MaxAbsDiff(got, want), numtest.MaxAbs(want)
 	if d > tol || math.IsNaN(d) {
 		t.Errorf("%s: max |diff| %.3g > %.3g (max |ref| %.3g)", what, d, tol, w)
 	} else {
@@ -195,7 +183,7 @@ func TestGoldenBF16(t *testing.T) {
 				got = append(got, l...)
 			}
 			want := g.want(t, "logits")
-			_, w := maxDiff(want, want)
+			w := numtest.MaxAbs(want)
 			check(t, "vs bfloat16 compute", got, want, 0.04*w)
 			var sum float64
 			for i := range got {

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/retlab/retlab/internal/numtest"
 )
 
 // bf16Oracle rounds f to 8 significant bits, ties to even, in float64
@@ -57,7 +59,7 @@ func TestLinearBF16(t *testing.T) {
 		for _, d := range [][3]int{{1, 7, 1}, {1, 64, 32}, {2, 13, 31}, {3, 40, 33}, {5, 77, 100}, {4, 1030, 512}, {1, 4096, 96}, {2, 9, 0}} {
 			m, n, k := d[0], d[1], d[2]
 			ldx, ldw, ldy := k+3, k+5, n+2
-			x, y := randSlice(rng, m*ldx), randSlice(rng, m*ldy)
+			x, y := numtest.Randn[float32](rng, m*ldx, 1), numtest.Randn[float32](rng, m*ldy, 1)
 			w := make([]BF16, n*ldw)
 			for i := range w {
 				w[i] = BF16From(float32(rng.NormFloat64()))

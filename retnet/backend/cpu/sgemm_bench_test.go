@@ -4,13 +4,15 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/retlab/retlab/internal/numtest"
 )
 
 // benchSgemm times one Sgemm shape and reports GFLOP/s (2*m*n*k per call).
 func benchSgemm(b *testing.B, transA, transB bool, m, n, k int) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	x := randSlice(rng, m*k)
-	y := randSlice(rng, k*n)
+	x := numtest.Randn[float32](rng, m*k, 1)
+	y := numtest.Randn[float32](rng, k*n, 1)
 	c := make([]float32, m*n)
 	lda, ldb := k, n
 	if transA {

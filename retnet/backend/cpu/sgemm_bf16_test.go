@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/retlab/retlab/internal/numtest"
 )
 
 // SgemmBF16W against its two definitions: the naive float64-free loop
@@ -36,12 +38,12 @@ func TestSgemmBF16W(t *testing.T) {
 func checkBF16W(t *testing.T, rng *rand.Rand, m, n, k int) {
 	t.Helper()
 	lda, ldw, ldc := k+3, k+1, n+2
-	a := randSlice(rng, m*lda)
-	wf := randSlice(rng, n*ldw)
+	a := numtest.Randn[float32](rng, m*lda, 1)
+	wf := numtest.Randn[float32](rng, n*ldw, 1)
 	w := make([]BF16, len(wf))
 	ToBF16(w, wf)
-	FromBF16(wf, w)            // the weights as float32, exactly
-	c := randSlice(rng, m*ldc) // overwritten inside the window, kept outside
+	FromBF16(wf, w)                            // the weights as float32, exactly
+	c := numtest.Randn[float32](rng, m*ldc, 1) // overwritten inside the window, kept outside
 	keep := append([]float32(nil), c...)
 	SgemmBF16W(m, n, k, a, lda, w, ldw, c, ldc)
 	naive := append([]float32(nil), keep...)

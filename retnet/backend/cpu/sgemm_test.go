@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/retlab/retlab/internal/numtest"
 )
 
 // gemmCase is one Sgemm call: shapes, transposes, extra stride, scalars.
@@ -39,13 +41,13 @@ func checkCase(t *testing.T, rng *rand.Rand, tc gemmCase) {
 		br, bc = tc.n, tc.k
 	}
 	lda, ldb, ldc := ac+tc.pad, bc+tc.pad, tc.n+tc.pad
-	a := randSlice(rng, ar*lda)
-	b := randSlice(rng, br*ldb)
+	a := numtest.Randn[float32](rng, ar*lda, 1)
+	b := numtest.Randn[float32](rng, br*ldb, 1)
 	c := make([]float32, tc.m*ldc+tc.pad) // tail beyond the last row too
 	for i := range c {
 		c[i] = sentinel
 	}
-	c0 := randSlice(rng, len(c))
+	c0 := numtest.Randn[float32](rng, len(c), 1)
 	for i := 0; i < tc.m; i++ {
 		for j := 0; j < tc.n; j++ {
 			c[i*ldc+j] = c0[i*ldc+j]
@@ -84,14 +86,6 @@ func checkCase(t *testing.T, rng *rand.Rand, tc gemmCase) {
 	if bad > 0 {
 		t.Fatalf("%v: %d elements wrong", tc, bad)
 	}
-}
-
-func randSlice(rng *rand.Rand, n int) []float32 {
-	s := make([]float32, n)
-	for i := range s {
-		s[i] = float32(rng.NormFloat64())
-	}
-	return s
 }
 
 func abs32(x float32) float32 { return float32(math.Abs(float64(x))) }
@@ -212,7 +206,7 @@ func TestSgemmThreadsBitwise(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 4))
 	for _, sh := range [][3]int{{301, 187, 300}, {13, 900, 70}, {700, 20, 33}, {1, 3000, 100}, {3000, 1, 100}} {
 		m, n, k := sh[0], sh[1], sh[2]
-		a, b := randSlice(rng, m*k), randSlice(rng, n*k)
+		a, b := numtest.Randn[float32](rng, m*k, 1), numtest.Randn[float32](rng, n*k, 1)
 		var first []float32
 		for _, th := range []int{1, 2, 3, 4, 7} {
 			withThreads(t, th)

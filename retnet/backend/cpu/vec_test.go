@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/retlab/retlab/internal/numtest"
 )
 
 // vecLens covers the 32-wide loop, the 8-wide loop and the scalar tail.
@@ -15,7 +17,7 @@ func TestDot(t *testing.T) {
 	for _, isa := range SupportedISAs() {
 		withISA(t, isa)
 		for _, n := range vecLens {
-			x, y := randSlice(rng, n+1)[1:], randSlice(rng, n) // x unaligned
+			x, y := numtest.Randn[float32](rng, n+1, 1)[1:], numtest.Randn[float32](rng, n, 1) // x unaligned
 			got, want := Dot(x, y), DotNaive(x, y)
 			var bound float64
 			for i := range x {
@@ -34,8 +36,8 @@ func TestAxpyScale(t *testing.T) {
 		withISA(t, isa)
 		for _, n := range vecLens {
 			for _, alpha := range []float32{0, 1, -2.5} {
-				x := randSlice(rng, n+1)[1:]
-				y := randSlice(rng, n+2) // sentinel after the end
+				x := numtest.Randn[float32](rng, n+1, 1)[1:]
+				y := numtest.Randn[float32](rng, n+2, 1) // sentinel after the end
 				want := append([]float32(nil), y...)
 				scale := make([]float32, len(y)) // |y| + |alpha x|: FMA rounds once, the loop twice
 				for i := range scale {
@@ -48,7 +50,7 @@ func TestAxpyScale(t *testing.T) {
 				AxpyNaive(alpha, x, want[:n])
 				compareVec(t, fmt.Sprintf("%v Axpy(%g) n=%d", isa, alpha, n), y, want, scale, n)
 
-				z := randSlice(rng, n+2)
+				z := numtest.Randn[float32](rng, n+2, 1)
 				want = append([]float32(nil), z...)
 				Scale(alpha, z[:n])
 				ScaleNaive(alpha, want[:n])
@@ -92,7 +94,7 @@ func TestMulAbsSum(t *testing.T) {
 	for _, isa := range SupportedISAs() {
 		withISA(t, isa)
 		for _, n := range vecLens {
-			x, w := randSlice(rng, n+1)[1:], randSlice(rng, n+3)
+			x, w := numtest.Randn[float32](rng, n+1, 1)[1:], numtest.Randn[float32](rng, n+3, 1)
 			c := float32(0.37)
 			want := append([]float32(nil), x...)
 			var sum float64
