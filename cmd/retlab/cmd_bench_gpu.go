@@ -85,8 +85,7 @@ func benchGPU(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer b.Close()
-	var progress io.Writer = stderr
-	recs, err := cuda.Bench(b, cfg, progress)
+	recs, err := cuda.Bench(b, cfg)
 	if err != nil {
 		return err
 	}

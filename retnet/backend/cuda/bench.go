@@ -2,11 +2,11 @@ package cuda
 
 import (
 	"fmt"
-	"io"
 	"math"
 	"math/rand/v2"
 	"time"
 
+	"github.com/retlab/retlab/display"
 	"github.com/retlab/retlab/internal/sweep"
 	"github.com/retlab/retlab/retnet/backend"
 )
@@ -113,26 +113,47 @@ func DecodeBytes(B, H, Dk, Dv int) float64 {
 }
 
 // Bench times the kernels on device-resident random inputs: each point is
-// warmed up, then timed Repeats times with device events. progress, if not
-// nil, gets one line per point.
-func Bench(b *Backend, cfg BenchConfig, progress io.Writer) ([]KernelBench, error) {
+// warmed up, then timed Repeats times with device events. Its progress is
+// the CPU benchmarks' (internal/sweep: a bar over the points, a notebook
+// output under the kernel, a stderr line elsewhere), and the user's
+// interrupt stops it between points with display.ErrInterrupted and the
+// records measured so far.
+func Bench(b *Backend, cfg BenchConfig) ([]KernelBench, error) {
 	cfg.defaults()
 	dev := b.Info().Device
 	rng := rand.New(rand.NewPCG(8, 8))
+	gemmModes := 1 // sgemm_tiled, and cuBLAS when it loaded
+	if b.SetVendorBLAS(true) {
+		gemmModes = 2
+	}
+	points := 0
+	for op, n := range map[string]int{"copy": 1, "chunkwise": len(cfg.Chunkwise) * len(cfg.Chunks), "parallel": len(cfg.Parallel),
+		"recurrent_step": len(cfg.Batches), "sgemm": len(cfg.Gemm) * gemmModes} {
+		if !cfg.Skip[op] {
+			points += n
+		}
+	}
+	sw := sweep.Start(points, "bench gpu")
+	defer sw.Close()
 	var out []KernelBench
-	add := func(r KernelBench) {
+	// add completes and keeps one point's record, shows its headline rate
+	// and reports the user's interrupt.
+	add := func(r KernelBench) error {
 		r.Impl, r.Device = b.Name(), dev
+		m := display.Metric{Name: r.Op + " ms", Value: r.Ms}
 		if r.GFlop > 0 {
 			r.GFlopPerS = r.GFlop / (r.Ms / 1e3)
+			m = display.Metric{Name: r.Op + " GFLOP/s", Value: r.GFlopPerS}
 		}
 		if r.GB > 0 {
 			r.GBPerS = r.GB / (r.Ms / 1e3)
+			if r.GFlop == 0 {
+				m = display.Metric{Name: r.Op + " GB/s", Value: r.GBPerS}
+			}
 		}
 		out = append(out, r)
-		if progress != nil {
-			fmt.Fprintf(progress, "%-15s B=%-3d T=%-5d H=%-2d dk=%-3d dv=%-3d chunk=%-3d mnk=%d,%d,%d  %9.4f ms  %8.1f GFLOP/s  %7.1f GB/s %s\n",
-				r.Op, r.B, r.T, r.H, r.Dk, r.Dv, r.Chunk, r.M, r.N, r.K, r.Ms, r.GFlopPerS, r.GBPerS, r.Note)
-		}
+		sw.Done(m)
+		return sw.Check()
 	}
 	upload := func(n int, scale float64) (*Buffer, error) {
 		x, err := b.Alloc(n)
@@ -205,7 +226,9 @@ func Bench(b *Backend, cfg BenchConfig, progress io.Writer) ([]KernelBench, erro
 			return out, err
 		}
 		r := KernelBench{Op: "copy", Ms: best, MsMedian: med, GB: 2 * float64(4*n) / 1e9, Note: "device-to-device copy, read + write"}
-		add(r)
+		if err := add(r); err != nil {
+			return out, err
+		}
 		copyGBs = out[len(out)-1].GBPerS
 		free()
 	}
@@ -235,10 +258,13 @@ func Bench(b *Backend, cfg BenchConfig, progress io.Writer) ([]KernelBench, erro
 				if err != nil {
 					return out, err
 				}
-				add(KernelBench{Op: "chunkwise", B: s.B, T: s.T, H: s.H, Dk: s.Dk, Dv: s.Dv, Chunk: min(C, s.T), Ms: best, MsMedian: med,
+				err = add(KernelBench{Op: "chunkwise", B: s.B, T: s.T, H: s.H, Dk: s.Dk, Dv: s.Dv, Chunk: min(C, s.T), Ms: best, MsMedian: med,
 					GFlop: ChunkwiseFLOPs(s, C) / 1e9,
 					Note: fmt.Sprintf("stages: state %.3f ms, scores %.3f ms, output %.3f ms; scratch %.0f MiB",
 						stages[0], stages[1], stages[2], float64(scratch)/(1<<20))})
+				if err != nil {
+					return out, err
+				}
 			}
 			free()
 		}
@@ -262,8 +288,11 @@ func Bench(b *Backend, cfg BenchConfig, progress io.Writer) ([]KernelBench, erro
 			if err != nil {
 				return out, err
 			}
-			add(KernelBench{Op: "parallel", B: s.B, T: s.T, H: s.H, Dk: s.Dk, Dv: s.Dv, Ms: best, MsMedian: med,
+			err = add(KernelBench{Op: "parallel", B: s.B, T: s.T, H: s.H, Dk: s.Dk, Dv: s.Dv, Ms: best, MsMedian: med,
 				GFlop: ParallelFLOPs(s) / 1e9, Note: "nominal flops count the full T x T products; the kernel skips the upper triangle"})
+			if err != nil {
+				return out, err
+			}
 			free()
 		}
 	}
@@ -305,7 +334,9 @@ func Bench(b *Backend, cfg BenchConfig, progress io.Writer) ([]KernelBench, erro
 			if copyGBs > 0 {
 				r.BWFrac = r.GB / (r.Ms / 1e3) / copyGBs
 			}
-			add(r)
+			if err := add(r); err != nil {
+				return out, err
+			}
 			free()
 		}
 	}
@@ -345,7 +376,10 @@ func Bench(b *Backend, cfg BenchConfig, progress io.Writer) ([]KernelBench, erro
 				if vendor {
 					note = "cuBLAS, default math (full float32, no TF32)"
 				}
-				add(KernelBench{Op: "sgemm", M: m, N: n, K: k, Ms: best, MsMedian: med, GFlop: 2 * float64(m) * float64(n) * float64(k) / 1e9, Note: note})
+				if err := add(KernelBench{Op: "sgemm", M: m, N: n, K: k, Ms: best, MsMedian: med, GFlop: 2 * float64(m) * float64(n) * float64(k) / 1e9, Note: note}); err != nil {
+					b.SetVendorBLAS(true)
+					return out, err
+				}
 			}
 			b.SetVendorBLAS(true)
 			free()

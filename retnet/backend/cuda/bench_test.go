@@ -22,7 +22,7 @@ func TestBenchSmoke(t *testing.T) {
 		CopyBytes: 1 << 16,
 		Repeats:   2,
 	}
-	recs, err := cuda.Bench(b, cfg, nil)
+	recs, err := cuda.Bench(b, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
