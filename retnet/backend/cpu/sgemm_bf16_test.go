@@ -84,3 +84,31 @@ func TestSgemmBF16WPanics(t *testing.T) {
 	}()
 	SgemmBF16W(2, 3, 4, make([]float32, 8), 4, make([]BF16, 11), 4, make([]float32, 6), 3)
 }
+
+// FromBF16 (16 at a time with the assembly) is the exact widening, bit
+// for bit, at every length and alignment, NaN payloads included.
+func TestFromBF16Exact(t *testing.T) {
+	for _, is := range SupportedISAs() {
+		withISA(t, is)
+		rng := rand.New(rand.NewPCG(9, uint64(is)))
+		src := make([]BF16, 80)
+		for i := range src {
+			src[i] = BF16(rng.Uint32())
+		}
+		for off := 0; off < 3; off++ {
+			for n := 0; n+off <= len(src); n++ {
+				dst := make([]float32, n+1)
+				dst[n] = 7
+				FromBF16(dst[:n], src[off:off+n])
+				for i := 0; i < n; i++ {
+					if got, want := math.Float32bits(dst[i]), uint32(src[off+i])<<16; got != want {
+						t.Fatalf("%v n=%d off=%d: element %d bits %08x, want %08x", is, n, off, i, got, want)
+					}
+				}
+				if dst[n] != 7 {
+					t.Fatalf("%v n=%d: wrote past the end", is, n)
+				}
+			}
+		}
+	}
+}
