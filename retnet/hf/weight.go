@@ -86,9 +86,7 @@ func (w *weight) rowsTo(dst []float32, r0, r1 int) {
 	src := w.u16[r0*w.cols : r1*w.cols]
 	dst = dst[:len(src)]
 	if w.dtype == "BF16" {
-		for i, h := range src {
-			dst[i] = math.Float32frombits(uint32(h) << 16)
-		}
+		cpu.FromBF16(dst, unsafe.Slice((*cpu.BF16)(unsafe.Pointer(unsafe.SliceData(src))), len(src)))
 		return
 	}
 	for i, h := range src {
