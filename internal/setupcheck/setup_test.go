@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -170,10 +172,7 @@ func must(t *testing.T, err error) {
 
 // candidates runs the set-up's own detection (scripts/apt-candidates.sh) with opts.
 func candidates(t *testing.T, opts []string, pkgs ...string) (string, error) {
-	args := []string{filepath.Join(repoRoot(t), "scripts", "apt-candidates.sh")}
-	for i := 0; i < len(opts); i += 2 {
-		args = append(args, "-o", opts[i+1])
-	}
+	args := append([]string{filepath.Join(repoRoot(t), "scripts", "apt-candidates.sh")}, aptArgs(opts)...)
 	out, err := exec.Command("bash", append(args, pkgs...)...).CombinedOutput()
 	return string(out), err
 }
@@ -194,6 +193,129 @@ func TestAptPackagesInstallOnStockDebian(t *testing.T) {
 		t.Errorf("apt-candidates.sh says nvidia-cuda-dev installs on a stock Debian (err %v): %s", err, out)
 	}
 	t.Logf("%d packages have stock candidates: %s", len(pkgs), strings.Join(pkgs, " "))
+
+	// The npm packages run on the Node.js that stock Debian installs (deps/apt.txt's
+	// nodejs): playwright-core 1.62+ wants Node 20 and failed on a fresh machine.
+	policy, err := exec.Command("apt-cache", append(aptArgs(opts), "policy", "nodejs")...).CombinedOutput()
+	must(t, err)
+	m := regexp.MustCompile(`Candidate: (?:\d+:)?(\d+)\.(\d+)\.(\d+)`).FindStringSubmatch(string(policy))
+	if m == nil {
+		t.Fatalf("apt-cache policy nodejs (stock configuration): no candidate version:\n%s", policy)
+	}
+	node := [3]int{atoi(t, m[1]), atoi(t, m[2]), atoi(t, m[3])}
+	checkNodeEngines(t, node)
+}
+
+func aptArgs(opts []string) []string {
+	var args []string
+	for i := 0; i < len(opts); i += 2 {
+		args = append(args, "-o", opts[i+1])
+	}
+	return args
+}
+
+func atoi(t *testing.T, s string) int {
+	n, err := strconv.Atoi(s)
+	must(t, err)
+	return n
+}
+
+// checkNodeEngines fails for every package in package-lock.json whose
+// engines.node range does not admit node (major, minor, patch).
+func checkNodeEngines(t *testing.T, node [3]int) {
+	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "package-lock.json"))
+	must(t, err)
+	var lock struct {
+		Packages map[string]struct {
+			Version string            `json:"version"`
+			Engines map[string]string `json:"engines"`
+		} `json:"packages"`
+	}
+	if err := json.Unmarshal(raw, &lock); err != nil {
+		t.Fatalf("package-lock.json: %v", err)
+	}
+	for name, p := range lock.Packages {
+		rng, ok := p.Engines["node"]
+		if !ok {
+			continue
+		}
+		admits, err := nodeRangeAdmits(rng, node)
+		if err != nil {
+			t.Errorf("package-lock.json: %s %s: engines.node %q: %v", name, p.Version, rng, err)
+		} else if !admits {
+			t.Errorf("package-lock.json: %s %s wants Node.js %s; stock Debian installs %d.%d.%d", name, p.Version, rng, node[0], node[1], node[2])
+		}
+	}
+}
+
+// nodeRangeAdmits reports whether a semver range of the forms npm packages use
+// for engines (">=18", ">=18.12 <21", "^18.0.0 || >=20") admits v.
+func nodeRangeAdmits(rng string, v [3]int) (bool, error) {
+	for _, alt := range strings.Split(rng, "||") {
+		all := true
+		for _, c := range strings.Fields(alt) {
+			ok, err := comparatorAdmits(c, v)
+			if err != nil {
+				return false, err
+			}
+			all = all && ok
+		}
+		if all {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func comparatorAdmits(c string, v [3]int) (bool, error) {
+	op := strings.TrimRight(c, "0123456789.xX*")
+	var want [3]int
+	parts := strings.Split(strings.TrimPrefix(c, op), ".")
+	n := 0 // how many parts are given (x and * are wildcards)
+	for i, p := range parts {
+		if i > 2 || p == "" {
+			return false, fmt.Errorf("unsupported comparator %q", c)
+		}
+		if p == "x" || p == "X" || p == "*" {
+			break
+		}
+		x, err := strconv.Atoi(p)
+		if err != nil {
+			return false, fmt.Errorf("unsupported comparator %q", c)
+		}
+		want[i], n = x, i+1
+	}
+	cmp := 0
+	for i := 0; i < n && cmp == 0; i++ {
+		cmp = compareInt(v[i], want[i])
+	}
+	switch op {
+	case ">=":
+		return cmp >= 0, nil
+	case ">":
+		return cmp > 0, nil
+	case "<":
+		return cmp < 0, nil
+	case "<=":
+		return cmp <= 0, nil
+	case "", "=":
+		return cmp == 0, nil
+	case "^":
+		return cmp >= 0 && v[0] == want[0], nil
+	case "~":
+		return cmp >= 0 && v[0] == want[0] && (n < 2 || v[1] == want[1]), nil
+	}
+	return false, fmt.Errorf("unsupported operator %q in %q", op, c)
+}
+
+func compareInt(a, b int) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // The README's fresh-machine time is the committed record's (scripts/fresh-machine.sh writes it).
@@ -211,16 +333,52 @@ func TestREADMEQuotesTheFreshMachineRecord(t *testing.T) {
 	if err := json.Unmarshal(raw, &rec); err != nil {
 		t.Fatalf("docs/records/setup-fresh.json: %v", err)
 	}
-	run, ok := rec["run"]
-	if !ok || run.Exit != 0 || run.Seconds <= 0 || run.Date == "" {
-		t.Fatalf("docs/records/setup-fresh.json: no successful make run record: %+v", rec)
-	}
 	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := fmt.Sprintf("<!-- fresh-run -->%.0f s", run.Seconds)
-	if !strings.Contains(string(readme), want) {
-		t.Errorf("README.md does not quote the fresh-machine record: want %q", want)
+	for _, what := range []string{"run", "test"} {
+		r, ok := rec[what]
+		if !ok || r.Exit != 0 || r.Seconds <= 0 || r.Date == "" {
+			t.Errorf("docs/records/setup-fresh.json: no successful make %s record: %+v", what, rec)
+			continue
+		}
+		want := fmt.Sprintf("<!-- fresh-%s -->%s", what, freshTime(r.Seconds))
+		if !strings.Contains(string(readme), want) {
+			t.Errorf("README.md does not quote the fresh-machine make %s record: want %q", what, want)
+		}
+	}
+}
+
+// freshTime is how the README writes a set-up time: seconds under ten minutes, else minutes.
+func freshTime(s float64) string {
+	if s < 600 {
+		return fmt.Sprintf("%.0f s", s)
+	}
+	return fmt.Sprintf("%.0f min", s/60)
+}
+
+// The range reader against npm's semantics (node-semver's documented examples).
+func TestNodeRangeAdmits(t *testing.T) {
+	for _, c := range []struct {
+		rng  string
+		v    [3]int
+		want bool
+	}{
+		{">=18", [3]int{18, 20, 4}, true},
+		{">=20", [3]int{18, 20, 4}, false},
+		{">=18.12 <21", [3]int{18, 20, 4}, true},
+		{">=18.12 <21", [3]int{21, 0, 0}, false},
+		{"^16.0.0 || >=18", [3]int{18, 0, 0}, true},
+		{"^16.0.0 || ^20", [3]int{18, 0, 0}, false},
+		{">18", [3]int{18, 20, 4}, false}, // >18 is >=19.0.0
+		{"<=18", [3]int{18, 20, 4}, true}, // <=18 is <19.0.0
+		{"~18.19.0", [3]int{18, 20, 4}, false},
+		{"18.x", [3]int{18, 20, 4}, true},
+	} {
+		got, err := nodeRangeAdmits(c.rng, c.v)
+		if err != nil || got != c.want {
+			t.Errorf("nodeRangeAdmits(%q, %v) = %v, %v; want %v", c.rng, c.v, got, err, c.want)
+		}
 	}
 }
