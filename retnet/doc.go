@@ -53,7 +53,9 @@
 // the plain JSON structs that notebooks, the CLI and package viz share.
 // Training, data, the optimizer and evaluation are in package retnet/train;
 // the benchmarks in retnet/bench; the kernels behind the maths in
-// retnet/backend. This package imports no display code.
+// retnet/backend/cpu (numeric.go calls them). This package registers the
+// default backend, "cpu" (cpubackend.go: its own CPU code, products by
+// cpu.Sgemm); the others are in retnet/backend. It imports no display code.
 //
 // # Conventions
 //

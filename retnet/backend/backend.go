@@ -192,7 +192,7 @@ func Use(name string) error {
 // named by RETLAB_BACKEND, else the default (SetDefault; "cpu"). If that
 // cannot be opened it says why on stderr and uses "cpu". It panics if cpu
 // cannot be opened either, which means the cpu backend was not linked
-// (import retnet, or retnet/backend/cpu).
+// (import retnet, which registers it).
 func Current() Backend {
 	mu.RLock()
 	b, name := current, defaultName

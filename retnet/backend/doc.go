@@ -1,8 +1,9 @@
 // Package backend is the narrow compute interface retention models run on,
 // and the registry that picks one by name.
 //
-// The CPU backend (package retnet/backend/cpu, pure Go + Go assembly) is the
-// default and is always registered by package retnet. A CUDA backend registers
+// The CPU backend ("cpu": package retnet's own CPU code, with the products
+// of package retnet/backend/cpu, pure Go + Go assembly) is the default and
+// is registered by package retnet. A CUDA backend registers
 // itself when the binary is built with -tags cuda. RETLAB_BACKEND selects one
 // by name at start; Use switches at run time.
 //
@@ -14,7 +15,8 @@
 // it runs on its device: the models offload on that, never on a name),
 // NotImplemented (embed it, override what you have) and the registry
 // (Register, Use, Current, RETLAB_BACKEND, SetDefault). Subpackages: cpu
-// (the default), cuda (build tag cuda, or cudaemu for its emulator),
+// (the CPU maths of the default backend: Sgemm, vector and exp kernels),
+// cuda (build tag cuda, or cudaemu for its emulator),
 // backendtest (the conformance suite every backend runs).
 //
 // Imports: nothing of RetLab; the backends import this package, never the

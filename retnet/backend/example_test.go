@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"slices"
 
+	_ "github.com/retlab/retlab/retnet" // registers the default backend, "cpu"
 	"github.com/retlab/retlab/retnet/backend"
-	_ "github.com/retlab/retlab/retnet/backend/cpu" // registers "cpu" (importing retnet does too)
 )
 
 // Backends register by name; Use picks one (RETLAB_BACKEND does at start),

@@ -4,9 +4,9 @@ import (
 	"math"
 	"testing"
 
+	_ "github.com/retlab/retlab/retnet" // registers "cpu"
 	"github.com/retlab/retlab/retnet/backend"
 	"github.com/retlab/retlab/retnet/backend/backendtest"
-	_ "github.com/retlab/retlab/retnet/backend/cpu"
 )
 
 // The cpu backend runs the suite: Sgemm against the naive product, the

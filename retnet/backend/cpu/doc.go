@@ -1,5 +1,9 @@
-// Package cpu is the default compute backend: pure Go plus Go assembly on
-// amd64, no cgo, using every core for large products.
+// Package cpu is the CPU maths of RetLab: the kernels of the default
+// compute backend, pure Go plus Go assembly on amd64, no cgo, using every
+// core for large products. It is a library, not a registered backend: the
+// backend named "cpu" is registered by package retnet (retnet/cpubackend.go),
+// whose CPU code it is, and its Sgemm is this package's. Package retnet
+// (numeric.go), retnet/hf and the cuda backend call these kernels directly.
 //
 // # Matrix multiply
 //
