@@ -16,3 +16,19 @@ run: setup-run build kernel-install
 
 kernel-install: build setup-py setup-npm
 	VIRTUAL_ENV=$(VENV) $(BIN)/retlab kernel install --sys-prefix --name $(KERNEL_NAME)
+
+# The kernel benchmark against GoNB, one run on this machine (scripts/bench_kernel.py), into
+# docs/records/kernel.json; then `make bench-docs` makes its table in docs/benchmarks.md. GoNB,
+# goimports and gopls are installed for it only (scripts/install-gonb.sh, pinned versions) into
+# .cache/gonb, and both kernelspecs go to a private JUPYTER_DATA_DIR, so neither the venv's nor the
+# user's Jupyter sees them.
+GONB_DIR := $(ROOT)/.cache/gonb
+GONB_VERSION ?= v0.11.1
+BENCH_KERNEL_ARGS ?=
+.PHONY: bench-kernel
+bench-kernel: build setup-py
+	GONB_VERSION=$(GONB_VERSION) scripts/install-gonb.sh $(GONB_DIR)
+	JUPYTER_DATA_DIR=$(GONB_DIR)/jupyter $(BIN)/retlab kernel install --user --name retlab
+	JUPYTER_DATA_DIR=$(GONB_DIR)/jupyter JUPYTER_PATH= $(PY) scripts/bench_kernel.py --gonb-dir $(GONB_DIR) \
+	  --gonb-version $(GONB_VERSION) --out docs/records/kernel.json $(BENCH_KERNEL_ARGS)
+	/usr/bin/python3 scripts/bench_docs.py

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Generate docs/benchmarks.md and the README's performance block from the committed JSON records in
-docs/records/ (written by scripts/bench_sgemm.py and scripts/bench_points.py). Nothing in either is
+docs/records/ (written by scripts/bench_sgemm.py, scripts/bench_points.py and scripts/bench_kernel.py). Nothing in either is
 typed by hand: re-run the benchmarks (`make bench-all`) and then this (`make bench-docs`).
 
   /usr/bin/python3 scripts/bench_docs.py [--check]    # --check: exit 1 if the files are stale
@@ -97,9 +97,56 @@ def train_section(rec):
     return lines
 
 
+def kernel_machine_line(rec):
+    m = rec["machine"]
+    vec = "AVX-512" if any(f.startswith("avx512") for f in m["flags"]) else \
+        ("AVX2+FMA" if "avx2" in m["flags"] else "no AVX2")
+    other = "" if m["cpu"] == current_cpu() else " **(another machine: not the CPU of the newest records)**"
+    load = f"load average {rec['load_before'][0]:.1f} before, {rec['load_after'][0]:.1f} after"
+    shared = f"**shared machine** ({load})" if rec.get("shared_machine") else f"quiet machine ({load})"
+    return (f"Measured {rec['date']} on {m['cpu']}{other}, {m['cores']} cores, {vec}; Go {rec.get('go', '?')} at "
+            f"{rec.get('commit', '?')}; GoNB {rec.get('gonb', '?')}; {shared}.")
+
+
+def kernel_section(rec):
+    """The Jupyter kernel against GoNB (scripts/bench_kernel.py): one row per measure, both kernels."""
+    r, g, p = rec["retlab"], rec["gonb_kernel"], rec["program"]
+    lines = ["## Jupyter kernel: RetLab (a plugin per cell, state in one process) against GoNB (every cell "
+             "re-run as a program)", "", kernel_machine_line(rec), "", f"Method: {rec['method']}.", "",
+             "| measure | RetLab kernel | GoNB | RetLab / GoNB |", "|---|---|---|---|"]
+
+    def row(name, a, b, unit):
+        lines.append(f"| {name} | {a:.{0 if unit == 'ms' and a >= 100 else 2}f} {unit} | "
+                     f"{b:.{0 if unit == 'ms' and b >= 100 else 2}f} {unit} | {a / b:.2f} |")
+    for key, name in (("declaration_ms", "small cell: a declaration (median)"),
+                      ("print_ms", "small cell: a print (median)"),
+                      ("show_value_ms", "a cell showing an existing value (median)"),
+                      ("one_plus_one_ms", "`1+1` round trip (median)")):
+        row(name, r[key]["median"], g[key]["median"], "ms")
+    row("kernel start to kernel_info reply (median)", r["start_ready_s"], g["start_ready_s"], "s")
+    row("kernel start to the first `1+1` result (median)", r["start_first_result_s"], g["start_first_result_s"], "s")
+    row("1e7 additions in a cell-defined function", r["loop_1e7_ms"], g["loop_1e7_ms"], "ms")
+    s = rec["soak"]
+    rep, new = s["repeated"], s["new_plugins"]
+    it = r.get("interrupt_ms", {})
+    if it:
+        lines += ["", "RetLab kernel interrupt, interrupt_request to the cell's Interrupted reply (median): " +
+                  ", ".join(f"{k.replace('_', ' ')} {v['median']:.1f} ms" for k, v in it.items()) + "."]
+    lines += ["", f"The same loop as a normal Go program (`go build` {p['build_s']:.2f} s, then run, timed inside): "
+              f"{p['loop_1e7_ms']:.2f} ms; the RetLab kernel's cell takes {r['loop_1e7_ms'] / p['loop_1e7_ms']:.2f}x "
+              f"that, GoNB's {g['loop_1e7_ms'] / p['loop_1e7_ms']:.2f}x.", "",
+              f"RetLab kernel memory: {rep['cells']} cells ({rep['distinct']} texts repeated: {rep['distinct']} plugins, "
+              f"the rest cached runs) in {rep['seconds']:.0f} s took RSS from {rep['rss_kib_start'] / 1024:.0f} MiB to "
+              f"{(rep['rss_kib_start'] + rep['growth_kib']) / 1024:.0f} MiB ({rep['growth_kib'] / 1024:+.1f} MiB); then "
+              f"{new['cells']} new cells, each a plugin built and loaded ({new['seconds']:.0f} s), grew it by "
+              f"{new['growth_kib'] / 1024:.1f} MiB ({new['kib_per_cell']:.0f} KiB a cell: a loaded plugin is never "
+              "unloaded)."]
+    return lines
+
+
 SECTIONS = [("sgemm", lambda r: sgemm_section(r, "Matrix product: Go Sgemm against torch.mm (MKL), squares")),
             ("sgemm-retention", lambda r: sgemm_section(r, "Matrix product: the shapes of the retention forms")),
-            ("retention", retention_section), ("train", train_section)]
+            ("retention", retention_section), ("train", train_section), ("kernel", kernel_section)]
 
 
 def load(kind, machine=""):

@@ -11,6 +11,7 @@ must be installed where $JUPYTER_DATA_DIR points.
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 import time
 import unittest
@@ -226,6 +227,31 @@ class Extras(unittest.TestCase):
         r = self.kc.get_shell_msg(timeout=TIMEOUT)["content"]
         self.assertTrue(r["found"])
         self.assertIn("func Preset(", r["data"]["text/plain"])
+
+    def test_go_get_newer_than_kernel_links(self):
+        """%go get of a newer version of a module the kernel links (golang.org/x/sys: RetLab's go.mod has
+        v0.40.0) is refused, naming both versions; nothing is recorded and cells keep the linked version.
+        (A test binary has no module build info, so only the real kernel can show this.)"""
+        if subprocess.run(["go", "mod", "download", "golang.org/x/sys@v0.46.0"], capture_output=True).returncode:
+            self.skipTest("golang.org/x/sys@v0.46.0 not in the module cache and not downloadable")
+        d, back = tempfile.mkdtemp(), os.getcwd()
+        try:
+            self.run_cell("%cd " + d)
+            reply, _ = self.run_cell("%go get golang.org/x/sys@v0.46.0")
+            c = reply["content"]
+            if c["status"] == "error" and "the kernel links" not in c["evalue"]:
+                self.skipTest("go get failed for another reason (offline without a checksum?): " + c["evalue"])
+            self.assertEqual(c["status"], "error")
+            self.assertEqual(c["ename"], "MagicError")
+            for want in ("golang.org/x/sys v0.46.0 (the kernel links v0.40.0)", "rebuild the kernel", "nothing was changed"):
+                self.assertIn(want, c["evalue"])
+            self.assertFalse(os.path.exists(os.path.join(d, "go.notebook.mod")))
+            reply, out = self.run_cell('import "golang.org/x/sys/unix"\nunix.Getpagesize() > 0')
+            self.assertEqual(reply["content"]["status"], "ok", out)
+            self.assertEqual([m["content"]["data"]["text/plain"] for m in out if m["msg_type"] == "execute_result"], ["true"])
+        finally:
+            self.run_cell("%cd " + back)
+            shutil.rmtree(d, ignore_errors=True)
 
     def test_bad_messages_do_not_kill(self):
         ctx = zmq.Context.instance()
