@@ -256,39 +256,41 @@ func TestGradRetNetModel(t *testing.T) {
 		{"chunkwise", Chunkwise, 3, func(*Config) {}},
 		{"gelu, no scale, deepnorm", Parallel, 0, func(c *Config) { c.Activation, c.NoEmbedScale, c.DeepNorm = "gelu", true, true }},
 	} {
-		cfg := Config{Vocab: 13, Dim: 8, ValueDim: 12, FFNDim: 10, Layers: 2, Heads: 2}.WithDefaults()
-		c.mod(&cfg)
-		m32, _ := New(cfg)
-		m32.InitWeights(5)
-		m := toFloat64(m32)
-		m.TrainForm, m.TrainChunk = c.form, c.chunk
-		const B, T = 2, 7
-		rng := rand.New(rand.NewPCG(9, 9))
-		in, tg := make([]int32, B*T), make([]int32, B*T)
-		for i := range in {
-			in[i], tg[i] = int32(rng.IntN(cfg.Vocab)), int32(rng.IntN(cfg.Vocab))
-		}
-		tg[3] = -1 // an ignored position
-		m.ZeroGrad()
-		loss := m.ForwardBackward(in, tg, B, T)
-		if l2 := m.Loss(in, tg, B, T); math.Abs(l2-loss) > 1e-12 {
-			t.Fatalf("%s: Loss %v != ForwardBackward loss %v", c.name, l2, loss)
-		}
-		// The detached normalisers are all 1 at this init, so the function
-		// the finite differences see is the one the backward differentiates.
-		for l := range m.train.acts.Layers {
-			a := &m.train.acts.Layers[l].MSR
-			for _, d := range a.Denom {
-				if d != 1 && c.form == Parallel {
-					t.Fatalf("%s: a clamp is active (denominator %g)", c.name, d)
+		t.Run(c.name, func(t *testing.T) {
+			cfg := Config{Vocab: 13, Dim: 8, ValueDim: 12, FFNDim: 10, Layers: 2, Heads: 2}.WithDefaults()
+			c.mod(&cfg)
+			m32, _ := New(cfg)
+			m32.InitWeights(5)
+			m := toFloat64(m32)
+			m.TrainForm, m.TrainChunk = c.form, c.chunk
+			const B, T = 2, 7
+			rng := rand.New(rand.NewPCG(9, 9))
+			in, tg := make([]int32, B*T), make([]int32, B*T)
+			for i := range in {
+				in[i], tg[i] = int32(rng.IntN(cfg.Vocab)), int32(rng.IntN(cfg.Vocab))
+			}
+			tg[3] = -1 // an ignored position
+			m.ZeroGrad()
+			loss := m.ForwardBackward(in, tg, B, T)
+			if l2 := m.Loss(in, tg, B, T); math.Abs(l2-loss) > 1e-12 {
+				t.Fatalf("Loss %v != ForwardBackward loss %v", l2, loss)
+			}
+			// The detached normalisers are all 1 at this init, so the function
+			// the finite differences see is the one the backward differentiates.
+			for l := range m.train.acts.Layers {
+				a := &m.train.acts.Layers[l].MSR
+				for _, d := range a.Denom {
+					if d != 1 && c.form == Parallel {
+						t.Fatalf("a clamp is active (denominator %g)", d)
+					}
 				}
 			}
-		}
-		grads := m.Gradients()
-		for _, pt := range m.Params.Tensors(cfg) {
-			off := offsetIn(m.Params.Flat, pt.Data)
-			gradCheck(t, c.name+" "+pt.Name, pt.Data, grads[off:off+len(pt.Data)], func() float64 { return m.Loss(in, tg, B, T) })
-		}
+			grads := m.Gradients()
+			for _, pt := range m.Params.Tensors(cfg) {
+				off := offsetIn(m.Params.Flat, pt.Data)
+				gradCheck(t, pt.Name, pt.Data, grads[off:off+len(pt.Data)], func() float64 { return m.Loss(in, tg, B, T) })
+			}
+		})
 	}
 }
 

@@ -57,17 +57,19 @@ func TestReadSafetensorsHostileSizes(t *testing.T) {
 		{"3 GB sparse, header claims 4 bytes of data", sparseSafetensors(t, "padded.safetensors", 3<<30, 0, `{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`), "tensors end at byte 4"},
 		{"offsets past the data", sparseSafetensors(t, "past.safetensors", 8+59+4, 0, `{"x":{"dtype":"F32","shape":[9],"data_offsets":[0,36]}}    `), "outside the 4-byte data section"},
 	} {
-		var err error
-		alloc := allocated(func() { _, err = ReadSafetensors(tc.path) })
-		if err == nil || !strings.Contains(err.Error(), tc.path) || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: err %v, want one naming the file and saying %q", tc.name, err, tc.want)
-		}
-		if alloc > 1<<20 {
-			t.Errorf("%s: allocated %d bytes before failing", tc.name, alloc)
-		}
-		if _, cerr := CheckSafetensorsFile(tc.path, MaxSafetensorsFile); cerr == nil {
-			t.Errorf("%s: CheckSafetensorsFile accepted it", tc.name)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			var err error
+			alloc := allocated(func() { _, err = ReadSafetensors(tc.path) })
+			if err == nil || !strings.Contains(err.Error(), tc.path) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err %v, want one naming the file and saying %q", err, tc.want)
+			}
+			if alloc > 1<<20 {
+				t.Errorf("allocated %d bytes before failing", alloc)
+			}
+			if _, cerr := CheckSafetensorsFile(tc.path, MaxSafetensorsFile); cerr == nil {
+				t.Error("CheckSafetensorsFile accepted it")
+			}
+		})
 	}
 	good := filepath.Join(t.TempDir(), "good.safetensors")
 	if err := tinyModel(t, 1e-6).Save(good, nil, nil); err != nil {
@@ -98,19 +100,21 @@ func TestLoadRejectsNonFiniteWeights(t *testing.T) {
 		{"retnet", func(p string) error { return m.Save(p, nil, nil) }, m.Params.Layers[1].Wg, "layers.1.retention.g_proj.weight"},
 		{"transformer", func(p string) error { return tm.Save(p, nil, nil) }, tm.Params.Embed, "embed_tokens.weight"},
 	} {
-		for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
-			old := tc.tensor[3]
-			tc.tensor[3] = bad
-			p := filepath.Join(dir, tc.kind+".safetensors")
-			if err := tc.save(p); err != nil {
-				t.Fatal(err)
+		t.Run(tc.kind, func(t *testing.T) {
+			for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+				old := tc.tensor[3]
+				tc.tensor[3] = bad
+				p := filepath.Join(dir, tc.kind+".safetensors")
+				if err := tc.save(p); err != nil {
+					t.Fatal(err)
+				}
+				tc.tensor[3] = old
+				_, _, err := LoadLanguageModel(p)
+				if err == nil || !strings.Contains(err.Error(), tc.name) || !strings.Contains(err.Error(), "element 3") {
+					t.Errorf("with %v: err %v, want one naming %s element 3", bad, err, tc.name)
+				}
 			}
-			tc.tensor[3] = old
-			_, _, err := LoadLanguageModel(p)
-			if err == nil || !strings.Contains(err.Error(), tc.name) || !strings.Contains(err.Error(), "element 3") {
-				t.Errorf("%s with %v: err %v, want one naming %s element 3", tc.kind, bad, err, tc.name)
-			}
-		}
+		})
 	}
 }
 
