@@ -419,6 +419,9 @@ with open(path, "w") as f:
     f.write("\n")
 print("    kernel.json: argv[0]=%s, env %s" % (exe, " ".join(pairs)))
 PY
+	# What a starting kernel builds before its first cell (std for dynamic
+	# linking, RetLab's packages), into the image's build cache.
+	env "${KERNEL_ENV[@]}" "$installer" kernel warm 2>&1 | sed 's/^/    /'
 	if [ "$CUDA" = 1 ]; then rm -f "$SCRATCH/retlab-cpu"; fi
 }
 

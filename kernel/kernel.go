@@ -22,6 +22,7 @@ package kernel
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,6 +34,7 @@ import (
 	"time"
 
 	"github.com/retlab/retlab/kernel/dispatch"
+	cells "github.com/retlab/retlab/kernel/exec"
 	"github.com/retlab/retlab/kernel/wire"
 )
 
@@ -57,14 +59,34 @@ func Run(connectionFile string) error {
 		HistoryFile:   historyFile(),
 		CaptureStdio:  true,
 		HandleSignals: true,
-		Warm: []string{"fmt", "strings", "math", "time", "os", "strconv", "sort", "slices",
-			"github.com/retlab/retlab/retnet", "github.com/retlab/retlab/viz"},
+		Warm:          WarmPackages,
 	})
 	if err != nil {
 		return err
 	}
 	go watchParent(k.Stop, time.Second)
 	k.Wait()
+	return nil
+}
+
+// WarmPackages are the packages a starting kernel prepares before its first
+// cell (export data, and a first plugin importing them).
+var WarmPackages = []string{"fmt", "strings", "math", "time", "os", "strconv", "sort", "slices",
+	"github.com/retlab/retlab/retnet", "github.com/retlab/retlab/viz"}
+
+// Warm does once, in the foreground, what a starting kernel does in the
+// background before its first cell: on a machine whose Go build cache lacks
+// them it builds the standard library for dynamic linking and RetLab's
+// packages (15-40 s on 2 cores), so the first cell in JupyterLab does not
+// wait for it. Build output goes to logw. `make run` and the image's
+// install script call it after installing the kernel.
+func Warm(logw io.Writer) error {
+	in, err := cells.New(logw)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	in.Warm(WarmPackages)
 	return nil
 }
 

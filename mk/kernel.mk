@@ -4,11 +4,11 @@
 KERNEL_NAME ?= retlab
 JUPYTER_ARGS ?=
 
-.PHONY: run kernel-install
+.PHONY: run kernel-install kernel-warm
 
 # Install the kernelspec (kernel.json, logos, echarts.min.js when npm has
 # installed it) into .venv, then start JupyterLab from .venv on notebooks/.
-run: setup-run build kernel-install
+run: setup-run build kernel-install kernel-warm
 	@echo "run: JupyterLab on notebooks/, opening 00-kernel-tour.ipynb (Ctrl-C stops it)"
 	cd notebooks && VIRTUAL_ENV=$(VENV) PATH="$(VENV)/bin:$$PATH" \
 	  $(VENV)/bin/jupyter lab --ServerApp.root_dir="$(ROOT)/notebooks" $$([ "$$(id -u)" = 0 ] && echo --allow-root) \
@@ -32,3 +32,13 @@ bench-kernel: build setup-py
 	JUPYTER_DATA_DIR=$(GONB_DIR)/jupyter JUPYTER_PATH= $(PY) scripts/bench_kernel.py --gonb-dir $(GONB_DIR) \
 	  --gonb-version $(GONB_VERSION) --out docs/records/kernel.json $(BENCH_KERNEL_ARGS)
 	/usr/bin/python3 scripts/bench_docs.py
+
+# What a starting kernel builds before its first cell (the standard library
+# for dynamic linking, RetLab's packages), into the Go build cache once per
+# machine, so the first cell in JupyterLab does not wait tens of seconds.
+kernel-warm: build
+	@scripts/step.sh kernel-warm $(BIN)/retlab kernel warm
+
+# The Go suite starts kernels (kernel/jupyter_test.go): warm first, so a fresh
+# machine's first cell is not timed against the build of std.
+test-go: kernel-warm

@@ -9,12 +9,13 @@ import (
 )
 
 func init() {
-	register("kernel", command{"Jupyter kernel: install | uninstall | run --connection-file F", runKernel})
+	register("kernel", command{"Jupyter kernel: install | uninstall | warm | run --connection-file F", runKernel})
 }
 
 const kernelUsage = `usage:
   retlab kernel install   [--user | --sys-prefix | --prefix DIR] [--name N] [--display-name S] [--python PY] [--echarts FILE]
   retlab kernel uninstall [--user | --sys-prefix | --prefix DIR] [--name N]
+  retlab kernel warm      (build what a starting kernel needs into the Go build cache, once per machine)
   retlab kernel run --connection-file FILE     (what the kernelspec runs)
 `
 
@@ -66,6 +67,11 @@ func runKernel(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "installed kernelspec %q in %s\n%s\n", *name, dir, note)
 		return nil
+	case "warm":
+		if err := parseFlags(newFlags("kernel warm", stderr), args[1:]); err != nil {
+			return err
+		}
+		return kernel.Warm(stderr)
 	case "run":
 		fs := newFlags("kernel run", stderr)
 		conn := fs.String("connection-file", "", "connection file written by Jupyter")

@@ -49,7 +49,7 @@ func TestMakeRunInstallsOnlyWhatTheNotebooksNeed(t *testing.T) {
 			t.Errorf("make run would run a test-only step (%q):\n%s", s, grepLines(run, s))
 		}
 	}
-	for _, s := range []string{"deps/apt.txt", "deps/requirements.txt", "npm ci --omit=dev", "kernel install", "jupyter lab", "00-kernel-tour.ipynb"} {
+	for _, s := range []string{"deps/apt.txt", "deps/requirements.txt", "npm ci --omit=dev", "kernel install", "kernel warm", "jupyter lab", "00-kernel-tour.ipynb"} {
 		if !strings.Contains(run, s) {
 			t.Errorf("make run no longer mentions %q: is the notebooks' set-up complete?", s)
 		}

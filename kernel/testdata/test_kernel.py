@@ -23,12 +23,25 @@ from jupyter_client.manager import KernelManager, start_new_kernel
 
 KERNEL = os.environ.get("RETLAB_KERNEL_NAME", "retlab")
 TIMEOUT = 30
+# A kernel's first cell waits for its warm-up, which on a machine whose Go build cache is cold
+# builds the standard library for dynamic linking (tens of seconds on 2 cores, more when shared).
+WARM_TIMEOUT = 600
+
+
+def warm(kc):
+    """Runs a first cell with WARM_TIMEOUT, so no test's TIMEOUT is spent on the warm-up."""
+    collect(kc, kc.execute("0"), timeout=WARM_TIMEOUT)
 
 
 class RetLabKernelTests(jkt.KernelTests):
     kernel_name = KERNEL
     language_name = "go"
     file_extension = ".go"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        warm(cls.kc)
 
     code_hello_world = 'import "fmt"\nfmt.Println("hello, world")'
     code_stderr = 'import "os"\nos.Stderr.WriteString("to stderr\\n")'
@@ -89,6 +102,7 @@ class Extras(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.km, cls.kc = start_new_kernel(kernel_name=KERNEL)
+        warm(cls.kc)
 
     @classmethod
     def tearDownClass(cls):
