@@ -88,22 +88,12 @@ func (m *ModelOf[T]) DecayMatrix(h, n int) ([]float32, error) {
 // logits (B,T,V) flattened; form and chunk are ignored (they choose a
 // RetNet's retention form). Errors name the bad sequence or token.
 func (m *TransformerOf[T]) Logits(tokens [][]int, _ Form, _ int) ([]T, error) {
-	if len(tokens) == 0 || len(tokens[0]) == 0 {
-		return nil, fmt.Errorf("retnet: no tokens")
+	nT, err := tokenBatch(tokens, m.Config.Vocab)
+	if err != nil {
+		return nil, err
 	}
-	nT := len(tokens[0])
 	acts := newTransformerActs[T](m.Config, len(tokens), nT)
-	for b, seq := range tokens {
-		if len(seq) != nT {
-			return nil, fmt.Errorf("retnet: sequence %d has %d tokens, sequence 0 has %d (a batch needs equal lengths)", b, len(seq), nT)
-		}
-		for t, v := range seq {
-			if v < 0 || v >= m.Config.Vocab {
-				return nil, fmt.Errorf("retnet: sequence %d position %d: token %d is outside the vocabulary [0,%d)", b, t, v, m.Config.Vocab)
-			}
-			acts.Tokens[b*nT+t] = int32(v)
-		}
-	}
+	fillTokens(acts.Tokens, tokens)
 	m.Forward(acts)
 	return acts.Logits, nil
 }

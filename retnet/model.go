@@ -293,23 +293,42 @@ func (m *ModelOf[T]) Logits(tokens [][]int, form Form, chunk int) ([]T, error) {
 }
 
 func (m *ModelOf[T]) activationsFor(tokens [][]int) (*ActivationsOf[T], error) {
+	nT, err := tokenBatch(tokens, m.Config.Vocab)
+	if err != nil {
+		return nil, err
+	}
+	acts := newActivations[T](m.Config, len(tokens), nT)
+	fillTokens(acts.Tokens, tokens)
+	return acts, nil
+}
+
+// tokenBatch checks that tokens are B >= 1 sequences of one length T >= 1
+// with ids in [0, vocab) and returns T. Errors name the bad sequence or token.
+func tokenBatch(tokens [][]int, vocab int) (int, error) {
 	if len(tokens) == 0 || len(tokens[0]) == 0 {
-		return nil, fmt.Errorf("retnet: no tokens")
+		return 0, fmt.Errorf("retnet: no tokens")
 	}
 	nT := len(tokens[0])
-	acts := newActivations[T](m.Config, len(tokens), nT)
 	for b, seq := range tokens {
 		if len(seq) != nT {
-			return nil, fmt.Errorf("retnet: sequence %d has %d tokens, sequence 0 has %d (a batch needs equal lengths)", b, len(seq), nT)
+			return 0, fmt.Errorf("retnet: sequence %d has %d tokens, sequence 0 has %d (a batch needs equal lengths)", b, len(seq), nT)
 		}
 		for t, v := range seq {
-			if v < 0 || v >= m.Config.Vocab {
-				return nil, fmt.Errorf("retnet: sequence %d position %d: token %d is outside the vocabulary [0,%d)", b, t, v, m.Config.Vocab)
+			if v < 0 || v >= vocab {
+				return 0, fmt.Errorf("retnet: sequence %d position %d: token %d is outside the vocabulary [0,%d)", b, t, v, vocab)
 			}
-			acts.Tokens[b*nT+t] = int32(v)
 		}
 	}
-	return acts, nil
+	return nT, nil
+}
+
+// fillTokens copies a checked batch into dst (B*T, row-major).
+func fillTokens(dst []int32, tokens [][]int) {
+	for b, seq := range tokens {
+		for t, v := range seq {
+			dst[b*len(seq)+t] = int32(v)
+		}
+	}
 }
 
 // NLL returns the per-position negative log-likelihood (natural log) of
