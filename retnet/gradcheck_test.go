@@ -200,33 +200,34 @@ func TestGradChunkwiseRetention(t *testing.T) {
 		chunk  int
 		qscale float64
 	}{{4, 0.05}, {4, 2}, {3, 1}, {11, 1}, {1, 1}} {
-		q, k, v := numtest.Randn[float64](rng, T*dk, c.qscale), numtest.Randn[float64](rng, T*dk, 1), numtest.Randn[float64](rng, T*dv, 1)
-		ow := numtest.Randn[float64](rng, T*dv, 1)
-		o := make([]float64, T*dv)
-		head := Head[float64]{Q: q, K: k, V: v, O: o, LdQK: dk, LdV: dv, LdO: dv, T: T, Dk: dk, Dv: dv, LogGamma: math.Log(0.7)}
-		nc := (T + c.chunk - 1) / c.chunk
-		newSaved := func() *ChunkSaved[float64] {
-			return &ChunkSaved[float64]{R: make([]float64, nc*dk*dv), RNorm: make([]float64, nc), A: make([]float64, T)}
-		}
-		saved := newSaved()
-		ChunkwiseRetention(head, c.chunk, saved, make([]float64, ChunkwiseWorkSize(c.chunk, dv)))
-		cur := newSaved()
-		loss := func() float64 {
-			ChunkwiseRetention(head, c.chunk, cur, make([]float64, ChunkwiseWorkSize(c.chunk, dv)))
-			for i := 0; i < T; i++ { // swap the recomputed normaliser for the frozen one
-				f := max(cur.A[i], cur.RNorm[i/c.chunk]) / max(saved.A[i], saved.RNorm[i/c.chunk])
-				for x := 0; x < dv; x++ {
-					o[i*dv+x] *= f
-				}
+		t.Run(fmt.Sprintf("C=%d,q_x%g", c.chunk, c.qscale), func(t *testing.T) {
+			q, k, v := numtest.Randn[float64](rng, T*dk, c.qscale), numtest.Randn[float64](rng, T*dk, 1), numtest.Randn[float64](rng, T*dv, 1)
+			ow := numtest.Randn[float64](rng, T*dv, 1)
+			o := make([]float64, T*dv)
+			head := Head[float64]{Q: q, K: k, V: v, O: o, LdQK: dk, LdV: dv, LdO: dv, T: T, Dk: dk, Dv: dv, LogGamma: math.Log(0.7)}
+			nc := (T + c.chunk - 1) / c.chunk
+			newSaved := func() *ChunkSaved[float64] {
+				return &ChunkSaved[float64]{R: make([]float64, nc*dk*dv), RNorm: make([]float64, nc), A: make([]float64, T)}
 			}
-			return dotF(o, ow)
-		}
-		g := HeadGrad[float64]{DQ: make([]float64, T*dk), DK: make([]float64, T*dk), DV: make([]float64, T*dv), DO: ow}
-		ChunkwiseRetentionBackward(head, g, c.chunk, saved, make([]float64, ChunkwiseBackwardWorkSize(c.chunk, dk, dv)))
-		name := fmt.Sprintf("chunkwise(C=%d, q x%g)", c.chunk, c.qscale)
-		gradCheck(t, name+" dq", q, g.DQ, loss)
-		gradCheck(t, name+" dk", k, g.DK, loss)
-		gradCheck(t, name+" dv", v, g.DV, loss)
+			saved := newSaved()
+			ChunkwiseRetention(head, c.chunk, saved, make([]float64, ChunkwiseWorkSize(c.chunk, dv)))
+			cur := newSaved()
+			loss := func() float64 {
+				ChunkwiseRetention(head, c.chunk, cur, make([]float64, ChunkwiseWorkSize(c.chunk, dv)))
+				for i := 0; i < T; i++ { // swap the recomputed normaliser for the frozen one
+					f := max(cur.A[i], cur.RNorm[i/c.chunk]) / max(saved.A[i], saved.RNorm[i/c.chunk])
+					for x := 0; x < dv; x++ {
+						o[i*dv+x] *= f
+					}
+				}
+				return dotF(o, ow)
+			}
+			g := HeadGrad[float64]{DQ: make([]float64, T*dk), DK: make([]float64, T*dk), DV: make([]float64, T*dv), DO: ow}
+			ChunkwiseRetentionBackward(head, g, c.chunk, saved, make([]float64, ChunkwiseBackwardWorkSize(c.chunk, dk, dv)))
+			gradCheck(t, "dq", q, g.DQ, loss)
+			gradCheck(t, "dk", k, g.DK, loss)
+			gradCheck(t, "dv", v, g.DV, loss)
+		})
 	}
 }
 
