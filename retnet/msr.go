@@ -88,6 +88,11 @@ func (a *MSRActs[T]) decayTables(r *MSR[T], N int) []DecayTable[T] {
 	return a.decay
 }
 
+// KeyScale is dk^-1/2, the factor MSR applies to the projected keys before
+// the rotation (torchscale's k *= scaling), so that q.k stays O(1) at any
+// head width. The GPU model (cuda/lm) folds it into its key projection.
+func KeyScale(dk int) float64 { return 1 / math.Sqrt(float64(dk)) }
+
 // Check panics unless the weights have the sizes D, DV, H imply.
 func (r *MSR[T]) Check() {
 	dk := r.D / r.H
@@ -138,7 +143,7 @@ func (r *MSR[T]) Forward(out []T /* (B,T,D) */, x []T /* (B,T,D) */, B, n int, f
 	N, D, DV, H := B*n, r.D, r.DV, r.H
 	dk, dv := D/H, DV/H
 	linearJoint(&acts.joint, x, N, D, [][]T{acts.Q[:N*D], acts.K[:N*D], acts.V[:N*DV], acts.G[:N*DV]}, [][]T{r.Wq, r.Wk, r.Wv, r.Wg})
-	scale(T(1/math.Sqrt(float64(dk))), acts.K[:N*D])
+	scale(T(KeyScale(dk)), acts.K[:N*D])
 	RotateForward(acts.Q, &acts.rot, N, H)
 	RotateForward(acts.K, &acts.rot, N, H)
 	acts.form = form
@@ -363,7 +368,7 @@ func (r *MSR[T]) Backward(dx []T /* (B,T,D) */, grad *MSR[T], dout []T /* (B,T,D
 	})
 	RotateBackward(g.DQ, &acts.rot, N, H)
 	RotateBackward(g.DK, &acts.rot, N, H)
-	scale(T(1/math.Sqrt(float64(dk))), g.DK)
+	scale(T(KeyScale(dk)), g.DK)
 	LinearBackward(dx, grad.Wq, g.DQ, x, r.Wq, N, D, D)
 	LinearBackward(dx, grad.Wk, g.DK, x, r.Wk, N, D, D)
 	LinearBackward(dx, grad.Wv, g.DV, x, r.Wv, N, D, DV)

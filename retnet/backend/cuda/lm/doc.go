@@ -19,8 +19,8 @@
 // Training (the backward pass) stays on the CPU.
 //
 // The model's formulas come from package retnet, not copies: the residual
-// scale is retnet.Config.ResidualAlpha and the embedding scale
-// retnet.Config.EmbedScale.
+// scale is retnet.Config.ResidualAlpha, the embedding scale
+// retnet.Config.EmbedScale and the key scale retnet.KeyScale.
 //
 // Imports: retnet (config, weights, the Decoder interface), retnet/backend,
 // retnet/backend/cuda.

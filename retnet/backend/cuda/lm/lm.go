@@ -3,7 +3,6 @@ package lm
 import (
 	"errors"
 	"fmt"
-	"math"
 
 	"github.com/retlab/retlab/retnet"
 	"github.com/retlab/retlab/retnet/backend"
@@ -264,7 +263,7 @@ func (g *LM) run(ids []int32, B, T int, form retnet.Form, chunk int, states []*c
 		err := ok(
 			b.RMSNormDev(a.xn, x, w.retNorm, N, D, c.NormEps),
 			b.SgemmDev(false, true, N, D, D, 1, a.xn, D, w.wq, D, 0, a.q, D),
-			b.SgemmDev(false, true, N, D, D, float32(1/math.Sqrt(float64(dk))), a.xn, D, w.wk, D, 0, a.k, D),
+			b.SgemmDev(false, true, N, D, D, float32(retnet.KeyScale(dk)), a.xn, D, w.wk, D, 0, a.k, D),
 			b.SgemmDev(false, true, N, DV, D, 1, a.xn, D, w.wv, D, 0, a.v, DV),
 			b.SgemmDev(false, true, N, DV, D, 1, a.xn, D, w.wg, D, 0, a.g, DV),
 			b.RotateDev(a.q, N, H, dk, T, pos0, g.angle, false),
