@@ -117,7 +117,7 @@ def kernel_section(rec):
 
     def row(name, a, b, unit):
         lines.append(f"| {name} | {a:.{0 if unit == 'ms' and a >= 100 else 2}f} {unit} | "
-                     f"{b:.{0 if unit == 'ms' and b >= 100 else 2}f} {unit} | {a / b:.2f} |")
+                     f"{b:.{0 if unit == 'ms' and b >= 100 else 2}f} {unit} | {a / b:.2g} |")
     for key, name in (("declaration_ms", "small cell: a declaration (median)"),
                       ("print_ms", "small cell: a print (median)"),
                       ("show_value_ms", "a cell showing an existing value (median)"),
