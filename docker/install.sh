@@ -141,6 +141,12 @@ CUDA_HOME=${CUDA_HOME:-/usr/local/cuda}
 # built from, which the retlab step copies to PREFIX/src (RETLAB_SRC).
 KERNEL_ENV=(GOROOT="$GOROOT_DIR" GOCACHE="$CACHE" GOTOOLCHAIN=local CGO_ENABLED=1 GOFLAGS= RETLAB_SRC="$PREFIX/src")
 if [ "$EXPORT" = 1 ]; then KERNEL_ENV+=(RETLAB_NODE_MODULES="$SHARE/node_modules"); fi
+# --cuda: the kernel is built with -tags cuda and cgo against the CUDA headers,
+# and its cells link the same packages, so they are compiled with the same cgo
+# flags (other flags would rebuild the CUDA backend, and fail without them).
+if [ "$CUDA" = 1 ]; then
+	KERNEL_ENV+=(CGO_CFLAGS="-I$CUDA_HOME/include" CGO_LDFLAGS="-L$CUDA_HOME/lib64/stubs -L$CUDA_HOME/lib64")
+fi
 
 # What a shell in the image needs (env.sh; the Dockerfiles' ENV says the same,
 # and docker/docker_test.go checks that it does).
@@ -380,9 +386,8 @@ step_retlab() {
 	log "RetLab sources for the cells in $PREFIX/src ($(du -sh "$PREFIX/src" | cut -f1))"
 	if [ "$CUDA" = 1 ]; then
 		[ -f "$CUDA_HOME/include/cuda.h" ] || die "--cuda: no $CUDA_HOME/include/cuda.h (set CUDA_HOME)"
-		(cd "$SRC" && go_build_env CGO_ENABLED=1 CGO_CFLAGS="-I$CUDA_HOME/include" \
-			CGO_LDFLAGS="-L$CUDA_HOME/lib64/stubs -L$CUDA_HOME/lib64" \
-			"$GO" build -trimpath -tags cuda -o "$PREFIX/bin/retlab" ./cmd/retlab)
+		# Like the CPU build: from the copy, with the environment cells are built in.
+		(cd "$PREFIX/src" && env "${KERNEL_ENV[@]}" "$GO" build -tags cuda -o "$PREFIX/bin/retlab" ./cmd/retlab)
 		mkdir -p "$SCRATCH"
 		(cd "$SRC" && go_build_env CGO_ENABLED=0 "$GO" build -trimpath -o "$SCRATCH/retlab-cpu" ./cmd/retlab)
 		log "built $PREFIX/bin/retlab (-tags cuda) and a CPU twin for installing the kernelspec"
