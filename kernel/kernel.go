@@ -8,7 +8,7 @@
 //	wire      frames, HMAC signatures, checked decoding of messages
 //	dispatch  sockets, busy/idle, routing, stdout capture, display sink
 //	exec      cells compiled by the Go toolchain into plugins loaded into
-//	          this process, state kept between cells (see its doc.go)
+//	          this process, state kept between cells (docs/kernel.md)
 //
 // RetLab's packages are linked into the kernel and shared with the cells,
 // so training and benchmarks report progress through package display.
