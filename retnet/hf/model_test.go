@@ -23,6 +23,18 @@ type golden struct {
 	steps []int32 // (B, S)
 }
 
+// loadTestModel loads testdata/name, closed when the test ends.
+func loadTestModel(t *testing.T, name string) (string, *Model) {
+	t.Helper()
+	dir := filepath.Join(testdata, name)
+	m, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return dir, m
+}
+
 func readGolden(t *testing.T, dir string) *golden {
 	t.Helper()
 	f, err := retnet.ReadSafetensors(filepath.Join(dir, "expected.safetensors"))
@@ -86,12 +98,7 @@ const f32Tol = 3e-5
 func TestGoldenLogits(t *testing.T) {
 	for _, name := range []string{"fla-retnet-tiny", "fla-retnet-tied", "fla-retnet-tiny-sharded", "fla-transformer-tiny", "llama-tiny"} {
 		t.Run(name, func(t *testing.T) {
-			dir := filepath.Join(testdata, name)
-			m, err := Load(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer m.Close()
+			dir, m := loadTestModel(t, name)
 			g := readGolden(t, dir)
 			want := g.want(t, "logits")
 			forms := []retnet.Form{retnet.Parallel}
@@ -156,12 +163,7 @@ func TestGoldenLogits(t *testing.T) {
 func TestGoldenBF16(t *testing.T) {
 	for _, name := range []string{"fla-retnet-tiny-bf16", "llama-tiny-bf16"} {
 		t.Run(name, func(t *testing.T) {
-			dir := filepath.Join(testdata, name)
-			m, err := Load(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer m.Close()
+			dir, m := loadTestModel(t, name)
 			if m.DType() != "BF16" {
 				t.Fatalf("dtype %s", m.DType())
 			}
@@ -203,12 +205,7 @@ func TestGoldenBF16(t *testing.T) {
 // generation against the argmax of full forwards, retention maps and
 // decay matrices against their definitions.
 func TestPerplexityAndDecoding(t *testing.T) {
-	dir := filepath.Join(testdata, "fla-retnet-tiny")
-	m, err := Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	dir, m := loadTestModel(t, "fla-retnet-tiny")
 	g := readGolden(t, dir)
 	V := m.Config.Vocab
 	ref := g.want(t, "logits")
@@ -280,12 +277,7 @@ func TestPerplexityAndDecoding(t *testing.T) {
 func TestGoldenRetentionMaps(t *testing.T) {
 	for _, name := range []string{"fla-retnet-tiny", "fla-retnet-tied"} {
 		t.Run(name, func(t *testing.T) {
-			dir := filepath.Join(testdata, name)
-			m, err := Load(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer m.Close()
+			dir, m := loadTestModel(t, name)
 			var r retnet.Retentive = m
 			g := readGolden(t, dir)
 			H, T := m.Config.Heads, g.T
