@@ -440,7 +440,7 @@ func TestNotebookJupyterLab(t *testing.T) {
 func checkInLab(t *testing.T, node, nm, chromium, dir, origin, token, name string, charts int, logPath string) {
 	out := filepath.Join(dir, "shots-"+strings.TrimSuffix(name, ".ipynb"))
 	os.MkdirAll(out, 0o755)
-	job := map[string]any{"nodeModules": nm, "chromium": chromium, "out": out, "origin": origin, "timeoutMs": 240000,
+	job := map[string]any{"nodeModules": nm, "chromium": chromium, "out": out, "origin": origin, "timeoutMs": 240000, "storedCharts": charts,
 		// A workspace of its own: JupyterLab would otherwise reopen the notebooks of earlier checks beside it.
 		"url": origin + "/lab/workspaces/" + strings.TrimSuffix(name, ".ipynb") + "/tree/" + name + "?reset&token=" + token}
 	jf := filepath.Join(out, "job.json")

@@ -12,7 +12,8 @@
 // Screenshots of every chart go to out/ for the Go side to check pixels.
 //
 // Usage: node labcheck.cjs JOB.json
-// JOB.json: {"nodeModules", "chromium", "out", "url", "origin", "timeoutMs"}
+// JOB.json: {"nodeModules", "chromium", "out", "url", "origin", "timeoutMs",
+//            "storedCharts" (how many stored chart images the notebook holds)}
 // Writes out/result.json.
 'use strict';
 const fs = require('fs');
@@ -22,13 +23,53 @@ const job = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const { chromium } = require(path.join(job.nodeModules, 'playwright-core'));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// images lists the notebook's image outputs (SVG/PNG renderers).
-async function images(page) {
-  return page.evaluate(() => Array.from(document.querySelectorAll('.jp-OutputArea-output img, .jp-RenderedSVG svg, .jp-RenderedSVG img')).map((el) => {
-    const r = el.getBoundingClientRect();
-    return { tag: el.tagName.toLowerCase(), loaded: el.tagName !== 'IMG' || (el.complete && el.naturalWidth > 0),
-      width: Math.round(r.width), height: Math.round(r.height) };
-  }));
+// cellImages lists the image outputs (SVG/PNG renderers) of cell k.
+async function cellImages(page, k) {
+  return page.evaluate((k) => {
+    const cell = document.querySelectorAll('.jp-Cell')[k];
+    if (!cell) return [];
+    return Array.from(cell.querySelectorAll('.jp-OutputArea-output img, .jp-RenderedSVG svg, .jp-RenderedSVG img')).map((el) => {
+      const r = el.getBoundingClientRect();
+      return { cell: k, tag: el.tagName.toLowerCase(), loaded: el.tagName !== 'IMG' || (el.complete && el.naturalWidth > 0),
+        width: Math.round(r.width), height: Math.round(r.height) };
+    });
+  }, k);
+}
+
+// storedImages visits every cell in turn and records its image outputs while
+// the cell is on screen. JupyterLab windows the notebook (cells far from
+// the viewport skip rendering or are detached) and, on a busy machine, may
+// still be attaching a large notebook's outputs after the kernel reports
+// idle; an image also needs more than a moment to decode. So each cell with
+// images is given up to 10 s for all of them to load, and the sweep is
+// repeated (up to 90 s in all) until job.storedCharts images have loaded.
+async function storedImages(page) {
+  const deadline = Date.now() + 90000;
+  const ok = (i) => i.loaded && i.width >= 100 && i.height >= 100;
+  let stored = [];
+  let shots = [];
+  do {
+    stored = [];
+    shots = [];
+    const n = await page.evaluate(() => document.querySelectorAll('.jp-Cell').length);
+    for (let k = 0; k < n; k++) {
+      await page.evaluate((k) => { const c = document.querySelectorAll('.jp-Cell')[k]; if (c) c.scrollIntoView(); }, k);
+      let imgs = await cellImages(page, k);
+      const t0 = Date.now();
+      while (imgs.length > 0 && !imgs.every(ok) && Date.now() - t0 < 10000) {
+        await sleep(200);
+        imgs = await cellImages(page, k);
+      }
+      stored.push(...imgs);
+      if (imgs.length > 0) {
+        const cell = (await page.$$('.jp-Cell'))[k];
+        shots.push(...await shoot(cell, '.jp-OutputArea-output img, .jp-RenderedSVG', `stored-${k}`));
+      }
+    }
+    if (stored.filter(ok).length >= (job.storedCharts || 0)) break;
+    await sleep(1000);
+  } while (Date.now() < deadline);
+  return { stored, shots };
 }
 
 // charts lists the live ECharts charts (viz's .retlab-chart elements).
@@ -52,8 +93,10 @@ async function renderAll(page) {
   }
 }
 
-async function shoot(page, selector, prefix) {
-  const els = await page.$$(selector);
+// shoot screenshots the elements matching selector inside root (a page or
+// an element handle).
+async function shoot(root, selector, prefix) {
+  const els = await root.$$(selector);
   const shots = [];
   for (let i = 0; i < els.length; i++) {
     // Elements JupyterLab keeps hidden (an output replaced in place, a cell
@@ -98,9 +141,7 @@ async function shoot(page, selector, prefix) {
       return s && /idle/i.test(s.getAttribute('data-status') || s.textContent || '');
     }, null, { timeout: 90000 });
     await sleep(1500);
-    await renderAll(page);
-    res.stored = await images(page);
-    res.storedShots = await shoot(page, '.jp-OutputArea-output img, .jp-RenderedSVG', 'stored');
+    ({ stored: res.stored, shots: res.storedShots } = await storedImages(page));
 
     const t0 = Date.now();
     await page.click('.jp-Notebook');
