@@ -1,5 +1,7 @@
 package retnet
 
+import "github.com/retlab/retlab/internal/plan"
+
 // LanguageModel is what training, evaluation, decoding and the benchmarks
 // need of a model. *Model (RetNet) and *Transformer implement it, so the
 // trainer, `retlab train/eval/generate/bench` and the notebooks treat both
@@ -67,20 +69,16 @@ type Decoder interface {
 	StateBytes() int64
 }
 
-// planShape is the one place where a language model's memory plan meets a
-// new shape. ForwardBackward and Loss each keep one plan, sized for one
-// (B,T) on first use: the trainer trains and validates at fixed shapes (the
-// last validation batch is padded to B), so in a run each plan is made
-// once. A call with another B or T re-plans on purpose: the old plan is
-// dropped and plan(B, T) allocates a new one. The explicit-memory APIs
-// (Activations, TransformerActs, MSRActs) never resize: they panic on
-// another shape.
-func planShape[P any](slot **P, shape func(*P) (B, T int), B, T int, plan func(B, T int) *P) *P {
-	if *slot != nil {
-		if b, t := shape(*slot); b == B && t == T {
-			return *slot
-		}
-	}
-	*slot = plan(B, T)
-	return *slot
+// planShape is how a language model's memory plan meets a new shape: the
+// rule of internal/plan (plan.Shape), which the GPU model (cuda/lm) follows
+// too. ForwardBackward and Loss each keep one plan, sized for one (B,T) on
+// first use: the trainer trains and validates at fixed shapes (the last
+// validation batch is padded to B), so in a run each plan is made once. A
+// call with another B or T re-plans on purpose: the old plan is dropped
+// (Go memory: nothing to release) and newPlan(B, T) allocates a new one.
+// The explicit-memory APIs (Activations, TransformerActs, MSRActs) never
+// resize: they panic on another shape.
+func planShape[P any](slot **P, shape func(*P) (B, T int), B, T int, newPlan func(B, T int) *P) *P {
+	p, _ := plan.Shape(slot, shape, B, T, func(B, T int) (*P, error) { return newPlan(B, T), nil }, nil) // no error without release or a failing newPlan
+	return p
 }

@@ -20,8 +20,11 @@
 //
 // The model's formulas come from package retnet, not copies: the residual
 // scale is retnet.Config.ResidualAlpha, the embedding scale
-// retnet.Config.EmbedScale and the key scale retnet.KeyScale.
+// retnet.Config.EmbedScale and the key scale retnet.KeyScale. Its device
+// activations follow the CPU models' memory rule (internal/plan): sized
+// for one (B,T) from one table, reused for that shape, freed and planned
+// anew for another; a Decoder's one-token steps keep a plan of their own.
 //
 // Imports: retnet (config, weights, the Decoder interface), retnet/backend,
-// retnet/backend/cuda.
+// retnet/backend/cuda, internal/plan.
 package lm

@@ -4,13 +4,14 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/retlab/retlab/internal/plan"
 	"github.com/retlab/retlab/retnet"
 	"github.com/retlab/retlab/retnet/backend"
 	"github.com/retlab/retlab/retnet/backend/cuda"
 )
 
 // LM is a model's weights on the device and the activations of the last
-// (B,T) it ran.
+// (B,T) it ran (Logits, Prefill).
 type LM struct {
 	b        *cuda.Backend
 	c        retnet.Config
@@ -21,9 +22,7 @@ type LM struct {
 	layers   []layer
 	lg       *cuda.Buffer // (H)
 	angle    *cuda.Buffer // (dk)
-	acts     *acts
-	chunk    *cuda.ChunkPlan // of acts' shape
-	chunkC   int
+	acts     *acts        // of Logits and Prefill (plan)
 }
 
 type layer struct {
@@ -80,72 +79,105 @@ func (g *LM) Close() error {
 		}
 	}
 	g.layers = nil
-	errs = append(errs, g.freeActs())
+	errs = append(errs, g.freeActs(g.acts))
+	g.acts = nil
 	return errors.Join(errs...)
 }
 
-// acts are the device activations of a (B,T) forward, planned once per
-// shape (a new shape frees and re-plans them).
+// acts are the device activations of a (B,T) forward. They are planned
+// from one table (table: allocation and release both walk it) and meet a
+// new B or T only through plan.Shape, the rule retnet's CPU models follow:
+// the same shape reuses them, another frees them and plans anew (g.plan).
 type acts struct {
 	B, T               int
-	tokens             *cuda.Buffer // (B,T) int32
-	x, next, xn, h, hn *cuda.Buffer // (B,T,D)
-	q, k               *cuda.Buffer // (B,T,D)
-	v, g, o, y, gated  *cuda.Buffer // (B,T,DV)
-	rstd               *cuda.Buffer // (B,T,H)
-	fc1, gateOut, act  *cuda.Buffer // (B,T,F)
-	logits             *cuda.Buffer // (B,T,V)
-	host               []float32    // (B,T,V) logits
+	tokens             *cuda.Buffer    // (B,T) int32
+	x, next, xn, h, hn *cuda.Buffer    // (B,T,D)
+	q, k               *cuda.Buffer    // (B,T,D)
+	v, g, o, y, gated  *cuda.Buffer    // (B,T,DV)
+	rstd               *cuda.Buffer    // (B,T,H)
+	fc1, gateOut, act  *cuda.Buffer    // (B,T,F)
+	logits             *cuda.Buffer    // (B,T,V)
+	host               []float32       // (B,T,V) logits
+	chunk              *cuda.ChunkPlan // the chunkwise form's scratch for (B,T) and chunkC, made on first use
+	chunkC             int
 }
 
-func (a *acts) buffers() []*cuda.Buffer {
-	return []*cuda.Buffer{a.tokens, a.x, a.next, a.xn, a.h, a.hn, a.q, a.k, a.v, a.g, a.o, a.y, a.gated, a.rstd, a.fc1, a.gateOut, a.act, a.logits}
+func (a *acts) shape() (int, int) { return a.B, a.T }
+
+// devSlot is one device buffer of an activation table and its length in
+// elements.
+type devSlot struct {
+	buf **cuda.Buffer
+	n   int
 }
 
-func (g *LM) freeActs() error {
-	var errs []error
-	if g.chunk != nil {
-		errs = append(errs, g.chunk.Close())
-		g.chunk = nil
-	}
-	if g.acts != nil {
-		for _, x := range g.acts.buffers() {
-			if x != nil {
-				errs = append(errs, x.Free())
-			}
+// table lists a's device buffers for config c, in allocation order.
+func (a *acts) table(c retnet.Config) []devSlot {
+	N, D, DV := a.B*a.T, c.Dim, c.ValueDim
+	return []devSlot{{&a.tokens, N}, {&a.x, N * D}, {&a.next, N * D}, {&a.xn, N * D}, {&a.h, N * D}, {&a.hn, N * D},
+		{&a.q, N * D}, {&a.k, N * D}, {&a.v, N * DV}, {&a.g, N * DV}, {&a.o, N * DV}, {&a.y, N * DV}, {&a.gated, N * DV},
+		{&a.rstd, N * c.Heads}, {&a.fc1, N * c.FFNDim}, {&a.gateOut, N * c.FFNDim}, {&a.act, N * c.FFNDim},
+		{&a.logits, N * c.Vocab}}
+}
+
+// plan returns the activations for (B,T) held in *slot (plan.Shape: the
+// same shape reuses them, another frees them and plans anew).
+func (g *LM) plan(slot **acts, B, T int) (*acts, error) {
+	return plan.Shape(slot, (*acts).shape, B, T, g.newActs, g.freeActs)
+}
+
+// newActs allocates the activation table of a (B,T) forward.
+func (g *LM) newActs(B, T int) (*acts, error) {
+	a := &acts{B: B, T: T, host: make([]float32, B*T*g.c.Vocab)}
+	for _, s := range a.table(g.c) {
+		x, err := g.b.Alloc(s.n)
+		if err != nil {
+			_ = g.freeActs(a)
+			return nil, fmt.Errorf("lm: planning activations for B=%d T=%d: %w", B, T, err)
 		}
-		g.acts = nil
+		*s.buf = x
+	}
+	return a, nil
+}
+
+// freeActs frees a's device buffers and chunk plan (a may be nil or
+// partly allocated).
+func (g *LM) freeActs(a *acts) error {
+	if a == nil {
+		return nil
+	}
+	var errs []error
+	if a.chunk != nil {
+		errs = append(errs, a.chunk.Close())
+		a.chunk = nil
+	}
+	for _, s := range a.table(g.c) {
+		if *s.buf != nil {
+			errs = append(errs, (*s.buf).Free())
+			*s.buf = nil
+		}
 	}
 	return errors.Join(errs...)
 }
 
-func (g *LM) plan(B, T int) (*acts, error) {
-	if g.acts != nil && g.acts.B == B && g.acts.T == T {
-		return g.acts, nil
+// chunkPlan returns a's chunkwise scratch for chunk size C, remade when C
+// changes (a's (B,T) is fixed: a new shape is a new acts).
+func (g *LM) chunkPlan(a *acts, s backend.Shape, C int) (*cuda.ChunkPlan, error) {
+	if a.chunk != nil && a.chunkC == C {
+		return a.chunk, nil
 	}
-	if err := g.freeActs(); err != nil {
+	if a.chunk != nil {
+		if err := a.chunk.Close(); err != nil {
+			return nil, err
+		}
+		a.chunk = nil
+	}
+	p, err := g.b.NewChunkPlan(s, C, g.logGamma)
+	if err != nil {
 		return nil, err
 	}
-	c, N := g.c, B*T
-	a := &acts{B: B, T: T, host: make([]float32, N*c.Vocab)}
-	sizes := []struct {
-		dst **cuda.Buffer
-		n   int
-	}{{&a.tokens, N}, {&a.x, N * c.Dim}, {&a.next, N * c.Dim}, {&a.xn, N * c.Dim}, {&a.h, N * c.Dim}, {&a.hn, N * c.Dim},
-		{&a.q, N * c.Dim}, {&a.k, N * c.Dim}, {&a.v, N * c.ValueDim}, {&a.g, N * c.ValueDim}, {&a.o, N * c.ValueDim},
-		{&a.y, N * c.ValueDim}, {&a.gated, N * c.ValueDim}, {&a.rstd, N * c.Heads}, {&a.fc1, N * c.FFNDim},
-		{&a.gateOut, N * c.FFNDim}, {&a.act, N * c.FFNDim}, {&a.logits, N * c.Vocab}}
-	for _, s := range sizes {
-		x, err := g.b.Alloc(s.n)
-		if err != nil {
-			g.acts = a
-			_ = g.freeActs()
-			return nil, fmt.Errorf("lm: planning activations for B=%d T=%d: %w", B, T, err)
-		}
-		*s.dst = x
-	}
-	g.acts = a
-	return a, nil
+	a.chunk, a.chunkC = p, C
+	return p, nil
 }
 
 // tokensOf checks tokens (B equal-length sequences in the vocabulary) and
@@ -189,7 +221,7 @@ func (g *LM) Logits(tokens [][]int, form retnet.Form, chunk int) ([]float32, err
 		}
 		defer closeStates(states)
 	}
-	a, err := g.run(ids, B, T, form, chunk, states, 0, false)
+	a, err := g.run(&g.acts, ids, B, T, form, chunk, states, 0, false)
 	if err != nil {
 		return nil, err
 	}
@@ -218,14 +250,15 @@ func closeStates(states []*cuda.Decoder) {
 	}
 }
 
-// run is the forward pass of ids (B,T) from position pos0. states, when
+// run is the forward pass of ids (B,T) from position pos0 in the
+// activations *slot plans (g.plan). states, when
 // not nil, are the layers' recurrent states: the Recurrent form continues
 // them; with prefill the Chunkwise form computes the outputs and the states
 // are advanced over the same q, k, v (the state a token-by-token decoder
 // would hold; retnet's Prefill derives the same state in closed form).
 // The logits land in a.host.
-func (g *LM) run(ids []int32, B, T int, form retnet.Form, chunk int, states []*cuda.Decoder, pos0 int, prefill bool) (*acts, error) {
-	a, err := g.plan(B, T)
+func (g *LM) run(slot **acts, ids []int32, B, T int, form retnet.Form, chunk int, states []*cuda.Decoder, pos0 int, prefill bool) (*acts, error) {
+	a, err := g.plan(slot, B, T)
 	if err != nil {
 		return nil, err
 	}
@@ -242,17 +275,11 @@ func (g *LM) run(ids []int32, B, T int, form retnet.Form, chunk int, states []*c
 		chunk = retnet.DefaultChunk
 	}
 	chunk = min(chunk, T)
-	if form == retnet.Chunkwise && (g.chunk == nil || g.chunkC != chunk) {
-		if g.chunk != nil {
-			if err := g.chunk.Close(); err != nil {
-				return nil, err
-			}
-			g.chunk = nil
-		}
-		if g.chunk, err = b.NewChunkPlan(s, chunk, g.logGamma); err != nil {
+	var cp *cuda.ChunkPlan
+	if form == retnet.Chunkwise {
+		if cp, err = g.chunkPlan(a, s, chunk); err != nil {
 			return nil, err
 		}
-		g.chunkC = chunk
 	}
 	ok := func(errs ...error) error { return errors.Join(errs...) }
 	if err := b.EmbedDev(a.x, g.embed, a.tokens, N, D, embScale); err != nil {
@@ -276,7 +303,7 @@ func (g *LM) run(ids []int32, B, T int, form retnet.Form, chunk int, states []*c
 		case retnet.Parallel:
 			err = b.ParallelDev(s, a.q, a.k, a.v, a.o, g.lg)
 		case retnet.Chunkwise:
-			err = g.chunk.Run(a.q, a.k, a.v, a.o)
+			err = cp.Run(a.q, a.k, a.v, a.o)
 			if err == nil && prefill {
 				// Advance the state over the same tokens; its outputs
 				// (written to y, overwritten below) are not used.
@@ -323,7 +350,7 @@ type Decoder struct {
 	B, pos int
 	states []*cuda.Decoder
 	last   []float32 // (B,V)
-	step   *LM       // a second activation plan for T = 1 steps
+	step   *acts     // the steps' own activations (T = 1), so a prompt's plan survives
 }
 
 var _ retnet.Decoder = (*Decoder)(nil)
@@ -337,10 +364,7 @@ func (g *LM) NewDecoder(B int) (*Decoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Steps get their own activations (T = 1) so a prompt's plan survives.
-	step := *g
-	step.acts, step.chunk = nil, nil
-	return &Decoder{g: g, B: B, states: states, step: &step}, nil
+	return &Decoder{g: g, B: B, states: states}, nil
 }
 
 // Prefill consumes a prompt per sequence (B equal lengths) and returns the
@@ -358,7 +382,7 @@ func (d *Decoder) Prefill(tokens [][]int) ([]float32, error) {
 	if d.pos > 0 {
 		form, prefill = retnet.Recurrent, false
 	}
-	a, err := d.g.run(ids, B, T, form, 0, d.states, d.pos, prefill)
+	a, err := d.g.run(&d.g.acts, ids, B, T, form, 0, d.states, d.pos, prefill)
 	if err != nil {
 		return nil, err
 	}
@@ -385,7 +409,7 @@ func (d *Decoder) Step(tokens []int) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := d.step.run(ids, B, 1, retnet.Recurrent, 0, d.states, d.pos, false)
+	a, err := d.g.run(&d.step, ids, B, 1, retnet.Recurrent, 0, d.states, d.pos, false)
 	if err != nil {
 		return nil, err
 	}
@@ -409,5 +433,7 @@ func (d *Decoder) StateBytes() int64 {
 func (d *Decoder) Close() error {
 	closeStates(d.states)
 	d.states = nil
-	return d.step.freeActs()
+	err := d.g.freeActs(d.step)
+	d.step = nil
+	return err
 }
