@@ -109,7 +109,7 @@ func CausalAttentionForward[T Float](o []T /* (B,T,H*dk) */, lse []T /* (B,H,T) 
 	}
 	br := min(attnBlock, nT)
 	work := ws.scratch(parallel.Workers(B*H), br*nT)
-	scale := T(1 / math.Sqrt(float64(dk)))
+	scale := T(KeyScale(dk))
 	parallel.For(B*H, func(w, bh int) {
 		b, h := bh/H, bh%H
 		off := b*nT*C + h*dk
@@ -158,7 +158,7 @@ func CausalAttentionBackward[T Float](dq, dk, dv []T /* (B,T,H*dk) */, dout []T 
 	}
 	br := min(attnBlock, nT)
 	work := ws.scratch(parallel.Workers(B*H), 2*br*nT+br)
-	scale := T(1 / math.Sqrt(float64(hd)))
+	scale := T(KeyScale(hd))
 	parallel.For(B*H, func(w, bh int) {
 		b, h := bh/H, bh%H
 		off := b*nT*C + h*hd

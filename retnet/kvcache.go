@@ -2,7 +2,6 @@ package retnet
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 
 	"github.com/retlab/retlab/internal/parallel"
@@ -192,7 +191,7 @@ func (d *KVCacheOf[T]) Step(tokens []int) ([]T, error) {
 			d.scores = append(d.scores, make([]T, d.size))
 		}
 	}
-	att := T(1 / math.Sqrt(float64(dk)))
+	att := T(KeyScale(dk))
 	n := d.pos + 1
 	for l := range p.Layers {
 		lp := &p.Layers[l]

@@ -88,9 +88,12 @@ func (a *MSRActs[T]) decayTables(r *MSR[T], N int) []DecayTable[T] {
 	return a.decay
 }
 
-// KeyScale is dk^-1/2, the factor MSR applies to the projected keys before
-// the rotation (torchscale's k *= scaling), so that q.k stays O(1) at any
-// head width. The GPU model (cuda/lm) folds it into its key projection.
+// KeyScale is dk^-1/2, the scaled dot product's factor, so that q.k stays
+// O(1) at any head width. MSR applies it to the projected keys before the
+// rotation (torchscale's k *= scaling) and the GPU model (cuda/lm) folds it
+// into its key projection; fla's RetNet (retnet/hf) scales the queries by
+// it, and softmax attention (attention.go, kvcache.go, retnet/hf) the
+// scores. Every one of them takes it from here.
 func KeyScale(dk int) float64 { return 1 / math.Sqrt(float64(dk)) }
 
 // Check panics unless the weights have the sizes D, DV, H imply.

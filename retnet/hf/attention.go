@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/retlab/retlab/internal/parallel"
+	"github.com/retlab/retlab/retnet"
 	"github.com/retlab/retlab/retnet/backend/cpu"
 )
 
@@ -51,7 +52,7 @@ func (m *Model) attention(out, x []float32, L *layer, B, T, pos int, kc, vc *[]f
 	}
 	o := make([]float32, N*H*hd)
 	groups := H / KVH
-	scale := float32(1 / math.Sqrt(float64(hd)))
+	scale := float32(retnet.KeyScale(hd))
 	br := min(attnBlock, T)
 	parallel.For(B*H, func(_, bh int) {
 		b, h := bh/H, bh%H

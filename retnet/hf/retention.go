@@ -49,7 +49,7 @@ func (m *Model) retention(out, x []float32, l int, B, T, pos int, form retnet.Fo
 			k: k[b*T*KVH*dk+kv*dk:], ldk: KVH * dk,
 			v: v[b*T*KVH*dv+kv*dv:], ldv: KVH * dv,
 			o: o[b*T*H*dv+h*dv:], ldo: H * dv,
-			T: T, dk: dk, dv: dv, log2g: m.log2Gamma[h], scale: float32(1 / math.Sqrt(float64(dk))),
+			T: T, dk: dk, dv: dv, log2g: m.log2Gamma[h], scale: float32(retnet.KeyScale(dk)),
 		}
 		if m.tap != nil && b == 0 {
 			m.tap(l, &hd, h)
