@@ -48,6 +48,8 @@
 // This package is the model maths: config, one file per layer with its
 // forward and backward side by side, the RetNet and Transformer language
 // models (LanguageModel, Decoder), recurrent state and KV cache, checkpoints,
+// Perplexity (perplexity.go: the one scorer of a token stream, for the
+// trainer's validation, `retlab eval` and the Hugging Face models alike),
 // the model-size Ladder and the FLOP formulas (flops.go). Its result records
 // (results.go: bench points, training log entries, retention score maps) are
 // the plain JSON structs that notebooks, the CLI and package viz share.

@@ -3,14 +3,11 @@ package retnet
 import "github.com/retlab/retlab/internal/plan"
 
 // LanguageModel is what training, evaluation, decoding and the benchmarks
-// need of a model. *Model (RetNet) and *Transformer implement it, so the
-// trainer, `retlab train/eval/generate/bench` and the notebooks treat both
-// architectures alike.
+// need of a model: an Inference model that also trains. *Model (RetNet) and
+// *Transformer implement it, so the trainer, `retlab train/eval/generate/bench`
+// and the notebooks treat both architectures alike.
 type LanguageModel interface {
-	// Kind is "retnet" or "transformer".
-	Kind() string
-	// VocabSize is V.
-	VocabSize() int
+	Inference
 	// Counts splits the parameter count like the paper's tables.
 	Counts() ParamCounts
 	// Weights is the flat parameter slice; Gradients mirrors its layout
@@ -30,8 +27,6 @@ type LanguageModel interface {
 	CheckpointTensors() []Tensor
 	// CheckpointMetadata is the __metadata__ of a checkpoint (its config).
 	CheckpointMetadata() map[string]string
-	// NewDecoder starts incremental decoding of B sequences.
-	NewDecoder(B int) Decoder
 }
 
 // ModelConfig is a language model's configuration: Config (RetNet) or

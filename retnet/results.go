@@ -94,6 +94,16 @@ type SizeInfo struct {
 	ValueDim           int    `json:"value_dim,omitempty"`
 }
 
+// PerplexityResult is the score of a model on a token stream (Perplexity).
+type PerplexityResult struct {
+	Loss         float64 `json:"loss"`       // mean next-token NLL, nats
+	Perplexity   float64 `json:"perplexity"` // exp(Loss)
+	Tokens       int64   `json:"tokens"`     // predicted tokens
+	SeqLen       int     `json:"seq_len"`    // tokens per window
+	Seconds      float64 `json:"seconds"`
+	TokensPerSec float64 `json:"tokens_per_s"`
+}
+
 // PerplexityPoint is one trained model's validation result, the unit of the
 // perplexity-against-size figure.
 type PerplexityPoint struct {

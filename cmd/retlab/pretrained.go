@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"time"
 
 	"github.com/retlab/retlab/retnet/hf"
 	"github.com/retlab/retlab/retnet/load"
@@ -22,18 +21,6 @@ func init() {
 // isHFModel reports whether a --checkpoint value names a Hugging Face
 // model directory or hub name rather than a safetensors file.
 func isHFModel(path string) bool { return load.IsHuggingFace(path) }
-
-// loadPretrained opens a hub name or model directory, reporting the time
-// it took on stderr.
-func loadPretrained(name string, stderr io.Writer) (*hf.Model, error) {
-	t0 := time.Now()
-	m, err := hf.Load(name)
-	if err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(stderr, "retlab: %s opened in %v (%.2f GB of %s weights, memory-mapped)\n", m, time.Since(t0).Round(time.Millisecond), float64(m.WeightBytes())/1e9, m.DType())
-	return m, nil
-}
 
 // requireModel is the check every command that reads a model starts with:
 // one of --checkpoint and --model must be given.

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/retlab/retlab/retnet"
+	"github.com/retlab/retlab/retnet/train"
 	"github.com/retlab/retlab/viz"
 )
 
@@ -57,11 +58,11 @@ func TestPretrainedCLI(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("eval: %s", errs)
 	}
-	var rec PretrainedEval
+	var rec evalRecord
 	if err := json.Unmarshal([]byte(out), &rec); err != nil {
 		t.Fatal(err)
 	}
-	if rec.Tokens != 500 || rec.ModelType != "retnet" || !(rec.Perplexity > 1) || rec.Machine == "" {
+	if rec.EvalTokens != 500 || rec.ModelType != "retnet" || !(rec.Perplexity > 1) || rec.Machine == "" {
 		t.Errorf("eval record %+v", rec)
 	}
 
@@ -86,5 +87,75 @@ func TestPretrainedCLI(t *testing.T) {
 	_, errs, code = runCLI(t, "generate", "--model", "fla-hub/retnet-1.3B-100B")
 	if code == 0 || !strings.Contains(errs, "huggingface-cli download fla-hub/retnet-1.3B-100B") {
 		t.Errorf("generate of an absent model: code %d, %s", code, errs)
+	}
+}
+
+// One eval call takes checkpoints of every kind the same way (load.Open,
+// the model's tokens, retnet.Perplexity): a RetLab trainer checkpoint and
+// fla's RetNet directory side by side give one record each, equal to what
+// each gives alone and, for RetLab's, to the trainer's validation
+// (train.Evaluate) on the same split.
+func TestEvalAnyCheckpoint(t *testing.T) {
+	corpus := filepath.Join("..", "..", "tokenizer", "testdata", "corpus.txt")
+	own := trainedCheckpoint(t, retnet.KindRetNet, corpus, false) // seq_len 16, data corpus.txt
+	hfDir := filepath.Join(testdata, "hf", "fla-retnet-tiny")
+	eval := func(args ...string) []evalRecord {
+		t.Helper()
+		out, errs, code := runCLI(t, append([]string{"eval", "--max-tokens", "64", "--batch", "3", "--json"}, args...)...)
+		if code != 0 {
+			t.Fatalf("eval %v: %s", args, errs)
+		}
+		var recs []evalRecord
+		if strings.HasPrefix(strings.TrimSpace(out), "{") {
+			recs = make([]evalRecord, 1)
+			err := json.Unmarshal([]byte(out), &recs[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			return recs
+		}
+		if err := json.Unmarshal([]byte(out), &recs); err != nil {
+			t.Fatal(err)
+		}
+		return recs
+	}
+	both := eval("--checkpoint", own+","+hfDir, "--data", corpus)
+	if len(both) != 2 {
+		t.Fatalf("%d records for two checkpoints", len(both))
+	}
+	r, h := both[0], both[1]
+	if r.Model != retnet.KindRetNet || r.ModelType != retnet.KindRetNet || r.DType != "F32" || r.Checkpoint != own || r.SeqLen != 16 || r.EvalTokens != 64 || r.Data != corpus || r.Machine == "" {
+		t.Errorf("RetLab checkpoint's record %+v", r)
+	}
+	if r.BitsPerByte != r.ValLoss/math.Ln2 {
+		t.Errorf("byte tokens: %g bits/byte, want loss/ln 2 = %g", r.BitsPerByte, r.ValLoss/math.Ln2)
+	}
+	if h.Model != retnet.KindRetNet || h.ModelType != "retnet" || h.Revision != "fla-retnet-tiny" || h.Checkpoint != hfDir || h.SeqLen != 512 || h.EvalTokens != 64 || !(h.Perplexity > 1) || !(h.BitsPerByte > 0) {
+		t.Errorf("Hugging Face model's record %+v", h)
+	}
+	alone := eval("--checkpoint", own, "--data", corpus)[0]
+	model := eval("--model", hfDir, "--data", corpus)[0]
+	if alone.ValLoss != r.ValLoss || model.ValLoss != h.ValLoss {
+		t.Errorf("alone: %g and %g, side by side: %g and %g", alone.ValLoss, model.ValLoss, r.ValLoss, h.ValLoss)
+	}
+	m, _, err := retnet.LoadLanguageModel(own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := train.LoadDataset(train.DataOptions{Path: corpus})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev, err := train.Evaluate(m, data, 3, 16, 64); err != nil || ev.Loss != r.ValLoss || ev.Tokens != r.EvalTokens {
+		t.Errorf("train.Evaluate: %+v, %v; eval gave %g over %d tokens", ev, err, r.ValLoss, r.EvalTokens)
+	}
+	// torchscale's reference RetNet has 37 tokens, too few for text's bytes:
+	// an error naming the token, not a panic.
+	if _, errs, code := runCLI(t, "eval", "--checkpoint", filepath.Join(testdata, "lm_tiny.safetensors"), "--data", corpus); code == 0 || !strings.Contains(errs, "outside the vocabulary [0,37)") {
+		t.Errorf("eval of a 37-token model on bytes: code %d, %s", code, errs)
+	}
+	// A model with a tokenizer needs text to score.
+	if _, errs, code := runCLI(t, "eval", "--model", hfDir); code == 0 || !strings.Contains(errs, "--data is required") {
+		t.Errorf("eval --model without --data: code %d, %s", code, errs)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"time"
 
 	"github.com/retlab/retlab/retnet"
 )
@@ -68,78 +67,14 @@ func (d *decoder) Step(tokens []int) ([]float32, error) {
 func (d *decoder) Pos() int          { return d.st.Pos }
 func (d *decoder) StateBytes() int64 { return d.st.Bytes() }
 
-// PerplexityResult is the score of a model on a token stream.
-type PerplexityResult struct {
-	Loss         float64 `json:"loss"`       // mean next-token NLL, nats
-	Perplexity   float64 `json:"perplexity"` // exp(Loss)
-	Tokens       int64   `json:"tokens"`     // predicted tokens
-	SeqLen       int     `json:"seq_len"`    // tokens per window
-	Seconds      float64 `json:"seconds"`
-	TokensPerSec float64 `json:"tokens_per_s"`
-}
-
-// Perplexity scores tokens in consecutive windows of seqLen+1 tokens (each
-// predicting seqLen; a shorter last window is kept), B windows per forward
-// pass, RetNet in the chunkwise form. progress, if not nil, is called after
-// each pass with the tokens done and the total. It stops at once when ctx
-// is cancelled, returning the windows scored so far and ctx's error.
-func (m *Model) Perplexity(ctx context.Context, tokens []int, seqLen, B int, progress func(done, total int64)) (PerplexityResult, error) {
-	if seqLen < 1 || B < 1 {
-		return PerplexityResult{}, fmt.Errorf("hf: perplexity with seq_len %d and batch %d (want >= 1)", seqLen, B)
-	}
-	if len(tokens) < 2 {
-		return PerplexityResult{}, fmt.Errorf("hf: perplexity needs at least 2 tokens, got %d", len(tokens))
-	}
-	type window struct{ start, n int } // inputs tokens[start:start+n], targets shifted by one
-	var ws []window
-	for s := 0; s+1 < len(tokens); s += seqLen {
-		ws = append(ws, window{s, min(seqLen, len(tokens)-1-s)})
-	}
-	total := int64(len(tokens) - 1)
-	var sum float64
-	var done int64
-	t0 := time.Now()
-	V := m.Config.Vocab
-	var err error
-	for i := 0; i < len(ws); {
-		if err = ctx.Err(); err != nil {
-			break
-		}
-		// A batch of equal-length windows.
-		n := ws[i].n
-		j := i
-		for j < len(ws) && j-i < B && ws[j].n == n {
-			j++
-		}
-		batch := make([]int32, 0, (j-i)*n)
-		var targets []int32
-		for _, w := range ws[i:j] {
-			for _, t := range tokens[w.start : w.start+n] {
-				batch = append(batch, int32(t))
-			}
-			for _, t := range tokens[w.start+1 : w.start+n+1] {
-				targets = append(targets, int32(t))
-			}
-		}
-		var logits []float32
-		if logits, err = m.Forward(batch, j-i, n, retnet.Chunkwise, 0, nil); err != nil {
-			return PerplexityResult{}, err
-		}
-		for _, v := range retnet.NLL(logits, targets, V) {
-			sum += v
-		}
-		done += int64(len(targets))
-		if progress != nil {
-			progress(done, total)
-		}
-		i = j
-	}
-	if done == 0 {
-		return PerplexityResult{}, err
-	}
-	dt := time.Since(t0).Seconds()
-	loss := sum / float64(done)
-	return PerplexityResult{Loss: loss, Perplexity: math.Exp(loss), Tokens: done, SeqLen: seqLen, Seconds: dt, TokensPerSec: float64(done) / dt}, err
+// Perplexity is retnet.Perplexity(ctx, m, tokens, seqLen, B, progress):
+// tokens scored in consecutive windows of seqLen+1 tokens (each predicting
+// seqLen; a shorter last window is kept), B windows per forward pass, RetNet
+// in the chunkwise form. progress, if not nil, is called after each pass
+// with the tokens done and the total. It stops at once when ctx is
+// cancelled, returning the windows scored so far and ctx's error.
+func (m *Model) Perplexity(ctx context.Context, tokens []int, seqLen, B int, progress func(done, total int64)) (retnet.PerplexityResult, error) {
+	return retnet.Perplexity(ctx, m, tokens, seqLen, B, progress)
 }
 
 // RetentionMaps returns, for one layer of a RetNet and one sequence, each
@@ -322,7 +257,7 @@ func (m *Model) Logits(tokens [][]int, form retnet.Form, chunk int) ([]float32, 
 
 // PerplexityPoint is a measured perplexity in the form viz.PerplexityVsSize
 // draws beside the paper's Figure 5 (size label: the parameter count).
-func (m *Model) PerplexityPoint(r PerplexityResult) retnet.PerplexityPoint {
-	return retnet.PerplexityPoint{Model: m.Kind(), Size: count(m.Config.Params()), NonEmbeddingParams: m.Config.NonEmbeddingParams(),
+func (m *Model) PerplexityPoint(r retnet.PerplexityResult) retnet.PerplexityPoint {
+	return retnet.PerplexityPoint{Model: m.Kind(), Size: m.SizeLabel(), NonEmbeddingParams: m.Config.NonEmbeddingParams(),
 		ValLoss: r.Loss, Perplexity: r.Perplexity, Source: "measured"}
 }

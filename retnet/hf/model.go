@@ -291,8 +291,12 @@ func (m *Model) DType() string { return m.embed.dtype }
 // String is a one-line summary.
 func (m *Model) String() string {
 	c := m.Config
-	return fmt.Sprintf("%s %s (V=%d D=%d L=%d H=%d kv=%d F=%d, %s params, %s)", c.ModelType, m.Dir, c.Vocab, c.Hidden, c.Layers, c.Heads, c.KVHeads, c.Intermediate, count(c.Params()), m.DType())
+	return fmt.Sprintf("%s %s (V=%d D=%d L=%d H=%d kv=%d F=%d, %s params, %s)", c.ModelType, m.Dir, c.Vocab, c.Hidden, c.Layers, c.Heads, c.KVHeads, c.Intermediate, m.SizeLabel(), m.DType())
 }
+
+// SizeLabel is the parameter count as records label a size: 1.35B, 340.00M,
+// or the plain count below a million.
+func (m *Model) SizeLabel() string { return count(m.Config.Params()) }
 
 func count(n int64) string {
 	switch {

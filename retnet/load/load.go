@@ -18,6 +18,11 @@
 //	if r, ok := retnet.AsRetentive(m); ok {        // a RetNet of either flavour
 //		scores, _ := r.RetentionScores(ids, labels)  // per layer and head
 //	}
+//	res, _ := retnet.Perplexity(ctx, m, ids, 512, 8, nil) // any model, one scorer
+//
+// Open also returns a safetensors checkpoint's file (RetLab's training
+// state is in its metadata), and Describe what a record names of a model;
+// `retlab eval` takes every checkpoint through these.
 package load
 
 import (
@@ -51,28 +56,68 @@ func IsHuggingFace(path string) bool {
 // command that downloads it (nothing is downloaded). Close the model when
 // done (it unmaps a Hugging Face model's files).
 func Model(path string) (retnet.Inference, error) {
+	m, _, err := Open(path)
+	return m, err
+}
+
+// Open is Model that also returns the safetensors file a RetLab or
+// torchscale checkpoint was read from (nil for a Hugging Face model): its
+// __metadata__ holds what wrote it, such as RetLab's training state
+// (retnet/train.StateOf).
+func Open(path string) (retnet.Inference, *retnet.TensorFile, error) {
 	if path == "" {
-		return nil, fmt.Errorf("load: no checkpoint named")
+		return nil, nil, fmt.Errorf("load: no checkpoint named")
 	}
 	if IsHuggingFace(path) {
 		m, err := hf.Load(path)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return m, nil
+		return m, nil, nil
 	}
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return nil, fmt.Errorf("load: %s is a directory without %s: want a Hugging Face model directory or a safetensors file", path, hf.ConfigFile)
+		return nil, nil, fmt.Errorf("load: %s is a directory without %s: want a Hugging Face model directory or a safetensors file", path, hf.ConfigFile)
 	}
-	lm, _, err := retnet.LoadLanguageModel(path)
+	lm, f, err := retnet.LoadLanguageModel(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	m, ok := lm.(retnet.Inference)
-	if !ok { // every LanguageModel LoadLanguageModel returns is one
-		return nil, fmt.Errorf("load: %s: a %T is not a retnet.Inference", path, lm)
+	return lm, f, nil // every LanguageModel is a retnet.Inference
+}
+
+// Info is what a record says of an opened model besides its scores.
+type Info struct {
+	// ModelType is config.json's model_type for a Hugging Face model
+	// (retnet, transformer, llama), the Kind for RetLab's checkpoints.
+	ModelType string
+	// Revision is a Hugging Face model's snapshot directory name (the
+	// commit, in the hub cache), "" for a checkpoint file.
+	Revision string
+	// DType is the weights' dtype: that of the files for a Hugging Face
+	// model (BF16, F16, F32), F32 for RetLab's (half-precision files are
+	// widened on load).
+	DType  string
+	Params retnet.ParamCounts
+	// Size labels the model in a record: a Hugging Face model's parameter
+	// count (1.35B); "" for RetLab's, whose ladder size is in its training
+	// state.
+	Size string
+	// Tokenizer says that Encode and Decode use the model's tokenizer.json;
+	// else a token is a byte.
+	Tokenizer bool
+}
+
+// Describe returns m's Info.
+func Describe(m retnet.Inference) Info {
+	switch m := m.(type) {
+	case *hf.Model:
+		total, nonEmb := m.Config.Params(), m.Config.NonEmbeddingParams()
+		return Info{ModelType: m.Config.ModelType, Revision: filepath.Base(m.Dir), DType: m.DType(), Size: m.SizeLabel(), Tokenizer: true,
+			Params: retnet.ParamCounts{Total: total, NonEmbedding: nonEmb, Embedding: total - nonEmb}}
+	case retnet.LanguageModel:
+		return Info{ModelType: m.Kind(), DType: "F32", Params: m.Counts()}
 	}
-	return m, nil
+	return Info{ModelType: m.Kind()}
 }
 
 // Encode turns text into m's token ids and a display label per token: the

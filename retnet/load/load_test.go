@@ -273,3 +273,43 @@ func TestErrors(t *testing.T) {
 		t.Errorf("retnet.Load of a model directory: %v", err)
 	}
 }
+
+// Open returns a safetensors checkpoint's file beside the model (none for a
+// Hugging Face directory), and Describe's counts are those of the tensors
+// the checkpoints hold (the numpy reference's, fla's save_pretrained).
+func TestOpenDescribe(t *testing.T) {
+	numel := func(f *retnet.TensorFile) (n int64) { // the weights: all but torchscale's retnet_rel_pos buffers
+		for _, name := range f.Names() {
+			if strings.HasPrefix(name, "retnet_rel_pos.") {
+				continue
+			}
+			shape, _, _ := f.Shape(name)
+			k := int64(1)
+			for _, d := range shape {
+				k *= int64(d)
+			}
+			n += k
+		}
+		return n
+	}
+	m, f, err := load.Open(torchscale)
+	if err != nil || f == nil || f.Path != torchscale {
+		t.Fatalf("Open(%s): file %v, %v", torchscale, f, err)
+	}
+	if in := load.Describe(m); in.ModelType != retnet.KindRetNet || in.DType != "F32" || in.Tokenizer || in.Revision != "" || in.Params.Total != numel(f) {
+		t.Errorf("torchscale: %+v, the file holds %d parameters", in, numel(f))
+	}
+	dir := filepath.Join(hfData, "fla-retnet-tiny")
+	h, f, err := load.Open(dir)
+	if err != nil || f != nil {
+		t.Fatalf("Open(%s): file %v, %v", dir, f, err)
+	}
+	defer h.Close()
+	weights := reference(t, filepath.Join(dir, "model.safetensors"))
+	const V, D = 1200, 32 // config.json: vocab_size, hidden_size; untied embeddings
+	in := load.Describe(h)
+	if in.ModelType != "retnet" || in.DType != "F32" || !in.Tokenizer || in.Revision != "fla-retnet-tiny" || in.Size == "" ||
+		in.Params.Total != numel(weights) || in.Params.Embedding != 2*V*D || in.Params.NonEmbedding != numel(weights)-2*V*D {
+		t.Errorf("fla RetNet: %+v, the file holds %d parameters", in, numel(weights))
+	}
+}

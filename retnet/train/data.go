@@ -262,12 +262,12 @@ func fillWindow(w []byte, inputs, targets []int32) {
 	}
 }
 
-// ValBatches splits the validation split into consecutive, non-overlapping
-// windows of T+1 bytes (each predicts T tokens), at most maxTokens predicted
-// tokens in all (<= 0: the whole split), and groups them into batches of up
-// to B windows. Every batch holds inputs and targets (b,T) for its b <= B.
-// It returns an error if the split is shorter than T+1 bytes.
-func (d *Dataset) ValBatches(B, nT int, maxTokens int64) ([]ValBatch, error) {
+// ValTokens returns the validation split's leading whole windows of T+1
+// bytes, consecutive and non-overlapping (each predicts T tokens), as byte
+// token ids: n*T+1 bytes for n = (len(Val)-1)/T windows, fewer when n*T
+// would pass maxTokens predicted tokens (<= 0: no cap; at least one
+// window). It returns an error if the split is shorter than T+1 bytes.
+func (d *Dataset) ValTokens(nT int, maxTokens int64) ([]int, error) {
 	n := (len(d.Val) - 1) / nT
 	if n < 1 {
 		return nil, fmt.Errorf("train: validation split has %d bytes, need at least T+1 = %d for one sequence", len(d.Val), nT+1)
@@ -275,21 +275,9 @@ func (d *Dataset) ValBatches(B, nT int, maxTokens int64) ([]ValBatch, error) {
 	if maxTokens > 0 && int64(n)*int64(nT) > maxTokens {
 		n = max(1, int(maxTokens/int64(nT)))
 	}
-	var out []ValBatch
-	for w := 0; w < n; w += B {
-		b := min(B, n-w)
-		vb := ValBatch{B: b, T: nT, Inputs: make([]int32, b*nT), Targets: make([]int32, b*nT)}
-		for i := 0; i < b; i++ {
-			off := (w + i) * nT
-			fillWindow(d.Val[off:off+nT+1], vb.Inputs[i*nT:(i+1)*nT], vb.Targets[i*nT:(i+1)*nT])
-		}
-		out = append(out, vb)
+	ids := make([]int, n*nT+1)
+	for i := range ids {
+		ids[i] = int(d.Val[i])
 	}
-	return out, nil
-}
-
-// ValBatch is one batch of validation windows.
-type ValBatch struct {
-	B, T            int
-	Inputs, Targets []int32 // (B,T)
+	return ids, nil
 }

@@ -6,10 +6,11 @@
 //
 //	data.go      Dataset: a text corpus (default: the Go standard library's
 //	             sources) split into training and validation files; seeded
-//	             random training windows, fixed validation windows
+//	             random training windows, fixed validation windows (ValTokens)
 //	optim.go     AdamW over the flat parameter slice, the warm-up + cosine
 //	             Schedule, ClipGradNorm
-//	eval.go      Evaluate: mean next-token loss, perplexity, bits per byte
+//	eval.go      Evaluate: mean next-token loss, perplexity, bits per byte of
+//	             the validation windows, scored by retnet.Perplexity
 //	train.go     Config (FromRecipe for a ladder rung), Trainer (New, Resume,
 //	             Run), State stored in checkpoints, the JSON-lines log
 //	progress.go  the Sinks a Trainer reports to: TextProgress (lines),

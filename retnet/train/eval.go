@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"fmt"
 	"math"
 
@@ -18,30 +19,20 @@ type EvalResult struct {
 
 // Evaluate returns the mean next-token loss of model on the validation
 // split: consecutive non-overlapping windows of T+1 bytes (each predicting
-// T tokens), batches of B windows (the last padded with ignored rows, so
-// every call has the same shape), at most maxTokens predicted tokens (<= 0:
-// the whole split).
+// T tokens, Dataset.ValTokens), at most maxTokens predicted tokens (<= 0:
+// the whole split), scored by retnet.Perplexity in batches of B windows
+// (the last padded with ignored rows, so every call has the same shape).
 func Evaluate(model retnet.LanguageModel, data *Dataset, B, nT int, maxTokens int64) (EvalResult, error) {
-	batches, err := data.ValBatches(B, nT, maxTokens)
+	ids, err := data.ValTokens(nT, maxTokens)
 	if err != nil {
 		return EvalResult{}, err
 	}
-	inputs, targets := make([]int32, B*nT), make([]int32, B*nT)
-	var sum float64
-	var count int64
-	for _, vb := range batches {
-		copy(inputs, vb.Inputs)
-		copy(targets, vb.Targets)
-		for i := vb.B * nT; i < B*nT; i++ {
-			inputs[i], targets[i] = 0, -1
-		}
-		n := int64(vb.B * nT)
-		sum += model.Loss(inputs, targets, B, nT) * float64(n)
-		count += n
+	res, err := retnet.Perplexity(context.Background(), model, ids, nT, B, nil)
+	if err != nil {
+		return EvalResult{}, err
 	}
-	loss := sum / float64(count)
-	if math.IsNaN(loss) {
+	if math.IsNaN(res.Loss) {
 		return EvalResult{}, fmt.Errorf("train: validation loss is NaN")
 	}
-	return EvalResult{Loss: loss, Perplexity: math.Exp(loss), BitsPerTok: loss / math.Ln2, Tokens: count, SeqLen: nT}, nil
+	return EvalResult{Loss: res.Loss, Perplexity: res.Perplexity, BitsPerTok: res.Loss / math.Ln2, Tokens: res.Tokens, SeqLen: nT}, nil
 }
