@@ -2,7 +2,6 @@ package retnet
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/retlab/retlab/internal/parallel"
 )
@@ -132,15 +131,9 @@ func CausalAttentionForward[T Float](o []T /* (B,T,H*dk) */, lse []T /* (B,H,T) 
 // zeroes row[valid:] (the masked future) and returns the log-sum-exp of
 // row[:valid].
 func softmaxCausalRow[T Float](row []T, valid int) T {
-	mx := maxOf(row[:valid])
-	for j, v := range row[:valid] {
-		row[j] = v - mx
-	}
-	expScaled(row[:valid], row[:valid], 1)
-	s := sum64(row[:valid])
-	scale(T(1/s), row[:valid])
+	lse := softmaxRow(row[:valid], row[:valid])
 	clear(row[valid:])
-	return mx + T(math.Log(s))
+	return T(lse)
 }
 
 // CausalAttentionBackward adds the gradients of CausalAttentionForward into
@@ -173,22 +166,14 @@ func CausalAttentionBackward[T Float](dq, dk, dv []T /* (B,T,H*dk) */, dout []T 
 			matmul(false, false, true, r, n, hd, scale, qh[i0*C:], C, kh, C, 0, P, n)
 			for i := 0; i < r; i++ {
 				row, valid := P[i*n:(i+1)*n], i0+i+1
-				l := lh[i0+i]
-				for j, s := range row[:valid] {
-					row[j] = s - l
-				}
-				expScaled(row[:valid], row[:valid], 1)
+				expShiftSum(row[:valid], row[:valid], lh[i0+i])
 				clear(row[valid:])
 				rowDot[i] = dot(doh[(i0+i)*C:(i0+i)*C+hd], oh[(i0+i)*C:(i0+i)*C+hd])
 			}
 			matmul(false, true, false, n, hd, r, 1, P, n, doh[i0*C:], C, 1, dvh, C)
 			matmul(false, false, true, r, n, hd, 1, doh[i0*C:], C, vh, C, 0, dP, n)
 			for i := 0; i < r; i++ {
-				p, d := P[i*n:(i+1)*n], dP[i*n:(i+1)*n]
-				di := rowDot[i]
-				for j, pv := range p {
-					d[j] = pv * (d[j] - di)
-				}
+				softmaxGrad(dP[i*n:(i+1)*n], P[i*n:(i+1)*n], rowDot[i])
 			}
 			matmul(false, false, false, r, hd, n, scale, dP, n, kh, C, 1, dqh[i0*C:], C)
 			matmul(false, true, false, n, hd, r, scale, dP, n, qh[i0*C:], C, 1, dkh, C)

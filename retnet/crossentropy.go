@@ -33,15 +33,12 @@ func CrossEntropyForward[T Float](probs []T /* (N,V) */, losses []float64 /* (N)
 	return total / float64(count)
 }
 
-// softmaxRow sets p = softmax(row) and returns log(sum_j exp(row_j)):
-// exp(row - max) by the vector kernel, its sum in float64.
+// softmaxRow sets p = softmax(row) (p may be row) and returns
+// log(sum_j exp(row_j)), in three passes: the maximum, exp(row - max) with
+// its sum, the scaling.
 func softmaxRow[T Float](p, row []T) float64 {
 	mx := maxOf(row)
-	for j, v := range row {
-		p[j] = v - mx
-	}
-	expScaled(p, p, 1)
-	s := sum64(p)
+	s := expShiftSum(p, row, mx)
 	scale(T(1/s), p)
 	return float64(mx) + math.Log(s)
 }

@@ -133,8 +133,12 @@ func expScaled[T Float](dst, x []T, c T) {
 	}
 }
 
-// maxOf is the largest element of x (len(x) > 0), four running maxima.
+// maxOf is the largest element of x (len(x) > 0): cpu.Max's vector
+// kernel for float32, four running maxima otherwise.
 func maxOf[T Float](x []T) T {
+	if x32, ok := any(x).([]float32); ok {
+		return T(cpu.Max(x32))
+	}
 	m0 := x[0]
 	m1, m2, m3 := m0, m0, m0
 	j := 0
@@ -148,20 +152,30 @@ func maxOf[T Float](x []T) T {
 	return max(max(m0, m1), max(m2, m3))
 }
 
-// sum64 is sum_j x_j in float64, four partial sums (a softmax's
-// normaliser: one chain of dependent float64 adds is 4 cycles an element).
-func sum64[T Float](x []T) float64 {
-	var s0, s1, s2, s3 float64
-	j := 0
-	for ; j+4 <= len(x); j += 4 {
-		v := x[j : j+4 : j+4]
-		s0 += float64(v[0])
-		s1 += float64(v[1])
-		s2 += float64(v[2])
-		s3 += float64(v[3])
+// softmaxGrad sets d_j = p_j (d_j - c), a softmax row's backward pass
+// (cpu.SoftmaxGrad for float32).
+func softmaxGrad[T Float](d, p []T, c T) {
+	if d32, ok := any(d).([]float32); ok {
+		cpu.SoftmaxGrad(d32, any(p).([]float32), float32(c))
+		return
 	}
-	for ; j < len(x); j++ {
-		s0 += float64(x[j])
+	for j, pv := range p[:len(d)] {
+		d[j] = pv * (d[j] - c)
 	}
-	return (s0 + s1) + (s2 + s3)
+}
+
+// expShiftSum sets dst_j = exp(x_j - m) and returns sum_j dst_j: one pass
+// of cpu.ExpShiftSum for float32 (summed in float32 lanes), math.Exp and a
+// float64 sum otherwise. dst may be x.
+func expShiftSum[T Float](dst, x []T, m T) float64 {
+	if x32, ok := any(x).([]float32); ok {
+		return float64(cpu.ExpShiftSum(any(dst).([]float32), x32, float32(m)))
+	}
+	var s float64
+	for j, v := range x {
+		e := math.Exp(float64(v - m))
+		dst[j] = T(e)
+		s += e
+	}
+	return s
 }

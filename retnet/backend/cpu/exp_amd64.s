@@ -238,3 +238,287 @@ tail16:
 done16:
 	VZEROUPPER
 	RET
+
+// func expShiftSumAVX512(dst, x []float32, m float32) float32
+//
+// dst[i] = exp(x[i] - m) for all len(x) elements (the caller checks
+// len(dst) >= len(x)), 16 at a time with EXP16 and the tail through a K
+// mask, and returns their sum (one 16-lane accumulator, summed pairwise at
+// the end): a softmax row's exponentials and normaliser in one pass.
+TEXT ·expShiftSumAVX512(SB), NOSPLIT, $0-60
+	MOVQ dst_base+0(FP), DI
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	VBROADCASTSS m+48(FP), Z15
+	VBROADCASTSS expc<>+0(SB), Z16   // log2(e)
+	VBROADCASTSS expc<>+32(SB), Z17  // ln2 high
+	VBROADCASTSS expc<>+64(SB), Z18  // ln2 low
+	VBROADCASTSS expc<>+96(SB), Z19  // 1/720
+	VBROADCASTSS expc<>+128(SB), Z20 // 1/120
+	VBROADCASTSS expc<>+160(SB), Z21 // 1/24
+	VBROADCASTSS expc<>+192(SB), Z22 // 1/6
+	VBROADCASTSS expc<>+224(SB), Z23 // 1/2
+	VBROADCASTSS expc<>+256(SB), Z24 // 1
+	VBROADCASTSS expc<>+288(SB), Z25 // -87
+	VBROADCASTSS expc<>+320(SB), Z26 // 88
+	VBROADCASTSS expc<>+352(SB), Z27 // +Inf
+	VPBROADCASTD expc<>+384(SB), Z28 // 127
+	VPXORD Z14, Z14, Z14             // the sum
+
+sloop16:
+	CMPQ CX, $16
+	JL stail16
+	VMOVUPS (SI), Z0
+	VSUBPS Z15, Z0, Z0
+	EXP16
+	VMOVUPS Z3, (DI)
+	VADDPS Z3, Z14, Z14
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP sloop16
+
+stail16:
+	TESTQ CX, CX
+	JEQ sreduce
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VSUBPS Z15, Z0, Z0
+	EXP16
+	VMOVUPS Z3, K1, (DI)
+	VADDPS Z3, Z14, K1, Z14 // masked lanes keep the sum
+
+sreduce:
+	VEXTRACTF32X8 $1, Z14, Y1
+	VADDPS Y1, Y14, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VMOVSHDUP X0, X1
+	VADDSS X1, X0, X0
+	VMOVSS X0, ret+56(FP)
+	VZEROUPPER
+	RET
+
+// func expShiftSumAVX2(dst, x []float32, m float32) float32
+//
+// dst[i] = exp(x[i] - m) for the first len(x) &^ 7 elements (the caller
+// checks len(dst) >= len(x) and does the rest), eight at a time by the
+// algorithm of expScaledAVX2, and returns their sum (one 8-lane
+// accumulator, summed pairwise at the end).
+TEXT ·expShiftSumAVX2(SB), NOSPLIT, $0-60
+	MOVQ dst_base+0(FP), DI
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	VBROADCASTSS m+48(FP), Y15
+	VXORPS Y14, Y14, Y14
+	SHRQ $3, CX
+	JEQ s2reduce
+
+s2loop:
+	VMOVUPS (SI), Y0
+	VSUBPS Y15, Y0, Y0                         // y = x - m
+	VCMPPS $1, expc<>+288(SB), Y0, Y6       // y < -87
+	VCMPPS $0x1e, expc<>+320(SB), Y0, Y7    // y > 88
+	VMAXPS expc<>+288(SB), Y0, Y0
+	VMINPS expc<>+320(SB), Y0, Y0
+	VMULPS expc<>+0(SB), Y0, Y1
+	VROUNDPS $0, Y1, Y1
+	VMOVAPS Y0, Y2
+	VFNMADD231PS expc<>+32(SB), Y1, Y2
+	VFNMADD231PS expc<>+64(SB), Y1, Y2
+	VMOVUPS expc<>+96(SB), Y3
+	VFMADD213PS expc<>+128(SB), Y2, Y3
+	VFMADD213PS expc<>+160(SB), Y2, Y3
+	VFMADD213PS expc<>+192(SB), Y2, Y3
+	VFMADD213PS expc<>+224(SB), Y2, Y3
+	VFMADD213PS expc<>+256(SB), Y2, Y3
+	VFMADD213PS expc<>+256(SB), Y2, Y3
+	VCVTPS2DQ Y1, Y4
+	VPADDD expc<>+384(SB), Y4, Y4
+	VPSLLD $23, Y4, Y4
+	VMULPS Y4, Y3, Y3
+	VANDNPS Y3, Y6, Y3
+	VBLENDVPS Y7, expc<>+352(SB), Y3, Y3
+	VMOVUPS Y3, (DI)
+	VADDPS Y3, Y14, Y14
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNE s2loop
+
+s2reduce:
+	VEXTRACTF128 $1, Y14, X1
+	VADDPS X1, X14, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VMOVSHDUP X0, X1
+	VADDSS X1, X0, X0
+	VMOVSS X0, ret+56(FP)
+	VZEROUPPER
+	RET
+
+// func maxAVX512(x []float32) float32
+//
+// The largest of x's len(x) >= 1 elements: four 16-lane running maxima
+// (VMAXPS), the tail merged through a K mask, then the lanes reduced.
+TEXT ·maxAVX512(SB), NOSPLIT, $0-28
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	VBROADCASTSS (SI), Z0
+	VMOVAPS Z0, Z1
+	VMOVAPS Z0, Z2
+	VMOVAPS Z0, Z3
+
+mloop64:
+	CMPQ CX, $64
+	JL mloop16
+	VMAXPS (SI), Z0, Z0
+	VMAXPS 64(SI), Z1, Z1
+	VMAXPS 128(SI), Z2, Z2
+	VMAXPS 192(SI), Z3, Z3
+	ADDQ $256, SI
+	SUBQ $64, CX
+	JMP mloop64
+
+mloop16:
+	CMPQ CX, $16
+	JL mtail
+	VMAXPS (SI), Z0, Z0
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP mloop16
+
+mtail:
+	TESTQ CX, CX
+	JEQ mreduce
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z4
+	VMAXPS Z4, Z1, K1, Z1 // masked lanes keep their maximum
+
+mreduce:
+	VMAXPS Z1, Z0, Z0
+	VMAXPS Z3, Z2, Z2
+	VMAXPS Z2, Z0, Z0
+	VEXTRACTF32X8 $1, Z0, Y1
+	VMAXPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VMOVHLPS X0, X0, X1
+	VMAXPS X1, X0, X0
+	VMOVSHDUP X0, X1
+	VMAXSS X1, X0, X0
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func maxAVX2(x []float32) float32
+//
+// The largest of the first len(x) &^ 7 >= 8 elements of x (the caller does
+// the rest): two 8-lane running maxima, then the lanes reduced.
+TEXT ·maxAVX2(SB), NOSPLIT, $0-28
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	SHRQ $3, CX
+	VMOVUPS (SI), Y0
+	VMOVAPS Y0, Y1
+	ADDQ $32, SI
+	DECQ CX
+
+m2loop16:
+	CMPQ CX, $2
+	JL m2loop8
+	VMAXPS (SI), Y0, Y0
+	VMAXPS 32(SI), Y1, Y1
+	ADDQ $64, SI
+	SUBQ $2, CX
+	JMP m2loop16
+
+m2loop8:
+	TESTQ CX, CX
+	JEQ m2reduce
+	VMAXPS (SI), Y0, Y0
+
+m2reduce:
+	VMAXPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VMOVHLPS X0, X0, X1
+	VMAXPS X1, X0, X0
+	VMOVSHDUP X0, X1
+	VMAXSS X1, X0, X0
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func softmaxGradAVX512(d, p []float32, c float32)
+//
+// d[i] = p[i] * (d[i] - c) for all len(d) elements (the caller checks
+// len(p) >= len(d)), 16 at a time, the tail through a K mask.
+TEXT ·softmaxGradAVX512(SB), NOSPLIT, $0-52
+	MOVQ d_base+0(FP), DI
+	MOVQ d_len+8(FP), CX
+	MOVQ p_base+24(FP), SI
+	VBROADCASTSS c+48(FP), Z15
+
+gloop16:
+	CMPQ CX, $16
+	JL gtail
+	VMOVUPS (DI), Z0
+	VSUBPS Z15, Z0, Z0
+	VMULPS (SI), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP gloop16
+
+gtail:
+	TESTQ CX, CX
+	JEQ gdone
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VMOVUPS.Z (DI), K1, Z0
+	VMOVUPS.Z (SI), K1, Z1
+	VSUBPS Z15, Z0, Z0
+	VMULPS Z1, Z0, Z0
+	VMOVUPS Z0, K1, (DI)
+
+gdone:
+	VZEROUPPER
+	RET
+
+// func softmaxGradAVX2(d, p []float32, c float32)
+//
+// d[i] = p[i] * (d[i] - c) for the first len(d) &^ 7 elements (the caller
+// checks len(p) >= len(d) and does the rest), eight at a time.
+TEXT ·softmaxGradAVX2(SB), NOSPLIT, $0-52
+	MOVQ d_base+0(FP), DI
+	MOVQ d_len+8(FP), CX
+	MOVQ p_base+24(FP), SI
+	VBROADCASTSS c+48(FP), Y15
+	SHRQ $3, CX
+	JEQ g2done
+
+g2loop:
+	VMOVUPS (DI), Y0
+	VSUBPS Y15, Y0, Y0
+	VMULPS (SI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNE g2loop
+
+g2done:
+	VZEROUPPER
+	RET

@@ -174,3 +174,36 @@ func dotRows4BF16(a *BF16, lda, rows int, w *BF16, ldw, k int, out *float32)
 //
 //go:noescape
 func mulAbsSumAVX512(x, w []float32, c float32) float32
+
+// expShiftSumAVX512 sets dst[i] = exp(x[i]-m) for all of x (len(dst) >=
+// len(x)) and returns their sum.
+//
+//go:noescape
+func expShiftSumAVX512(dst, x []float32, m float32) float32
+
+// expShiftSumAVX2 sets dst[i] = exp(x[i]-m) for the first len(x)&^7
+// elements (len(dst) >= len(x)) and returns their sum.
+//
+//go:noescape
+func expShiftSumAVX2(dst, x []float32, m float32) float32
+
+// maxAVX512 returns the largest element of x, len(x) >= 1.
+//
+//go:noescape
+func maxAVX512(x []float32) float32
+
+// maxAVX2 returns the largest of the first len(x)&^7 elements, len(x) >= 8.
+//
+//go:noescape
+func maxAVX2(x []float32) float32
+
+// softmaxGradAVX512 sets d[i] = p[i]*(d[i]-c) for all of d (len(p) >= len(d)).
+//
+//go:noescape
+func softmaxGradAVX512(d, p []float32, c float32)
+
+// softmaxGradAVX2 sets d[i] = p[i]*(d[i]-c) for the first len(d)&^7
+// elements (len(p) >= len(d)).
+//
+//go:noescape
+func softmaxGradAVX2(d, p []float32, c float32)

@@ -82,3 +82,23 @@ func dotRows4BF16(a *BF16, lda, rows int, w *BF16, ldw, k int, out *float32) {
 func mulAbsSumAVX512(x, w []float32, c float32) float32 {
 	panic("cpu: mulAbsSumAVX512 called without assembly support")
 }
+
+func expShiftSumAVX512(dst, x []float32, m float32) float32 {
+	panic("cpu: expShiftSumAVX512 called without assembly support")
+}
+
+func expShiftSumAVX2(dst, x []float32, m float32) float32 {
+	panic("cpu: expShiftSumAVX2 called without assembly support")
+}
+
+func maxAVX512(x []float32) float32 { panic("cpu: maxAVX512 called without assembly support") }
+
+func maxAVX2(x []float32) float32 { panic("cpu: maxAVX2 called without assembly support") }
+
+func softmaxGradAVX512(d, p []float32, c float32) {
+	panic("cpu: softmaxGradAVX512 called without assembly support")
+}
+
+func softmaxGradAVX2(d, p []float32, c float32) {
+	panic("cpu: softmaxGradAVX2 called without assembly support")
+}

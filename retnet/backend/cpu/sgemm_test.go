@@ -107,7 +107,7 @@ func withBlocks(t *testing.T, kc, mc, nc int) {
 }
 
 // withISA runs the rest of the test (and its cleanups after) on path i.
-func withISA(t *testing.T, i ISA) {
+func withISA(t testing.TB, i ISA) {
 	t.Helper()
 	old, err := SetISA(i)
 	if err != nil {
