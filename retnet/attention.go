@@ -107,24 +107,39 @@ func CausalAttentionForward[T Float](o []T /* (B,T,H*dk) */, lse []T /* (B,H,T) 
 		panic(fmt.Sprintf("retnet: CausalAttentionForward slices too short for B=%d T=%d H=%d dk=%d", B, nT, H, dk))
 	}
 	br := min(attnBlock, nT)
-	work := ws.scratch(parallel.Workers(B*H), br*nT)
+	work := ws.scratch(parallel.Workers(B*H), br*nT+dk*nT)
 	scale := T(KeyScale(dk))
 	parallel.For(B*H, func(w, bh int) {
 		b, h := bh/H, bh%H
 		off := b*nT*C + h*dk
 		qh, kh, vh, oh := q[off:], k[off:], v[off:], o[off:]
 		lh := lse[bh*nT : (bh+1)*nT]
-		S := work[w]
+		S, kT := work[w][:br*nT], work[w][br*nT:br*nT+dk*nT]
+		transposeHead(kT, kh, nT, dk, C)
 		for i0 := 0; i0 < nT; i0 += br {
 			i1 := min(i0+br, nT)
 			r, n := i1-i0, i1 // rows of this block, keys 0..i1-1
-			matmul(false, false, true, r, n, dk, scale, qh[i0*C:], C, kh, C, 0, S, n)
+			matmul(false, false, false, r, n, dk, scale, qh[i0*C:], C, kT, nT, 0, S, n)
 			for i := 0; i < r; i++ {
 				lh[i0+i] = softmaxCausalRow(S[i*n:(i+1)*n], i0+i+1)
 			}
 			matmul(false, false, false, r, dk, n, 1, S, n, vh, C, 0, oh[i0*C:], C)
 		}
 	})
+}
+
+// transposeHead writes one head's rows x[t*ld : t*ld+dk] (t < nT) as the
+// columns of dst (dk, nT): the keys (or values) of a head laid out once as
+// the plain right-hand operand of the q k^T (or dout v^T) products, which
+// every query block reuses instead of each product transposing its own
+// copy while packing.
+func transposeHead[T Float](dst []T /* (dk,nT) */, x []T /* (nT,ld) */, nT, dk, ld int) {
+	for t := 0; t < nT; t++ {
+		row := x[t*ld : t*ld+dk]
+		for j, v := range row {
+			dst[j*nT+t] = v
+		}
+	}
 }
 
 // softmaxCausalRow turns scores row[:valid] into probabilities in place,
@@ -150,7 +165,7 @@ func CausalAttentionBackward[T Float](dq, dk, dv []T /* (B,T,H*dk) */, dout []T 
 		}
 	}
 	br := min(attnBlock, nT)
-	work := ws.scratch(parallel.Workers(B*H), 2*br*nT+br)
+	work := ws.scratch(parallel.Workers(B*H), 2*br*nT+br+2*hd*nT)
 	scale := T(KeyScale(hd))
 	parallel.For(B*H, func(w, bh int) {
 		b, h := bh/H, bh%H
@@ -159,11 +174,14 @@ func CausalAttentionBackward[T Float](dq, dk, dv []T /* (B,T,H*dk) */, dout []T 
 		dqh, dkh, dvh := dq[off:], dk[off:], dv[off:]
 		lh := lse[bh*nT : (bh+1)*nT]
 		buf := work[w]
+		kT, vT := buf[2*br*nT+br:2*br*nT+br+hd*nT], buf[2*br*nT+br+hd*nT:2*br*nT+br+2*hd*nT]
+		transposeHead(kT, kh, nT, hd, C)
+		transposeHead(vT, vh, nT, hd, C)
 		for i0 := 0; i0 < nT; i0 += br {
 			i1 := min(i0+br, nT)
 			r, n := i1-i0, i1
 			P, dP, rowDot := buf[:r*n], buf[br*nT:br*nT+r*n], buf[2*br*nT:2*br*nT+r]
-			matmul(false, false, true, r, n, hd, scale, qh[i0*C:], C, kh, C, 0, P, n)
+			matmul(false, false, false, r, n, hd, scale, qh[i0*C:], C, kT, nT, 0, P, n)
 			for i := 0; i < r; i++ {
 				row, valid := P[i*n:(i+1)*n], i0+i+1
 				expShiftSum(row[:valid], row[:valid], lh[i0+i])
@@ -171,7 +189,7 @@ func CausalAttentionBackward[T Float](dq, dk, dv []T /* (B,T,H*dk) */, dout []T 
 				rowDot[i] = dot(doh[(i0+i)*C:(i0+i)*C+hd], oh[(i0+i)*C:(i0+i)*C+hd])
 			}
 			matmul(false, true, false, n, hd, r, 1, P, n, doh[i0*C:], C, 1, dvh, C)
-			matmul(false, false, true, r, n, hd, 1, doh[i0*C:], C, vh, C, 0, dP, n)
+			matmul(false, false, false, r, n, hd, 1, doh[i0*C:], C, vT, nT, 0, dP, n)
 			for i := 0; i < r; i++ {
 				softmaxGrad(dP[i*n:(i+1)*n], P[i*n:(i+1)*n], rowDot[i])
 			}
