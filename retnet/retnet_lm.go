@@ -1,6 +1,10 @@
 package retnet
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
 
 // The LanguageModel and Decoder implementations of RetNet: the plumbing that
 // lets the trainer, evaluation, decoding and benchmarks treat RetNet and the
@@ -145,6 +149,37 @@ func (d *retnetDecoder[T]) Step(tokens []int) ([]float32, error) {
 
 func (d *retnetDecoder[T]) Pos() int          { return d.st.Pos() }
 func (d *retnetDecoder[T]) StateBytes() int64 { return d.st.Bytes() }
+
+// FillContext implements bench.ContextFiller: it puts the decoder at
+// position n with random (seeded, standard normal) states S and the scale
+// c_n = sum_{d<n} gamma^d that n steps leave, for latency benchmarks at long
+// contexts without a prefill. A recurrent step's cost depends neither on
+// what S holds nor on n (only the rotation angle changes), so the step timed
+// after it is the step after n real tokens. The decoded text is meaningless
+// afterwards.
+func (d *retnetDecoder[T]) FillContext(n int, seed uint64) error {
+	if n < 0 {
+		return fmt.Errorf("retnet: FillContext(%d): negative position", n)
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x5265))
+	for l := range d.st.Layers {
+		ls := &d.st.Layers[l]
+		for i := range ls.S {
+			ls.S[i] = T(rng.NormFloat64())
+		}
+		for h, lg := range d.m.LogGamma {
+			// The float32 recurrence of RecurrentRetention and fillState.
+			gamma := T(float32(math.Exp(float64(lg))))
+			var c T
+			for t := 0; t < n; t++ {
+				c = c*gamma + 1
+			}
+			ls.Scale[h] = c
+		}
+		ls.Pos = n
+	}
+	return nil
+}
 
 // ActivationBytes is the memory of the planned training activations and
 // backward scratch (0 before the first ForwardBackward).

@@ -37,22 +37,29 @@ func referenceLoss(t *testing.T, python, ckpt string, tokens []int32, flags ...s
 	for i, tok := range tokens {
 		ids[i] = strconv.Itoa(int(tok))
 	}
-	args := append([]string{"../scripts/train_step_torch.py", "--verify", ckpt, "--tokens", strings.Join(ids, ","), "--threads", "1"}, flags...)
-	cmd := exec.Command(python, args...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", python, strings.Join(args, " "), err, stderr.String())
-	}
 	var got struct {
 		Loss float64 `json:"loss"`
 		Form string  `json:"form"`
 	}
-	if err := json.Unmarshal(out, &got); err != nil {
-		t.Fatalf("script printed %q: %v", out, err)
-	}
+	verifyScript(t, python, "train_step_torch.py", ckpt, strings.Join(ids, ","), flags, &got)
 	return got.Loss, got.Form
+}
+
+// verifyScript runs scripts/SCRIPT --verify ckpt --tokens tokens (one
+// thread) with flags and decodes the JSON it prints into out.
+func verifyScript(t *testing.T, python, script, ckpt, tokens string, flags []string, out any) {
+	t.Helper()
+	args := append([]string{"../scripts/" + script, "--verify", ckpt, "--tokens", tokens, "--threads", "1"}, flags...)
+	cmd := exec.Command(python, args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdout, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", python, strings.Join(args, " "), err, stderr.String())
+	}
+	if err := json.Unmarshal(stdout, out); err != nil {
+		t.Fatalf("%s printed %q: %v", script, stdout, err)
+	}
 }
 
 func randomTokens(n int, seed uint64) []int32 {
@@ -121,4 +128,98 @@ func TestTorchTransformerReferenceIsTheSameModel(t *testing.T) {
 		t.Errorf("PyTorch loss %.6f, Go %.6f", got, want)
 	}
 	t.Logf("PyTorch %.6f, Go %.6f", got, want)
+}
+
+// referenceDecode runs scripts/decode_step_torch.py --verify on checkpoint
+// ckpt: the PyTorch decoder steps through prompts token by token from an
+// empty state and returns the last step's logits (B,V) flattened, its
+// position and the bytes its state holds.
+func referenceDecode(t *testing.T, python, ckpt string, prompts [][]int, flags ...string) ([]float32, int, int64) {
+	t.Helper()
+	seqs := make([]string, len(prompts))
+	for b, p := range prompts {
+		ids := make([]string, len(p))
+		for i, tok := range p {
+			ids[i] = strconv.Itoa(tok)
+		}
+		seqs[b] = strings.Join(ids, ",")
+	}
+	var got struct {
+		Logits     [][]float32 `json:"logits"`
+		Pos        int         `json:"pos"`
+		StateBytes int64       `json:"state_bytes"`
+	}
+	verifyScript(t, python, "decode_step_torch.py", ckpt, strings.Join(seqs, ";"), flags, &got)
+	var flat []float32
+	for _, row := range got.Logits {
+		flat = append(flat, row...)
+	}
+	return flat, got.Pos, got.StateBytes
+}
+
+// goDecode steps dec through prompts token by token and returns a copy of
+// the last logits (B,V).
+func goDecode(t *testing.T, dec Decoder, prompts [][]int) []float32 {
+	t.Helper()
+	var logits []float32
+	step := make([]int, len(prompts))
+	for i := range prompts[0] {
+		for b := range prompts {
+			step[b] = prompts[b][i]
+		}
+		var err error
+		if logits, err = dec.Step(step); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return append([]float32(nil), logits...)
+}
+
+// The decode step that `retlab bench inference`'s PyTorch side times
+// (scripts/decode_step_torch.py: RetNet's recurrent form, the Transformer's
+// KV cache with scaled_dot_product_attention) computes the Go decoders'
+// function: stepping a Go checkpoint through two sequences token by token
+// gives the Go decoder's logits, position and state size.
+func TestTorchDecodeStepIsTheSameModel(t *testing.T) {
+	python := torchPython(t)
+	prompts := promptOf(2, 21, 4)
+	it := strconv.Itoa
+	rc := Config{Vocab: ByteVocab, Dim: 32, ValueDim: 64, FFNDim: 64, Layers: 2, Heads: 2}.WithDefaults()
+	rm, _ := New(rc)
+	rm.InitWeights(5)
+	randomize(rm.Params.Flat, 6, 0.05)
+	tc := TransformerConfig{Vocab: ByteVocab, Dim: 32, FFNDim: 48, Layers: 2, Heads: 2}.WithDefaults()
+	tm, err := NewTransformer(tc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm.InitWeights(5)
+	randomize(tm.Params.Flat, 6, 0.05)
+	for _, tt := range []struct {
+		model interface {
+			LanguageModel
+			Save(path string, extra []Tensor, meta map[string]string) error
+		}
+		flags []string
+	}{
+		{rm, []string{"--model", "retnet", "--V", it(rc.Vocab), "--D", it(rc.Dim), "--DV", it(rc.ValueDim), "--F", it(rc.FFNDim), "--L", it(rc.Layers), "--H", it(rc.Heads)}},
+		{tm, []string{"--model", "transformer", "--V", it(tc.Vocab), "--D", it(tc.Dim), "--F", it(tc.FFNDim), "--L", it(tc.Layers), "--H", it(tc.Heads)}},
+	} {
+		ckpt := filepath.Join(t.TempDir(), "m.safetensors")
+		if err := tt.model.Save(ckpt, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		dec := tt.model.NewDecoder(len(prompts))
+		want := goDecode(t, dec, prompts)
+		got, pos, state := referenceDecode(t, python, ckpt, prompts, tt.flags...)
+		kind := tt.flags[1]
+		if pos != dec.Pos() || state != dec.StateBytes() {
+			t.Errorf("%s: PyTorch decoder at pos %d holding %d bytes, Go at %d holding %d", kind, pos, state, dec.Pos(), dec.StateBytes())
+		}
+		d := maxAbsDiff(t, got, want)
+		if d > 1e-4 {
+			t.Errorf("%s: last-step logits differ by up to %g", kind, d)
+		}
+		t.Logf("%s: %d steps of B=%d, logits max |PyTorch - Go| = %.2g", kind, pos, len(prompts), d)
+	}
 }
