@@ -6,7 +6,7 @@
 # docs/benchmarks.md. One command each, so a quieter machine can re-run them.
 BENCH_ROUNDS ?= 2
 BENCH_THREADS ?= 2
-.PHONY: bench-retention bench-train-torch bench-all bench-docs
+.PHONY: bench-retention bench-train-torch bench-decode bench-all bench-docs
 # MSR layer forward per form, T 512/2048/8192, Go vs PyTorch point by point
 # (fresh processes, interleaved; recurrent over the whole T). ~10 min idle.
 bench-retention: bench-deps build
@@ -16,7 +16,13 @@ bench-retention: bench-deps build
 bench-train-torch: bench-deps build
 	env -u OPENBLAS_CORETYPE $(BENCH_PY) scripts/bench_points.py train --rounds $(BENCH_ROUNDS) --threads $(BENCH_THREADS)
 
-bench-all: bench-sgemm bench-retention bench-train-torch bench-docs
+# One decode step (one token for B = 1..8 sequences after 256..8192 tokens) of
+# both LMs (ladder m), Go vs PyTorch, max/min latency over the contexts. ~10 min idle.
+BENCH_DECODE_FLAGS ?=
+bench-decode: bench-deps build
+	env -u OPENBLAS_CORETYPE $(BENCH_PY) scripts/bench_points.py decode --rounds $(BENCH_ROUNDS) --threads $(BENCH_THREADS) $(BENCH_DECODE_FLAGS)
+
+bench-all: bench-sgemm bench-retention bench-train-torch bench-decode bench-docs
 
 # docs/benchmarks.md's generated tables (between the "generated" markers)
 # from docs/records/*.json; nothing in them is typed by hand.

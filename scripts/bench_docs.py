@@ -102,6 +102,32 @@ def train_section(rec):
     return lines
 
 
+def decode_section(rec):
+    """One decode step per (model, batch, context), and max/min latency over the contexts per (model, batch)."""
+    c = rec["config"]
+    names = {"retnet": "RetNet (recurrent)", "transformer": "Transformer (KV cache)"}
+    models = " and ".join(names.get(m, m) for m in c["models"])
+    lines = [f"## Decode step: {models}, ladder {c['size']}, one token for each of B sequences after a context", "",
+             machine_line(rec), "", f"Accounting: {rec['accounting']}. Peak RSS: {rec['peak_rss']}.", "",
+             "| model | batch | context | Go ms | PyTorch ms | PyTorch / Go time | Go tokens/s | PyTorch tokens/s | "
+             "state MB (both) |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in rec["results"]:
+        lines.append(f"| {r['model']} | {r['batch']} | {r['context']} | {r['go_ms']:.3f} | {r['pytorch_ms']:.3f} | "
+                     f"{r['speedup']:.2f} | {r['go_tokens_per_s']:.0f} | {r['pytorch_tokens_per_s']:.0f} | "
+                     f"{r['state_bytes'] / 2**20:.2f} |")
+    ctx = c["contexts"]
+    lines += ["", f"Latency max/min over the contexts {ctx[0]}..{ctx[-1]} (1 = flat; RetNet's step is O(1) in the "
+              "context, the Transformer's O(context)):", "",
+              "| model | batch | Go max/min | PyTorch max/min | Go peak RSS MB | PyTorch peak RSS MB |",
+              "|---|---|---|---|---|---|"]
+    for f in rec["flatness"]:
+        rows = [r for r in rec["results"] if r["model"] == f["model"] and r["batch"] == f["batch"]]
+        lines.append(f"| {f['model']} | {f['batch']} | {f['go']:.2f} | {f['pytorch']:.2f} | "
+                     f"{max(r['go_peak_rss_bytes'] for r in rows) / 2**20:.0f} | "
+                     f"{max(r['pytorch_peak_rss_bytes'] for r in rows) / 2**20:.0f} |")
+    return lines
+
+
 def kernel_machine_line(rec):
     m = rec["machine"]
     vec = "AVX-512" if any(f.startswith("avx512") for f in m["flags"]) else \
@@ -151,7 +177,8 @@ def kernel_section(rec):
 
 SECTIONS = [("sgemm", lambda r: sgemm_section(r, "Matrix product: Go Sgemm against torch.mm (MKL), squares")),
             ("sgemm-retention", lambda r: sgemm_section(r, "Matrix product: the shapes of the retention forms")),
-            ("retention", retention_section), ("train", train_section), ("kernel", kernel_section)]
+            ("retention", retention_section), ("train", train_section), ("decode", decode_section),
+            ("kernel", kernel_section)]
 
 
 def load(kind, machine=""):
@@ -219,6 +246,14 @@ def readme_block():
         for r in rec["results"]:
             lines.append(f"* Training step {r['model']} T={r['T']}: Go {r['go_tokens_per_s']:.0f} tokens/s vs PyTorch "
                          f"{r['pytorch_tokens_per_s']:.0f} ({r['speedup']:.2f}x)")
+    rec = load("decode")
+    if rec:
+        for f in rec["flatness"]:
+            rows = [r for r in rec["results"] if r["model"] == f["model"] and r["batch"] == f["batch"]]
+            span = lambda key, nd: f"{min(r[key] for r in rows):.{nd}f}-{max(r[key] for r in rows):.{nd}f}"  # noqa: E731
+            lines.append(f"* Decode step {f['model']} B={f['batch']}, context {rows[0]['context']}..{rows[-1]['context']}: "
+                         f"Go {span('go_ms', 3)} ms vs PyTorch {span('pytorch_ms', 3)} ms ({span('speedup', 1)}x); "
+                         f"latency max/min over the contexts Go {f['go']:.2f}, PyTorch {f['pytorch']:.2f}")
     shared = [k for k, _ in SECTIONS if (load(k) or {}).get("shared_machine")]
     if shared:
         lines += ["", "Records " + ", ".join(shared) + " were measured on a shared machine (see the load averages "
