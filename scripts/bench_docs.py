@@ -55,6 +55,12 @@ def pct(x):
     return "-" if x is None else f"{100 * x:.0f}%"
 
 
+def comparison_head(title, rec, columns):
+    """A Go-against-PyTorch section's title, machine, accounting and the head of its table."""
+    return [f"## {title}", "", machine_line(rec), "", f"Accounting: {rec['accounting']}. Peak RSS: {rec['peak_rss']}.",
+            "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+
+
 def sgemm_section(rec, title):
     isas = rec["go_isas"]
     head = "| shape | torch.mm GFLOP/s | " + " | ".join(f"Go {i} GFLOP/s | Go {i} / torch" for i in isas) + \
@@ -73,11 +79,10 @@ def sgemm_section(rec, title):
 
 def retention_section(rec):
     c = rec["config"]
-    lines = [f"## Retention: one MSR layer forward (D {c['D']}, H {c['H']}, DV {c['DV']}, B {c['B']})", "",
-             machine_line(rec), "", f"Accounting: {rec['accounting']}. Peak RSS: {rec['peak_rss']}.", "",
-             "| form | T | Go ms | PyTorch ms | PyTorch / Go time | Go GFLOP/s (executed) | PyTorch GFLOP/s | "
-             "Go MFU | PyTorch MFU | Go peak RSS MB | PyTorch peak RSS MB |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = comparison_head(
+        f"Retention: one MSR layer forward (D {c['D']}, H {c['H']}, DV {c['DV']}, B {c['B']})", rec,
+        ["form", "T", "Go ms", "PyTorch ms", "PyTorch / Go time", "Go GFLOP/s (executed)", "PyTorch GFLOP/s",
+         "Go MFU", "PyTorch MFU", "Go peak RSS MB", "PyTorch peak RSS MB"])
     for r in rec["results"]:
         lines.append(f"| {r['form']} | {r['T']} | {r['go_ms']:.1f} | {r['pytorch_ms']:.1f} | {r['speedup']:.2f} | "
                      f"{r['go_gflops']:.1f} | {r['pytorch_gflops']:.1f} | {pct(r['go_mfu'])} | {pct(r['pytorch_mfu'])} | "
@@ -90,10 +95,10 @@ def train_section(rec):
     names = {"retnet": "RetNet", "transformer": "Transformer"}
     models = [names.get(m, m) for m in c.get("models", ["retnet"])]  # records before the Transformer: RetNet only
     lms = " and ".join(models) + (" LMs" if len(models) > 1 else " LM")
-    lines = [f"## Training step: {lms}, ladder {c['size']}, {c['tokens_per_step']} tokens a step", "",
-             machine_line(rec), "", f"Accounting: {rec['accounting']}. Peak RSS: {rec['peak_rss']}.", "",
-             "| model | T | batch | Go tokens/s | PyTorch tokens/s | Go / PyTorch | Go MFU | PyTorch MFU | "
-             "Go peak RSS MB | PyTorch peak RSS MB |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = comparison_head(
+        f"Training step: {lms}, ladder {c['size']}, {c['tokens_per_step']} tokens a step", rec,
+        ["model", "T", "batch", "Go tokens/s", "PyTorch tokens/s", "Go / PyTorch", "Go MFU", "PyTorch MFU",
+         "Go peak RSS MB", "PyTorch peak RSS MB"])
     for r in rec["results"]:
         lines.append(f"| {r['model']} | {r['T']} | {r['batch']} | {r['go_tokens_per_s']:.0f} | "
                      f"{r['pytorch_tokens_per_s']:.0f} | {r['speedup']:.2f} | {pct(r['go_mfu'])} | "
@@ -107,10 +112,10 @@ def decode_section(rec):
     c = rec["config"]
     names = {"retnet": "RetNet (recurrent)", "transformer": "Transformer (KV cache)"}
     models = " and ".join(names.get(m, m) for m in c["models"])
-    lines = [f"## Decode step: {models}, ladder {c['size']}, one token for each of B sequences after a context", "",
-             machine_line(rec), "", f"Accounting: {rec['accounting']}. Peak RSS: {rec['peak_rss']}.", "",
-             "| model | batch | context | Go ms | PyTorch ms | PyTorch / Go time | Go tokens/s | PyTorch tokens/s | "
-             "state MB (both) |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = comparison_head(
+        f"Decode step: {models}, ladder {c['size']}, one token for each of B sequences after a context", rec,
+        ["model", "batch", "context", "Go ms", "PyTorch ms", "PyTorch / Go time", "Go tokens/s", "PyTorch tokens/s",
+         "state MB (both)"])
     for r in rec["results"]:
         lines.append(f"| {r['model']} | {r['batch']} | {r['context']} | {r['go_ms']:.3f} | {r['pytorch_ms']:.3f} | "
                      f"{r['speedup']:.2f} | {r['go_tokens_per_s']:.0f} | {r['pytorch_tokens_per_s']:.0f} | "
