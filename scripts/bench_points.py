@@ -287,7 +287,8 @@ def main():
         "threads": args.threads, "rounds": args.rounds, "config": config, "anchor": anchor,
         "peak_gflops": {k: round(v, 1) for k, v in peaks.items()}, **other.fields(),
         "load_before": list(load_before), "load_after": list(load_after), "accounting": accounting,
-        "peak_rss": "each side's own fresh process per point, wait4 ru_maxrss (runtime and libraries included)",
+        "peak_rss": ("each side's own fresh process per point, wait4 ru_maxrss (runtime and libraries included), started by a "
+                     "small launcher so that the driver's own memory is not counted (benchanchor.run_with_rss)"),
         "go_note": best[points[0]]["go"].get("note", ""), "results": rows, **extra})
     json.dump(rows, sys.stdout, indent=1)
     print(f"\nrecord: {os.path.relpath(record, ROOT)}")

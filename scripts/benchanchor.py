@@ -297,28 +297,52 @@ def go_peak(binary, threads):
     return go_bench(binary, "^BenchmarkPeak$", threads, "", "1x", 3)
 
 
+# Runs argv[2:] as its child and writes the child's wait4 ru_maxrss (KiB) to fd argv[1]; exits with the
+# child's status. run_with_rss starts commands through it (see there).
+_LAUNCHER = """import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, ru = os.wait4(pid, 0)
+os.write(int(sys.argv[1]), str(ru.ru_maxrss).encode())
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+"""
+
+
 def run_with_rss(cmd, env=None, cwd=None):
     """Run cmd as a fresh process; return (stdout, peak RSS bytes of that process: wait4 ru_maxrss).
 
-    Both sides of every comparison are measured this way: the whole process, runtime included."""
+    Both sides of every comparison are measured this way: the whole process, runtime included. Linux
+    keeps a process's peak RSS across exec, and a child forked from this driver starts with the driver's
+    pages mapped (torch imported: 300 MB and more), so cmd is started by a small launcher (python -S,
+    _LAUNCHER) that forks it and reports its ru_maxrss: what is counted beyond cmd's own memory is then
+    the launcher's few MB, not the driver's."""
     r, w = os.pipe()
+    rr, rw = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(r)
+        os.close(rr)
         os.dup2(w, 1)
+        os.set_inheritable(rw, True)
         if cwd:
             os.chdir(cwd)
         try:
-            os.execvpe(cmd[0], cmd, env if env is not None else os.environ)
+            os.execve(sys.executable, [sys.executable, "-S", "-c", _LAUNCHER, str(rw)] + list(cmd),
+                      env if env is not None else os.environ)
         finally:
             os._exit(127)
     os.close(w)
+    os.close(rw)
     chunks = []
     with os.fdopen(r) as f:
         for chunk in iter(lambda: f.read(65536), ""):
             chunks.append(chunk)
-    _, status, ru = os.wait4(pid, 0)
+    with os.fdopen(rr, "rb") as f:
+        kib = f.read()
+    _, status, _ = os.wait4(pid, 0)
     code = os.waitstatus_to_exitcode(status)
-    if code != 0:
+    if code != 0 or not kib:
         sys.exit(f"{' '.join(cmd)} exited with {code}")
-    return "".join(chunks), ru.ru_maxrss * 1024
+    return "".join(chunks), int(kib) * 1024
