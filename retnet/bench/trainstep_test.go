@@ -13,7 +13,7 @@ import (
 // `retlab bench train`, for profiling: go test -bench TrainStep -cpuprofile.
 func BenchmarkTrainStep(b *testing.B) {
 	for _, kind := range []string{retnet.KindRetNet, retnet.KindTransformer} {
-		for _, T := range []int{256, 2048} {
+		for _, T := range []int{256, 512, 2048} {
 			b.Run(fmt.Sprintf("%s/T=%d", kind, T), func(b *testing.B) {
 				mc, _, err := retnet.LadderModel(kind, "s")
 				if err != nil {
