@@ -1,6 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "lanes_amd64.h"
 
 // Eight copies of each constant, so that they serve as 256-bit memory
 // operands: log2(e), ln2 split in a high part exact in float32 and the
@@ -112,13 +113,58 @@ DATA expc<>+408(SB)/4, $0x0000007f
 DATA expc<>+412(SB)/4, $0x0000007f
 GLOBL expc<>(SB), RODATA|NOPTR, $416
 
+// EXP8 sets Y3 = exp(Y0) for the eight lanes of y = Y0, exactly as Expf32
+// does one: n = round(y log2 e); r = y - n ln2 (in two parts); exp(r) by its
+// degree-6 Taylor polynomial; times 2^n built in the exponent bits; y < -87
+// gives 0 and y > 88 +Inf. Uses Y1, Y2, Y4, Y6, Y7; constants from expc.
+#define EXP8 \
+	VCMPPS $1, expc<>+288(SB), Y0, Y6; \
+	VCMPPS $0x1e, expc<>+320(SB), Y0, Y7; \
+	VMAXPS expc<>+288(SB), Y0, Y0; \
+	VMINPS expc<>+320(SB), Y0, Y0; \
+	VMULPS expc<>+0(SB), Y0, Y1; \
+	VROUNDPS $0, Y1, Y1; \
+	VMOVAPS Y0, Y2; \
+	VFNMADD231PS expc<>+32(SB), Y1, Y2; \
+	VFNMADD231PS expc<>+64(SB), Y1, Y2; \
+	VMOVUPS expc<>+96(SB), Y3; \
+	VFMADD213PS expc<>+128(SB), Y2, Y3; \
+	VFMADD213PS expc<>+160(SB), Y2, Y3; \
+	VFMADD213PS expc<>+192(SB), Y2, Y3; \
+	VFMADD213PS expc<>+224(SB), Y2, Y3; \
+	VFMADD213PS expc<>+256(SB), Y2, Y3; \
+	VFMADD213PS expc<>+256(SB), Y2, Y3; \
+	VCVTPS2DQ Y1, Y4; \
+	VPADDD expc<>+384(SB), Y4, Y4; \
+	VPSLLD $23, Y4, Y4; \
+	VMULPS Y4, Y3, Y3; \
+	VANDNPS Y3, Y6, Y3; \
+	VBLENDVPS Y7, expc<>+352(SB), Y3, Y3
+
+// EXPCONSTS16 loads EXP16's constants into Z16-Z28: log2(e), ln2 high and
+// low, 1/720 .. 1/2, 1, -87, 88, +Inf and the exponent bias 127.
+#define EXPCONSTS16 \
+	VBROADCASTSS expc<>+0(SB), Z16; \
+	VBROADCASTSS expc<>+32(SB), Z17; \
+	VBROADCASTSS expc<>+64(SB), Z18; \
+	VBROADCASTSS expc<>+96(SB), Z19; \
+	VBROADCASTSS expc<>+128(SB), Z20; \
+	VBROADCASTSS expc<>+160(SB), Z21; \
+	VBROADCASTSS expc<>+192(SB), Z22; \
+	VBROADCASTSS expc<>+224(SB), Z23; \
+	VBROADCASTSS expc<>+256(SB), Z24; \
+	VBROADCASTSS expc<>+288(SB), Z25; \
+	VBROADCASTSS expc<>+320(SB), Z26; \
+	VBROADCASTSS expc<>+352(SB), Z27; \
+	VPBROADCASTD expc<>+384(SB), Z28
+
 // func expScaledAVX2(dst, x []float32, c float32)
 //
 // dst[i] = exp(c*x[i]) for the first len(x) &^ 7 elements (the caller
 // checks len(dst) >= len(x) and does the rest), eight at a time, exactly as
 // Expf32 does one: y = c*x; n = round(y log2 e); r = y - n ln2 (in two
 // parts); exp(r) by its degree-6 Taylor polynomial; times 2^n built in the
-// exponent bits. y < -87 gives 0 and y > 88 +Inf.
+// exponent bits (EXP8). y < -87 gives 0 and y > 88 +Inf.
 TEXT ·expScaledAVX2(SB), NOSPLIT, $0-52
 	MOVQ dst_base+0(FP), DI
 	MOVQ x_base+24(FP), SI
@@ -129,28 +175,7 @@ TEXT ·expScaledAVX2(SB), NOSPLIT, $0-52
 
 loop:
 	VMULPS (SI), Y15, Y0                       // y = c*x
-	VCMPPS $1, expc<>+288(SB), Y0, Y6       // y < -87
-	VCMPPS $0x1e, expc<>+320(SB), Y0, Y7    // y > 88
-	VMAXPS expc<>+288(SB), Y0, Y0
-	VMINPS expc<>+320(SB), Y0, Y0
-	VMULPS expc<>+0(SB), Y0, Y1
-	VROUNDPS $0, Y1, Y1                        // n, to nearest
-	VMOVAPS Y0, Y2
-	VFNMADD231PS expc<>+32(SB), Y1, Y2  // r = y - n ln2hi
-	VFNMADD231PS expc<>+64(SB), Y1, Y2  //     - n ln2lo
-	VMOVUPS expc<>+96(SB), Y3
-	VFMADD213PS expc<>+128(SB), Y2, Y3      // p = p r + c
-	VFMADD213PS expc<>+160(SB), Y2, Y3
-	VFMADD213PS expc<>+192(SB), Y2, Y3
-	VFMADD213PS expc<>+224(SB), Y2, Y3
-	VFMADD213PS expc<>+256(SB), Y2, Y3
-	VFMADD213PS expc<>+256(SB), Y2, Y3
-	VCVTPS2DQ Y1, Y4
-	VPADDD expc<>+384(SB), Y4, Y4
-	VPSLLD $23, Y4, Y4                         // 2^n
-	VMULPS Y4, Y3, Y3
-	VANDNPS Y3, Y6, Y3                         // 0 where y < -87
-	VBLENDVPS Y7, expc<>+352(SB), Y3, Y3   // +Inf where y > 88
+	EXP8
 	VMOVUPS Y3, (DI)
 	ADDQ $32, SI
 	ADDQ $32, DI
@@ -198,19 +223,7 @@ TEXT ·expScaledAVX512(SB), NOSPLIT, $0-52
 	MOVQ x_base+24(FP), SI
 	MOVQ x_len+32(FP), CX
 	VBROADCASTSS c+48(FP), Z15
-	VBROADCASTSS expc<>+0(SB), Z16   // log2(e)
-	VBROADCASTSS expc<>+32(SB), Z17  // ln2 high
-	VBROADCASTSS expc<>+64(SB), Z18  // ln2 low
-	VBROADCASTSS expc<>+96(SB), Z19  // 1/720
-	VBROADCASTSS expc<>+128(SB), Z20 // 1/120
-	VBROADCASTSS expc<>+160(SB), Z21 // 1/24
-	VBROADCASTSS expc<>+192(SB), Z22 // 1/6
-	VBROADCASTSS expc<>+224(SB), Z23 // 1/2
-	VBROADCASTSS expc<>+256(SB), Z24 // 1
-	VBROADCASTSS expc<>+288(SB), Z25 // -87
-	VBROADCASTSS expc<>+320(SB), Z26 // 88
-	VBROADCASTSS expc<>+352(SB), Z27 // +Inf
-	VPBROADCASTD expc<>+384(SB), Z28 // 127
+	EXPCONSTS16
 
 loop16:
 	CMPQ CX, $16
@@ -226,10 +239,7 @@ loop16:
 tail16:
 	TESTQ CX, CX
 	JEQ done16
-	MOVL $1, AX
-	SHLL CX, AX
-	DECL AX
-	KMOVW AX, K1
+	TAILMASK
 	VMOVUPS.Z (SI), K1, Z0
 	VMULPS Z15, Z0, Z0
 	EXP16
@@ -250,19 +260,7 @@ TEXT ·expShiftSumAVX512(SB), NOSPLIT, $0-60
 	MOVQ x_base+24(FP), SI
 	MOVQ x_len+32(FP), CX
 	VBROADCASTSS m+48(FP), Z15
-	VBROADCASTSS expc<>+0(SB), Z16   // log2(e)
-	VBROADCASTSS expc<>+32(SB), Z17  // ln2 high
-	VBROADCASTSS expc<>+64(SB), Z18  // ln2 low
-	VBROADCASTSS expc<>+96(SB), Z19  // 1/720
-	VBROADCASTSS expc<>+128(SB), Z20 // 1/120
-	VBROADCASTSS expc<>+160(SB), Z21 // 1/24
-	VBROADCASTSS expc<>+192(SB), Z22 // 1/6
-	VBROADCASTSS expc<>+224(SB), Z23 // 1/2
-	VBROADCASTSS expc<>+256(SB), Z24 // 1
-	VBROADCASTSS expc<>+288(SB), Z25 // -87
-	VBROADCASTSS expc<>+320(SB), Z26 // 88
-	VBROADCASTSS expc<>+352(SB), Z27 // +Inf
-	VPBROADCASTD expc<>+384(SB), Z28 // 127
+	EXPCONSTS16
 	VPXORD Z14, Z14, Z14             // the sum
 
 sloop16:
@@ -281,10 +279,7 @@ sloop16:
 stail16:
 	TESTQ CX, CX
 	JEQ sreduce
-	MOVL $1, AX
-	SHLL CX, AX
-	DECL AX
-	KMOVW AX, K1
+	TAILMASK
 	VMOVUPS.Z (SI), K1, Z0
 	VSUBPS Z15, Z0, Z0
 	EXP16
@@ -322,28 +317,7 @@ TEXT ·expShiftSumAVX2(SB), NOSPLIT, $0-60
 s2loop:
 	VMOVUPS (SI), Y0
 	VSUBPS Y15, Y0, Y0                         // y = x - m
-	VCMPPS $1, expc<>+288(SB), Y0, Y6       // y < -87
-	VCMPPS $0x1e, expc<>+320(SB), Y0, Y7    // y > 88
-	VMAXPS expc<>+288(SB), Y0, Y0
-	VMINPS expc<>+320(SB), Y0, Y0
-	VMULPS expc<>+0(SB), Y0, Y1
-	VROUNDPS $0, Y1, Y1
-	VMOVAPS Y0, Y2
-	VFNMADD231PS expc<>+32(SB), Y1, Y2
-	VFNMADD231PS expc<>+64(SB), Y1, Y2
-	VMOVUPS expc<>+96(SB), Y3
-	VFMADD213PS expc<>+128(SB), Y2, Y3
-	VFMADD213PS expc<>+160(SB), Y2, Y3
-	VFMADD213PS expc<>+192(SB), Y2, Y3
-	VFMADD213PS expc<>+224(SB), Y2, Y3
-	VFMADD213PS expc<>+256(SB), Y2, Y3
-	VFMADD213PS expc<>+256(SB), Y2, Y3
-	VCVTPS2DQ Y1, Y4
-	VPADDD expc<>+384(SB), Y4, Y4
-	VPSLLD $23, Y4, Y4
-	VMULPS Y4, Y3, Y3
-	VANDNPS Y3, Y6, Y3
-	VBLENDVPS Y7, expc<>+352(SB), Y3, Y3
+	EXP8
 	VMOVUPS Y3, (DI)
 	VADDPS Y3, Y14, Y14
 	ADDQ $32, SI
@@ -396,10 +370,7 @@ mloop16:
 mtail:
 	TESTQ CX, CX
 	JEQ mreduce
-	MOVL $1, AX
-	SHLL CX, AX
-	DECL AX
-	KMOVW AX, K1
+	TAILMASK
 	VMOVUPS.Z (SI), K1, Z4
 	VMAXPS Z4, Z1, K1, Z1 // masked lanes keep their maximum
 
@@ -483,10 +454,7 @@ gloop16:
 gtail:
 	TESTQ CX, CX
 	JEQ gdone
-	MOVL $1, AX
-	SHLL CX, AX
-	DECL AX
-	KMOVW AX, K1
+	TAILMASK
 	VMOVUPS.Z (DI), K1, Z0
 	VMOVUPS.Z (SI), K1, Z1
 	VSUBPS Z15, Z0, Z0

@@ -1,14 +1,8 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "lanes_amd64.h"
 
-// TAILMASK sets K1 to the low CX bits (CX < 16): the lanes of a last,
-// partial vector. Masked loads never touch memory past the slice.
-#define TAILMASK \
-	MOVL $1, AX; \
-	SHLL CX, AX; \
-	DECL AX; \
-	KMOVW AX, K1
 
 // func dotAVX512(x, y []float32) float32
 //
