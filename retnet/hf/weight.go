@@ -103,12 +103,6 @@ func (w *weight) row(buf []float32, r int) []float32 {
 	return buf[:w.cols]
 }
 
-// bf16DotRows is the most rows (tokens) a product runs as BF16 dot
-// products (cpu.LinearBF16: reading W is the cost, as in decoding); more
-// rows widen W tile by tile into a float32 sgemm, which reuses each tile
-// across the rows (scoring text, prefill) and is several times faster there.
-const bf16DotRows = 16
-
 // blockFloats is the float32 scratch of one block of widened rows (~128 KB,
 // so a block stays in L2 while the tokens stream past it).
 const blockFloats = 256 << 10
@@ -116,10 +110,12 @@ const blockFloats = 256 << 10
 var scratchPool = sync.Pool{New: func() any { s := make([]float32, blockFloats); return &s }}
 
 // linear computes out (N, rows) = x (N, cols) W^T with float32 accumulation.
-// F32 weights go straight to the sgemm, BF16 ones to cpu.LinearBF16 (a few
-// rows, BF16 dot products) or cpu.SgemmBF16W (widened inside the sgemm's
-// packing); the rest (F16, or a few rows with float32 activations) are
-// widened block by block, blocks spread over the CPU threads.
+// F32 weights go straight to the sgemm, BF16 ones to cpu.LinearBF16
+// (bfloat16 activations, any number of rows: BF16 dot products where the
+// CPU has them) or, with float32 activations, cpu.SgemmBF16W (widened
+// inside the sgemm's packing); the rest (F16, or a few rows with float32
+// activations) are widened block by block, blocks spread over the CPU
+// threads.
 func (w *weight) linear(out, x []float32, N int) {
 	if len(x) < N*w.cols || len(out) < N*w.rows {
 		panic(fmt.Sprintf("hf: linear %s (%d,%d) with x %d floats, out %d floats, N=%d", w.name, w.rows, w.cols, len(x), len(out), N))
@@ -130,7 +126,7 @@ func (w *weight) linear(out, x []float32, N int) {
 	}
 	if w.dtype == "BF16" {
 		wb := unsafe.Slice((*cpu.BF16)(unsafe.Pointer(unsafe.SliceData(w.u16))), len(w.u16))
-		if w.bf16Dot && N <= bf16DotRows {
+		if w.bf16Dot {
 			cpu.LinearBF16(N, w.rows, w.cols, x, w.cols, wb, w.cols, out, w.rows)
 			return
 		}

@@ -3,6 +3,8 @@ package cpu
 import (
 	"fmt"
 	"math"
+	"os"
+	"strings"
 	"sync"
 )
 
@@ -58,14 +60,53 @@ func FromBF16(dst []float32, src []BF16) {
 
 // HasBF16Dot reports whether LinearBF16 runs AVX512_BF16 dot products
 // (VDPBF16PS, 32 bfloat16 multiply-adds an instruction) on this machine and
-// the current path (CurrentISA() == AVX512 and the CPU has AVX512_BF16).
-// Otherwise LinearBF16 widens W to float32 a row at a time and uses Dot:
-// the same results up to float32 rounding, about as fast when decoding
-// (reading W is the cost), slower for many rows.
-func HasBF16Dot() bool { return isa == AVX512 && hasBF16 }
+// the current path: CurrentISA() == AVX512, the CPU has AVX512_BF16 and
+// SetBF16Dot (or RETLAB_BF16) has not turned them off. Otherwise
+// LinearBF16 widens W to float32 and uses the float32 kernels: the same
+// results up to float32 rounding (both round x to bfloat16 first).
+func HasBF16Dot() bool { return isa == AVX512 && bf16Dot }
+
+// bf16Dot is the SetBF16Dot setting: on by default where the CPU has
+// AVX512_BF16.
+var bf16Dot = hasBF16
+
+// SetBF16Dot turns LinearBF16's AVX512_BF16 dot products on or off and
+// returns the previous setting, so one process can time or test both
+// paths of the bfloat16 products:
+//
+//	prev, err := cpu.SetBF16Dot(false) // widen W to float32 instead
+//	...
+//	defer cpu.SetBF16Dot(prev)
+//
+// Turning them on where the CPU lacks AVX512_BF16 is an error and changes
+// nothing; they run only on the AVX512 path (see HasBF16Dot). Like SetISA
+// it is not safe while another goroutine runs a kernel. The environment
+// variable RETLAB_BF16 sets the start: dot (panics at start where
+// unsupported, rather than silently widening) or widen; unset, dot where
+// the CPU has it.
+func SetBF16Dot(on bool) (bool, error) {
+	if on && !hasBF16 {
+		return bf16Dot, fmt.Errorf("cpu: AVX512_BF16 dot products are not supported on this machine (SetBF16Dot)")
+	}
+	prev := bf16Dot
+	bf16Dot = on
+	return prev, nil
+}
+
+func init() {
+	switch s := strings.ToLower(strings.TrimSpace(os.Getenv("RETLAB_BF16"))); s {
+	case "":
+	case "dot", "widen":
+		if _, err := SetBF16Dot(s == "dot"); err != nil {
+			panic(fmt.Sprintf("%v (RETLAB_BF16=%s)", err, s))
+		}
+	default:
+		panic(fmt.Sprintf("cpu: unknown RETLAB_BF16 %q (want dot or widen)", s))
+	}
+}
 
 // LinearBF16 is the linear layer y = x W^T with bfloat16 weights, for
-// inference (a decode step, a short prompt):
+// inference (a decode step, a prompt, scoring text):
 //
 //	y[i][j] = sum_p bf16(x[i][p]) * w[j][p]    i < m, j < n, p < k
 //
@@ -82,18 +123,36 @@ func HasBF16Dot() bool { return isa == AVX512 && hasBF16 }
 // only, <= 2(k+2) 2^-24 sum_p |bf16(x) w|. Subnormal bfloat16 inputs count
 // as zero on the AVX512_BF16 path (the instruction flushes them).
 //
-// Large n is split across Threads() goroutines. It panics if a dimension
-// is negative or a slice is too short for its dimensions and stride.
+// A few rows (below packedRows: 128 with AVX512_BF16, 17 without) run row
+// kernels that read each row of W once (dotRows4BF16, or widening a row
+// of W and Dot); more run a blocked product like Sgemm's, with VDPBF16PS
+// on bfloat16 pairs (bf16_gemm.go) or SgemmBF16W on the rounded x. With
+// AVX512_BF16 it is about twice the speed of the float32 products on the
+// same weights: half the bytes for a decode step, twice the multiply-adds
+// an instruction for a prompt (BenchmarkLinearBF16). Large products are
+// split across Threads() goroutines. It panics if a dimension is negative
+// or a slice is too short for its dimensions and stride.
 func LinearBF16(m, n, k int, x []float32, ldx int, w []BF16, ldw int, y []float32, ldy int) {
 	checkLinearBF16(m, n, k, x, ldx, w, ldw, y, ldy)
 	if m == 0 || n == 0 {
 		return
 	}
-	xb := bf16Pool.get(m * k)
+	// x rounded, (m, kx): rows padded to an even length (a zero), so that
+	// the packed path reads its pairs as aligned 32-bit words.
+	kx := k + k%2
+	xb := bf16Pool.get(m * kx)
 	for i := 0; i < m; i++ {
-		ToBF16(xb[i*k:(i+1)*k], x[i*ldx:i*ldx+k])
+		ToBF16(xb[i*kx:i*kx+k], x[i*ldx:i*ldx+k])
+		if kx > k {
+			xb[i*kx+k] = 0
+		}
 	}
-	l := linearBF16{m: m, k: k, xb: xb, w: w, ldw: ldw, y: y, ldy: ldy}
+	defer bf16Pool.put(xb)
+	if m >= packedRows() && k > 0 {
+		linearPacked(m, n, k, xb, kx, w, ldw, y, ldy)
+		return
+	}
+	l := linearBF16{m: m, k: k, kx: kx, xb: xb, w: w, ldw: ldw, y: y, ldy: ldy}
 	t := Threads()
 	if work := 2 * float64(m) * float64(n) * float64(k) / minGemvFlopsPerThread; work < float64(t) {
 		t = max(1, int(work))
@@ -109,22 +168,22 @@ func LinearBF16(m, n, k int, x []float32, ldx int, w []BF16, ldw int, y []float3
 	}
 	l.columns(0, min(n, size))
 	wg.Wait()
-	bf16Pool.put(xb)
 }
 
-// linearBF16 is one LinearBF16 call: xb is x rounded, (m,k) contiguous.
+// linearBF16 is one LinearBF16 call of fewer than packedRows() rows: xb is
+// x rounded, (m,kx).
 type linearBF16 struct {
-	m, k int
-	xb   []BF16
-	w    []BF16
-	ldw  int
-	y    []float32
-	ldy  int
+	m, k, kx int
+	xb       []BF16
+	w        []BF16
+	ldw      int
+	y        []float32
+	ldy      int
 }
 
 // columns computes y[:, lo:hi].
 func (l *linearBF16) columns(lo, hi int) {
-	m, k := l.m, l.k
+	m, k, kx := l.m, l.k, l.kx
 	j := lo
 	if HasBF16Dot() && k > 0 {
 		var out [8]float32
@@ -132,7 +191,7 @@ func (l *linearBF16) columns(lo, hi int) {
 			_ = l.w[(j+3)*l.ldw+k-1] // the four rows of W are in bounds
 			for i := 0; i < m; i += 2 {
 				rows := min(2, m-i)
-				dotRows4BF16(&l.xb[i*k], k, rows, &l.w[j*l.ldw], l.ldw, k, &out[0])
+				dotRows4BF16(&l.xb[i*kx], kx, rows, &l.w[j*l.ldw], l.ldw, k, &out[0])
 				for r := 0; r < rows; r++ {
 					copy(l.y[(i+r)*l.ldy+j:(i+r)*l.ldy+j+4], out[r*4:r*4+4])
 				}
@@ -143,13 +202,13 @@ func (l *linearBF16) columns(lo, hi int) {
 		return
 	}
 	// Widen the rest of W a row at a time and dot in float32.
-	xf := f32Pool.get(m*k + k)
-	wf := xf[m*k:]
-	FromBF16(xf[:m*k], l.xb)
+	xf := f32Pool.get(m*kx + k)
+	wf := xf[m*kx:]
+	FromBF16(xf[:m*kx], l.xb)
 	for ; j < hi; j++ {
 		FromBF16(wf, l.w[j*l.ldw:j*l.ldw+k])
 		for i := 0; i < m; i++ {
-			l.y[i*l.ldy+j] = Dot(xf[i*k:(i+1)*k], wf)
+			l.y[i*l.ldy+j] = Dot(xf[i*kx:i*kx+k], wf)
 		}
 	}
 	f32Pool.put(xf)

@@ -77,10 +77,16 @@
 // LinearBF16 is y = x W^T with W stored as bfloat16 (BF16, the format of
 // many published checkpoints; ToBF16 / BF16From round float32 to it), for
 // inference: x is rounded to bfloat16 and the products summed in float32,
-// with AVX512_BF16 dot products (VDPBF16PS) where the CPU has them
-// (HasBF16Dot) and a float32 widening loop elsewhere. It reads half the
-// bytes of the float32 product, which is what a decode step costs. Its
-// doc comment states the error bounds the tests hold it to.
+// with AVX512_BF16 dot products (VDPBF16PS, 32 multiply-adds an
+// instruction: a row kernel for a few rows, a packed 12x32 microkernel for
+// many) where the CPU has them (HasBF16Dot) and float32 widening
+// elsewhere. It reads half the bytes of the float32 product, which is what
+// a decode step costs, and on Zen 4 multiplies at twice the FMA's rate. Its
+// doc comment states the error bounds the tests hold it to. RETLAB_BF16=
+// dot|widen forces the dot products on or off (dot panics at start where
+// the CPU lacks them), SetBF16Dot switches within a process, and the tests
+// run both on every ISA. SgemmBF16W is the exact product (float32
+// activations, bit for bit Sgemm on the widened weights).
 //
 // # Speed
 //

@@ -170,6 +170,18 @@ var hasBF16 = hasAVX512 && xcpu.X86.HasAVX512BF16
 //go:noescape
 func dotRows4BF16(a *BF16, lda, rows int, w *BF16, ldw, k int, out *float32)
 
+// sgemmKernelBF16 is the 12x32 microkernel of LinearBF16's packed path:
+// sgemmKernelAVX512's loop over kc steps whose 32-bit elements are pairs
+// of bfloat16 (two consecutive k), multiplied pairwise with VDPBF16PS and
+// summed in float32:
+//
+//	acc[i][j] += lo(a[q*12+i])*lo(b[q*32+j]) + hi(a[q*12+i])*hi(b[q*32+j])
+//
+// (see packPairs). The caller guarantees the extents and hasBF16.
+//
+//go:noescape
+func sgemmKernelBF16(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+
 // mulAbsSumAVX512 replaces mulAbsSumGo (see MulAbsSum).
 //
 //go:noescape

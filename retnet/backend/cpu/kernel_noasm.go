@@ -79,6 +79,10 @@ func dotRows4BF16(a *BF16, lda, rows int, w *BF16, ldw, k int, out *float32) {
 	panic("cpu: dotRows4BF16 called without assembly support")
 }
 
+func sgemmKernelBF16(kc int, a, b, c *float32, ldc int, alpha, beta float32) {
+	panic("cpu: sgemmKernelBF16 called without assembly support")
+}
+
 func mulAbsSumAVX512(x, w []float32, c float32) float32 {
 	panic("cpu: mulAbsSumAVX512 called without assembly support")
 }

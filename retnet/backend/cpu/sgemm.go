@@ -93,6 +93,7 @@ type gemm struct {
 	c              []float32 // (m,ldc)
 	lda, ldb, ldc  int
 	wb             []BF16 // SgemmBF16W: B^T in bfloat16 (n,ldb), in place of b
+	xb             []BF16 // LinearBF16's packed path: A in bfloat16 (m,lda), in place of a; with wb
 	nc             int    // columns per packed B block (0: ncBlock)
 }
 
@@ -167,6 +168,10 @@ func putWorkspace(ws *workspace) {
 // the GotoBLAS loop nest jc (nc columns) > pc (kc depth, pack B) > ic (mc rows,
 // pack A) > jr > ir (microkernel).
 func (g *gemm) tile(ws *workspace, i0, i1, j0, j1 int) {
+	if g.xb != nil {
+		g.tileBF16(ws, i0, i1, j0, j1)
+		return
+	}
 	ncb := ncBlock
 	if g.nc > 0 {
 		ncb = g.nc
@@ -195,9 +200,14 @@ func (g *gemm) tile(ws *workspace, i0, i1, j0, j1 int) {
 
 // macroKernel multiplies the packed A block (mc x kc) by the packed B block
 // (kc x nc) into C[ic:ic+mc, jc:jc+nc], one mr x nr register tile at a time.
-// Full tiles go straight to C; edge tiles go through ws.tile.
+// Full tiles go straight to C; edge tiles go through ws.tile. For the
+// packed bfloat16 path (g.xb set) kc counts pairs.
 func (g *gemm) macroKernel(ws *workspace, ic, mc, jc, nc, kc int, beta float32) {
 	c, ldc, alpha := g.c, g.ldc, g.alpha
+	microKernel := microKernel
+	if g.xb != nil {
+		microKernel = microKernelBF16
+	}
 	for jr := 0; jr < nc; jr += nr {
 		nn := min(nr, nc-jr)
 		bp := ws.b[jr*kc : jr*kc+kc*nr]
