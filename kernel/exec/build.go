@@ -30,12 +30,15 @@ type workspace struct {
 	dir   string
 	src   string
 	env   []string
-	flags []string // build flags the kernel was built with (-tags, -trimpath)
+	flags []string   // build flags the kernel was built with (-tags, -trimpath)
+	tc    *toolchain // nil: cells are built with go build
+	last  buildTimes // of the latest plugin
 
 	mu      sync.Mutex
 	exports map[string]string // import path -> export data file
 	names   map[string]string // import path -> package name
 	listErr map[string]string
+	cxx     bool // a listed package has C++ files: plugins are linked with CXX, as go build does
 }
 
 // sourceRoot finds the RetLab module the kernel was built from:
@@ -157,17 +160,24 @@ func (w *workspace) export(paths ...string) error {
 	if len(todo) > 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		args := append([]string{"list", "-e", "-export", "-deps", "-f", "{{.ImportPath}}\t{{.Name}}\t{{.Export}}\t{{if .Error}}{{.Error.Err}}{{end}}"}, w.flags...)
+		// -buildmode=plugin: the archives compiled for dynamic linking,
+		// which the plugins link (toolchain.build); their export data
+		// type-checks the cells.
+		args := append([]string{"list", "-e", "-export", "-buildmode=plugin", "-deps", "-f",
+			"{{.ImportPath}}\t{{.Name}}\t{{.Export}}\t{{if or .CXXFiles .SwigCXXFiles}}c++{{end}}\t{{if .Error}}{{.Error.Err}}{{end}}"}, w.flags...)
 		out, err := w.goCmd(ctx, append(args, todo...)...)
 		w.mu.Lock()
 		for _, line := range strings.Split(string(out), "\n") {
-			f := strings.SplitN(line, "\t", 4)
-			if len(f) < 4 {
+			f := strings.SplitN(line, "\t", 5)
+			if len(f) < 5 {
+				continue
+			}
+			if f[4] != "" {
+				w.listErr[f[0]] = f[4]
 				continue
 			}
 			if f[3] != "" {
-				w.listErr[f[0]] = f[3]
-				continue
+				w.cxx = true
 			}
 			if f[2] != "" {
 				w.exports[f[0]] = f[2]
@@ -214,13 +224,22 @@ func (e importErr) Error() string {
 	return fmt.Sprintf("package %s: %s", e.path, msg)
 }
 
-// forget drops what the workspace knows of packages (after %go get).
+// forget drops what the workspace knows of packages (after %go get) and
+// lists again those it knew: the plugins of later cells link them (the
+// cells compiled so far import them).
 func (w *workspace) forget() {
 	w.mu.Lock()
-	defer w.mu.Unlock()
+	known := make([]string, 0, len(w.exports))
+	for p := range w.exports {
+		known = append(known, p)
+	}
 	w.exports = map[string]string{}
 	w.names = map[string]string{}
 	w.listErr = map[string]string{}
+	w.mu.Unlock()
+	if len(known) > 0 {
+		w.export(known...) // what fails to list is reported when a cell imports it
+	}
 }
 
 func (w *workspace) lookup(path string) (io.ReadCloser, error) {
@@ -260,6 +279,24 @@ func (im *cellImporter) Import(path string) (*types.Package, error) {
 	return im.gc.Import(path)
 }
 
+// buildTimes is where a plugin's build went: the compiler and linker
+// (toolchain.build), or go build, then plugin.Open.
+type buildTimes struct{ list, compile, link, goBuild, open time.Duration }
+
+func (b buildTimes) String() string {
+	ms := func(d time.Duration) string { return d.Round(100 * time.Microsecond).String() }
+	s := ""
+	if b.list >= time.Millisecond {
+		s += "go list " + ms(b.list) + ", "
+	}
+	if b.goBuild > 0 {
+		s += "go build " + ms(b.goBuild)
+	} else {
+		s += "compile " + ms(b.compile) + ", link " + ms(b.link)
+	}
+	return s + ", plugin.Open " + ms(b.open)
+}
+
 // plugin compiles cell n's package source and loads it, returning its Run.
 func (w *workspace) plugin(n int, src string) (func(), string, error) {
 	cdir := filepath.Join(w.dir, "c"+strconv.Itoa(n))
@@ -279,12 +316,23 @@ func (w *workspace) plugin(n int, src string) (func(), string, error) {
 	so := filepath.Join(w.dir, "p"+strconv.Itoa(n)+".so")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	args := append([]string{"build", "-buildmode=plugin", "-ldflags=-s -w", "-o", so}, w.flags...)
-	out, err := w.goCmd(ctx, append(args, "./p"+strconv.Itoa(n))...)
-	if err != nil {
-		return nil, string(out), fmt.Errorf("go build: %w", err)
+	w.last = buildTimes{}
+	if w.tc != nil {
+		if out, err := w.tc.build(ctx, w, n, src, cdir, pdir, so, &w.last); err != nil {
+			return nil, string(out), err
+		}
+	} else {
+		start := time.Now()
+		args := append([]string{"build", "-buildmode=plugin", "-ldflags=-s -w", "-o", so}, w.flags...)
+		out, err := w.goCmd(ctx, append(args, "./p"+strconv.Itoa(n))...)
+		if err != nil {
+			return nil, string(out), fmt.Errorf("go build: %w", err)
+		}
+		w.last.goBuild = time.Since(start)
 	}
+	start := time.Now()
 	p, err := plugin.Open(so)
+	w.last.open = time.Since(start)
 	if err != nil {
 		msg := err.Error()
 		if strings.Contains(msg, "different version of package") {

@@ -34,6 +34,7 @@ type Interp struct {
 	logw    io.Writer
 	warm    chan struct{}
 	warming atomic.Bool // StartWarm was called
+	times   bool        // log where each new cell's time went ($RETLAB_KERNEL_TIMES)
 	docs    *docCache
 
 	// StopWait is how long an interrupted cell may take to stop before
@@ -95,7 +96,8 @@ func (s *session) packageName(path string) (string, error) {
 
 // New returns an interpreter whose cells are compiled in a fresh workspace
 // module (under the user's cache directory). Messages of the kernel about
-// its work (build output) go to logw (nil: discarded).
+// its work (build output) go to logw (nil: discarded); with
+// $RETLAB_KERNEL_TIMES set they include where each new cell's time went.
 func New(logw io.Writer) (*Interp, error) {
 	if logw == nil {
 		logw = io.Discard
@@ -107,7 +109,11 @@ func New(logw io.Writer) (*Interp, error) {
 	fset := token.NewFileSet()
 	s := &session{ws: ws, fset: fset, imp: newCellImporter(ws, fset), names: map[string]*sym{},
 		imports: map[string]string{}, fields: map[string]bool{}, sources: map[int]string{}, cache: map[string]*compiled{}}
-	in := &Interp{ws: ws, s: s, logw: logw, warm: make(chan struct{}), docs: newDocCache(), StopWait: 2 * time.Second}
+	in := &Interp{ws: ws, s: s, logw: logw, warm: make(chan struct{}), docs: newDocCache(), StopWait: 2 * time.Second,
+		times: os.Getenv("RETLAB_KERNEL_TIMES") != ""}
+	if ws.tc, err = newToolchain(ws, logw); err != nil {
+		fmt.Fprintf(logw, "cells are built with go build: %v\n", err)
+	}
 	cellrt.Report = reportGoroutinePanic(s)
 	if err := in.restoreModules(); err != nil {
 		fmt.Fprintf(logw, "notebook modules: %v\n", err)
@@ -124,28 +130,37 @@ func (in *Interp) SetInput(f func(prompt string, password bool) (string, error))
 	cellrt.ReadInput = f
 }
 
-// Warm prepares the workspace in the background: export data of paths,
-// and a first plugin, which builds the standard library for dynamic
-// linking if the build cache lacks it (tens of seconds once per machine).
-// Cells wait for it.
-func (in *Interp) Warm(paths []string) {
+// Warm prepares the workspace: the archives and export data of paths
+// (built for dynamic linking if the build cache lacks them: tens of
+// seconds once per machine) and a first plugin importing them, which
+// also fills the C linker's probe cache (toolchain.go). `retlab kernel
+// warm` calls it once per machine.
+func (in *Interp) Warm(paths []string) { in.warmUp(paths, true) }
+
+// warmUp is Warm, with the first plugin only when plugin is set or the
+// kernel builds cells with go build (whose first build checks or fills
+// the build cache for the plugin link).
+func (in *Interp) warmUp(paths []string, plugin bool) {
 	defer close(in.warm)
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	start := time.Now()
-	if err := in.ws.export(append([]string{rtPath, displayPath}, paths...)...); err != nil {
+	all := append(append([]string{rtPath, displayPath}, linkDeps...), paths...)
+	if err := in.ws.export(all...); err != nil {
 		fmt.Fprintf(in.logw, "warm: %v\n", err)
 	}
-	var imps strings.Builder
-	for _, p := range append([]string{displayPath}, paths...) {
-		if in.ws.export(p) == nil {
-			fmt.Fprintf(&imps, "\t_ %q\n", p)
+	if plugin || in.ws.tc == nil {
+		var imps strings.Builder
+		for _, p := range append([]string{displayPath}, paths...) {
+			if in.ws.export(p) == nil {
+				fmt.Fprintf(&imps, "\t_ %q\n", p)
+			}
 		}
-	}
-	n := int(cellNumbers.Add(1))
-	src := fmt.Sprintf("package %s\n\nimport (\n\t%s %q\n%s)\n\nfunc %s() { %s.C() }\n", cellAlias(n), rtName, rtPath, imps.String(), runName, rtName)
-	if _, out, err := in.ws.plugin(n, src); err != nil {
-		fmt.Fprintf(in.logw, "warm: %v\n%s", err, out)
+		n := int(cellNumbers.Add(1))
+		src := fmt.Sprintf("package %s\n\nimport (\n\t%s %q\n%s)\n\nfunc %s() { %s.C() }\n", cellAlias(n), rtName, rtPath, imps.String(), runName, rtName)
+		if _, out, err := in.ws.plugin(n, src); err != nil {
+			fmt.Fprintf(in.logw, "warm: %v\n%s", err, out)
+		}
 	}
 	fmt.Fprintf(in.logw, "warm: workspace ready in %v\n", time.Since(start).Round(time.Millisecond))
 }
@@ -240,10 +255,13 @@ type compiled struct {
 
 func (in *Interp) warmStarted() bool { return in.warming.Load() }
 
-// StartWarm runs Warm in the background; Eval waits for it.
+// StartWarm prepares the workspace in the background, as Warm does but
+// without its first plugin when the kernel builds cells with the
+// toolchain itself: the first cell's own build is as quick. Eval waits
+// for it.
 func (in *Interp) StartWarm(paths []string) {
 	in.warming.Store(true)
-	go in.Warm(paths)
+	go in.warmUp(paths, false)
 }
 
 // compile turns a cell into a loaded plugin.
@@ -275,6 +293,7 @@ func (in *Interp) compile(n int, code string) (func(), *rewrite, *Error) {
 		}
 	}()
 	// The check form: learn the types of top-level variables.
+	start := time.Now()
 	checkSrc := r.file(false)
 	info := &types.Info{Types: map[ast.Expr]types.TypeAndValue{}, Defs: map[*ast.Ident]types.Object{}, Uses: map[*ast.Ident]types.Object{}}
 	cf, errs := in.check(n, checkSrc, info, r.hoistSet, r.lastExprPos())
@@ -288,9 +307,13 @@ func (in *Interp) compile(n int, code string) (func(), *rewrite, *Error) {
 	if len(errs) > 0 {
 		return nil, nil, compileError(n, code, errs)
 	}
+	checked := time.Since(start)
 	run, out, err := in.ws.plugin(n, finalSrc)
 	if err != nil {
 		return nil, nil, buildError(n, code, out, err)
+	}
+	if in.times {
+		fmt.Fprintf(in.logw, "cell[%d] (%s): type-checks %v, %v\n", label, cellPath(n), checked.Round(time.Microsecond*100), in.ws.last)
 	}
 	in.s.imp.cells[cellPath(n)] = ff.pkg
 	r.finalPkg = ff.pkg
