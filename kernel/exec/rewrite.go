@@ -21,7 +21,33 @@ const (
 	omega     = "Ω"
 	runName   = "Run"
 	checkName = "Ωrun"
+	// flagName is the local that holds the interrupt flag's address in a
+	// function with loops (cellrt.F). Ω and a digit: no cell name becomes it.
+	flagName = "Ω0"
+	// runPrologue is how many statements the cell's function (Run,
+	// Ωrun) has before the cell's own: Ω0 := Ωrt.F; _ = Ω0.
+	runPrologue = 2
 )
+
+// entryCheck is the interrupt check at the top of a function body: in a
+// function with loops of its own it also takes the flag's address into a
+// local for the loops' checks (cellrt.F).
+func entryCheck(body *ast.BlockStmt) string {
+	loops := false
+	ast.Inspect(body, func(n ast.Node) bool {
+		switch n.(type) {
+		case *ast.FuncLit:
+			return false // its loops are its own
+		case *ast.ForStmt, *ast.RangeStmt:
+			loops = true
+		}
+		return !loops
+	})
+	if loops {
+		return flagName + " := " + rtName + ".F;" + flagName + ".C();"
+	}
+	return rtName + ".C();"
+}
 
 // goName is the name a cell's top-level name, field or method gets in the
 // compiled package: exported as written, else prefixed with Ω so that
@@ -453,14 +479,14 @@ func (r *rewrite) analyse() error {
 			}
 		case *ast.FuncDecl:
 			if n.Body != nil && n.Name.Name != checkName {
-				r.insert(n.Body.Lbrace+1, rtName+".C();", false)
+				r.insert(n.Body.Lbrace+1, entryCheck(n.Body), false)
 			}
 		case *ast.FuncLit:
-			r.insert(n.Body.Lbrace+1, "defer "+rtName+".Guard();"+rtName+".C();", false)
+			r.insert(n.Body.Lbrace+1, "defer "+rtName+".Guard();"+entryCheck(n.Body), false)
 		case *ast.ForStmt:
-			r.insert(n.Body.Lbrace+1, rtName+".C();", false)
+			r.insert(n.Body.Lbrace+1, flagName+".C();", false)
 		case *ast.RangeStmt:
-			r.insert(n.Body.Lbrace+1, rtName+".C();", false)
+			r.insert(n.Body.Lbrace+1, flagName+".C();", false)
 		case *ast.GoStmt:
 			if _, lit := n.Call.Fun.(*ast.FuncLit); !lit {
 				r.insert(n.Go+2, " func(){defer "+rtName+".Guard();", false)
@@ -707,7 +733,9 @@ func (r *rewrite) file(final bool) string {
 		b.WriteString(")\n\n")
 		fmt.Fprintf(&b, "func init() { %s.Register(%q, map[string]any{%s}) }\n\n", rtName, cellPath(r.n), strings.Join(reg, ", "))
 	}
-	b.WriteString("func " + fn + "() {\n")
+	// The cell's own statements may loop too (entryCheck): the function
+	// starts with runPrologue statements of its own.
+	b.WriteString("func " + fn + "() { " + flagName + " := " + rtName + ".F; _ = " + flagName + "\n")
 	for _, it := range r.items {
 		if it.kind == itemStmt {
 			b.WriteString(r.render(it.start, it.end, final))
@@ -724,8 +752,8 @@ func (r *rewrite) file(final bool) string {
 func (r *rewrite) typed(info *types.Info, fset *token.FileSet, check *ast.File, pkg *types.Package) {
 	var body []ast.Stmt
 	for _, d := range check.Decls {
-		if fd, ok := d.(*ast.FuncDecl); ok && fd.Name.Name == checkName {
-			body = fd.Body.List
+		if fd, ok := d.(*ast.FuncDecl); ok && fd.Name.Name == checkName && len(fd.Body.List) >= runPrologue {
+			body = fd.Body.List[runPrologue:]
 		}
 	}
 	if len(body) != len(r.stmts) {

@@ -5,7 +5,9 @@
 // The kernel's source rewriting inserts the calls; cell authors never
 // write them:
 //
-//	C()              at the top of every loop body and function: stops an interrupted cell
+//	C()              at the top of every function without loops: stops an interrupted cell
+//	F                a function with loops takes the flag's address once (Ω0 := F)
+//	                 and checks Ω0.C() at its top and in every loop body
 //	Sleep(d)         for time.Sleep: wakes on interrupt
 //	Recv, Recv2, Send  for <-ch and ch <- v: wake on interrupt
 //	Done()           an extra case of every select without default
@@ -33,18 +35,35 @@ import (
 var Stopped error = display.ErrInterrupted
 
 var (
-	flag atomic.Bool
+	flag Flag
 	mu   sync.Mutex
 	done = make(chan struct{})
 )
 
-// C panics with Stopped once the cell is interrupted. It is small enough to
-// be inlined: one atomic load and a branch per loop iteration.
-func C() {
-	if flag.Load() {
+// Flag is the interrupt flag.
+type Flag struct{ on atomic.Bool }
+
+// F is the interrupt flag's address, for loops: a cell function with
+// loops copies it into a local once (Ω0 := F) and checks Ω0.C() at the
+// top of each loop body. In a plugin the address of a package variable is
+// loaded from the GOT, so C() costs two loads and a branch per iteration,
+// Ω0.C() one load and a branch. Measured (2-core EPYC, a loop of 1e7
+// additions in 12 layouts): 1.0x the unchecked loop against 1.25x for C()
+// where the loop stays within a 64-byte line; where it crosses one (2 of
+// 12 layouts unchecked, 3 with Ω0.C(), 4 with C()) each takes ~2x.
+var F = &flag
+
+// C panics with Stopped once the cell is interrupted. It is inlined: one
+// atomic load (a plain load on amd64) and a branch.
+func (f *Flag) C() {
+	if f.on.Load() {
 		panic(Stopped)
 	}
 }
+
+// C panics with Stopped once the cell is interrupted. It is inlined: the
+// flag's address and the flag, and a branch.
+func C() { flag.C() }
 
 // Interrupt asks the running cell, and every goroutine cells started, to
 // stop at their next check; display.Interrupted turns true for RetLab's
@@ -53,8 +72,8 @@ func Interrupt() {
 	display.SetInterrupted(true)
 	mu.Lock()
 	defer mu.Unlock()
-	if !flag.Load() {
-		flag.Store(true)
+	if !flag.on.Load() {
+		flag.on.Store(true)
 		close(done)
 	}
 }
@@ -64,8 +83,8 @@ func Reset() {
 	mu.Lock()
 	defer mu.Unlock()
 	display.SetInterrupted(false)
-	if flag.Load() {
-		flag.Store(false)
+	if flag.on.Load() {
+		flag.on.Store(false)
 		done = make(chan struct{})
 	}
 }
