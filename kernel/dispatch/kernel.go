@@ -522,11 +522,14 @@ func (k *Kernel) execute(sock zmq4.Socket, mu *sync.Mutex, m *wire.Message, req 
 		if req.Store() {
 			k.hist.add(count, req.Code, "")
 		}
-		k.reply(sock, mu, m, "execute_reply", wire.ErrorContent{Status: "error", ExecutionCount: &count, EName: res.Err.Name,
-			EValue: res.Err.Value, Traceback: res.Err.Traceback, UserExprs: map[string]any{}})
+		// Before the reply: a request the client sends once it has the
+		// reply must not count as queued behind the error (set after it,
+		// a quick client's next cell was aborted now and then).
 		if req.StopsOnError() && !req.Silent {
 			k.abortTill = time.Now()
 		}
+		k.reply(sock, mu, m, "execute_reply", wire.ErrorContent{Status: "error", ExecutionCount: &count, EName: res.Err.Name,
+			EValue: res.Err.Value, Traceback: res.Err.Traceback, UserExprs: map[string]any{}})
 		return
 	}
 	if res.Bundle != nil && !req.Silent {

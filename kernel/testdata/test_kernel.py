@@ -196,6 +196,14 @@ class Extras(unittest.TestCase):
         self.assertEqual(r2["content"]["status"], "aborted")
         r3, _ = self.run_cell("1 + 1")
         self.assertEqual(r3["content"]["status"], "ok")
+        # A cell sent as soon as the error's execute_reply is in (before its idle, as a front end
+        # may) was not queued behind the error: it runs.
+        for _ in range(20):
+            bad = self.kc.execute('panic("fails at once")')
+            while self.kc.get_shell_msg(timeout=TIMEOUT)["parent_header"].get("msg_id") != bad:
+                pass
+            r4, _ = collect(self.kc, self.kc.execute("1 + 1"))
+            self.assertEqual(r4["content"]["status"], "ok")
         bad = self.kc.execute('time.Sleep(300 * time.Millisecond)\npanic("no abort")', stop_on_error=False)
         queued = self.kc.execute("2 + 2")
         collect(self.kc, bad)
