@@ -20,6 +20,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/retlab/retlab/kernel/exec/cellrt"
 )
 
 // workspace is the Go module the cells are compiled in: one package per
@@ -297,41 +299,29 @@ func (b buildTimes) String() string {
 	return s + ", plugin.Open " + ms(b.open)
 }
 
-// plugin compiles cell n's package source and loads it, returning its Run.
+// plugin compiles cell n's package source and loads it, returning its Run
+// (which the cell's init registers with cellrt).
 func (w *workspace) plugin(n int, src string) (func(), string, error) {
 	cdir := filepath.Join(w.dir, "c"+strconv.Itoa(n))
-	pdir := filepath.Join(w.dir, "p"+strconv.Itoa(n))
-	for _, d := range []string{cdir, pdir} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return nil, "", err
-		}
+	if err := os.MkdirAll(cdir, 0o755); err != nil {
+		return nil, "", err
 	}
 	if err := os.WriteFile(filepath.Join(cdir, "cell.go"), []byte(src), 0o644); err != nil {
 		return nil, "", err
 	}
-	main := fmt.Sprintf("package main\n\nimport c %q\n\nfunc Run() { c.Run() }\n", cellPath(n))
-	if err := os.WriteFile(filepath.Join(pdir, "main.go"), []byte(main), 0o644); err != nil {
-		return nil, "", err
-	}
-	so := filepath.Join(w.dir, "p"+strconv.Itoa(n)+".so")
+	so := filepath.Join(w.dir, "c"+strconv.Itoa(n)+".so")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	w.last = buildTimes{}
 	if w.tc != nil {
-		if out, err := w.tc.build(ctx, w, n, src, cdir, pdir, so, &w.last); err != nil {
+		if out, err := w.tc.build(ctx, w, n, src, cdir, so, &w.last); err != nil {
 			return nil, string(out), err
 		}
-	} else {
-		start := time.Now()
-		args := append([]string{"build", "-buildmode=plugin", "-ldflags=-s -w", "-o", so}, w.flags...)
-		out, err := w.goCmd(ctx, append(args, "./p"+strconv.Itoa(n))...)
-		if err != nil {
-			return nil, string(out), fmt.Errorf("go build: %w", err)
-		}
-		w.last.goBuild = time.Since(start)
+	} else if out, err := w.goBuild(ctx, n, so); err != nil {
+		return nil, string(out), err
 	}
 	start := time.Now()
-	p, err := plugin.Open(so)
+	_, err := plugin.Open(so)
 	w.last.open = time.Since(start)
 	if err != nil {
 		msg := err.Error()
@@ -340,16 +330,34 @@ func (w *workspace) plugin(n int, src string) (func(), string, error) {
 		}
 		return nil, "", errors.New(msg)
 	}
-	sym, err := p.Lookup("Run")
-	if err != nil {
-		return nil, "", err
-	}
-	run, ok := sym.(func())
-	if !ok {
-		return nil, "", fmt.Errorf("cell plugin: Run is %T", sym)
-	}
 	os.Remove(so) // mapped already; the file is not needed again
+	run, ok := cellrt.RunOf(cellPath(n))
+	if !ok {
+		return nil, "", fmt.Errorf("cell plugin %s registered no Run", cellPath(n))
+	}
 	return run, "", nil
+}
+
+// goBuild builds cell n's plugin with go build: a plugin main package
+// (retlabcells/pN) that imports the cell's package; the go command
+// requires one.
+func (w *workspace) goBuild(ctx context.Context, n int, so string) ([]byte, error) {
+	pdir := filepath.Join(w.dir, "p"+strconv.Itoa(n))
+	if err := os.MkdirAll(pdir, 0o755); err != nil {
+		return nil, err
+	}
+	main := fmt.Sprintf("package main\n\nimport _ %q\n", cellPath(n))
+	if err := os.WriteFile(filepath.Join(pdir, "main.go"), []byte(main), 0o644); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	args := append([]string{"build", "-buildmode=plugin", "-ldflags=-s -w", "-o", so}, w.flags...)
+	out, err := w.goCmd(ctx, append(args, "./p"+strconv.Itoa(n))...)
+	if err != nil {
+		return out, fmt.Errorf("go build: %w", err)
+	}
+	w.last.goBuild = time.Since(start)
+	return nil, nil
 }
 
 // linkedVersionConflicts lists modules the kernel links whose version in

@@ -157,7 +157,8 @@ func (in *Interp) warmUp(paths []string, plugin bool) {
 			}
 		}
 		n := int(cellNumbers.Add(1))
-		src := fmt.Sprintf("package %s\n\nimport (\n\t%s %q\n%s)\n\nfunc %s() { %s.C() }\n", cellAlias(n), rtName, rtPath, imps.String(), runName, rtName)
+		src := fmt.Sprintf("package %s\n\nimport (\n\t%s %q\n%s)\n\nfunc init() { %s.Register(%q, %s, nil) }\n\nfunc %s() { %s.C() }\n",
+			cellAlias(n), rtName, rtPath, imps.String(), rtName, cellPath(n), runName, runName, rtName)
 		if _, out, err := in.ws.plugin(n, src); err != nil {
 			fmt.Fprintf(in.logw, "warm: %v\n%s", err, out)
 		}

@@ -731,7 +731,7 @@ func (r *rewrite) file(final bool) string {
 			reg = append(reg, fmt.Sprintf("%q: &%s", h.name, goName(h.name)))
 		}
 		b.WriteString(")\n\n")
-		fmt.Fprintf(&b, "func init() { %s.Register(%q, map[string]any{%s}) }\n\n", rtName, cellPath(r.n), strings.Join(reg, ", "))
+		fmt.Fprintf(&b, "func init() { %s.Register(%q, %s, map[string]any{%s}) }\n\n", rtName, cellPath(r.n), runName, strings.Join(reg, ", "))
 	}
 	// The cell's own statements may loop too (entryCheck): the function
 	// starts with runPrologue statements of its own.

@@ -22,7 +22,8 @@ import (
 )
 
 // toolchain builds a cell's plugin by running the compiler and the linker
-// itself, as `go build -buildmode=plugin` would, without the go command.
+// itself, as `go build -buildmode=plugin` runs them, without the go
+// command.
 //
 // A new cell's `go build` spent most of its time outside compiling the
 // cell (measured on 2 cores, warm build cache, ~0.9 s in all): loading the
@@ -31,22 +32,26 @@ import (
 // externally, through gcc) run four times: three links of a trivial C
 // program that probe whether gcc takes a flag (--build-id,
 // -Qunused-arguments, --compress-debug-sections), and the real link.
-// Compiling the cell and its plugin main takes ~0.05 s.
+// Compiling the cell and its plugin main took ~0.05 s.
 //
 // So the kernel asks the go command once (`go list -export
 // -buildmode=plugin -deps`, in workspace.export) for the archive of every
 // package the cells may link, writes an importcfg naming them and the
 // archives of the cells compiled so far, and runs per cell:
 //
-//	compile -p retlabcells/cN -dynlink ... -importcfg CFG -pack cell.go  (cN/c.a)
-//	compile -p retlabcells/pN -dynlink ... -importcfg CFG -pack main.go  (pN/p.a)
-//	link -buildmode=plugin -pluginpath retlabcells/pN -extld=EXTLD ... pN/p.a
+//	compile -p retlabcells/cN -dynlink -importcfg CFG -pgoprofile=HOT ... -pack cell.go  (cN/c.a)
+//	link -buildmode=plugin -pluginpath retlabcells/cN -extld=EXTLD -importcfg CFG ... cN/c.a
 //
-// The C linker it names is a small script (probeCacheScript) that runs the
-// real one, except that it answers the linker's flag probes from a cache
-// of their earlier answers (kept beside the Go build cache's siblings in
-// the user cache directory); when a link fails the cache is cleared and
-// the link tried once more, in case the C toolchain changed.
+// The cell's package is the plugin's root: go build needs a main package
+// for a plugin (and plugin.Lookup finds only its symbols), the linker does
+// not, and the kernel takes the cell's Run from cellrt, where the cell's
+// init registers it. HOT calls the cell's functions hot, so that their
+// loops are aligned (hotloops.go). EXTLD is a small script
+// (probeCacheScript) that runs the C compiler, except that it answers the
+// linker's flag probes from a cache of their earlier answers (in the user
+// cache directory); when a link fails the cache is cleared and the link
+// tried once more with the C compiler itself, in case the C toolchain
+// changed or the script cannot run.
 //
 // Builds it cannot do as go build would (a kernel built with -race, -msan,
 // -asan or coverage, GOFLAGS that change how code is compiled) go through
@@ -180,8 +185,9 @@ func (t *toolchain) writeProbeCache(dir string) (script, probes string) {
 // linker decides whether the C compiler takes a flag by linking a trivial
 // C program with it (linkerFlagSupported in cmd/link/internal/ld/lib.go:
 // CC ... -o TMP/a.out FLAG TMP/trivial.c); those runs are answered from
-// the cache after the first (keyed by the arguments, less the temporary
-// directory), everything else goes to CC.
+// the cache after the first (a file named by the arguments, less the
+// temporary directory; not for arguments with a slash), everything else
+// goes to CC. Only shell builtins run for a cached answer (~1 ms).
 const probeCacheScript = `#!/bin/sh
 # The C linker of RetLab kernel cell plugins (kernel/exec/toolchain.go):
 # @CC@, answering Go's linker's flag probes from @PROBES@ after the first time.
@@ -193,13 +199,16 @@ esac
 tmp=${last%/trivial.c}
 key=
 for a; do
-	case $a in "$tmp"/*) ;; *) key="$key $a" ;; esac
+	case $a in "$tmp"/*) ;; *) key="$key$a " ;; esac
 done
-sum=$(printf '%s' "$key" | cksum)
-f=@PROBES@/${sum%% *}-${sum##* }
+case $key in
+*/*) exec @CC@ "$@" ;;
+esac
+if [ ${#key} -gt 200 ]; then exec @CC@ "$@"; fi
+f=@PROBES@/"$key"
 if [ -f "$f.rc" ]; then
 	read rc <"$f.rc"
-	if [ -s "$f.out" ]; then cat "$f.out"; fi
+	while IFS= read -r l; do printf '%s\n' "$l"; done <"$f.out"
 	exit "$rc"
 fi
 @CC@ "$@" >"$f.out.$$" 2>&1
@@ -270,12 +279,12 @@ func (t *toolchain) importcfg(w *workspace, dir string) (string, error) {
 // command's LinkerDeps for -buildmode=plugin): listed at start.
 var linkDeps = []string{"runtime/cgo"}
 
-// build compiles cell n (src, written to cdir/cell.go) and its plugin main (pdir/main.go)
-// and links the plugin into so. On failure it returns the tools' output.
-func (t *toolchain) build(ctx context.Context, w *workspace, n int, src, cdir, pdir, so string, times *buildTimes) ([]byte, error) {
+// build compiles cell n (src, written to cdir/cell.go) and links its
+// plugin into so. On failure it returns the tools' output.
+func (t *toolchain) build(ctx context.Context, w *workspace, n int, src, cdir, so string, times *buildTimes) ([]byte, error) {
 	// The importcfg must name every package the cell imports; the type
 	// checker may have taken some from its own cache (after %go get).
-	f, err := parser.ParseFile(token.NewFileSet(), "cell.go", src, parser.ImportsOnly)
+	f, err := parser.ParseFile(token.NewFileSet(), "cell.go", src, parser.SkipObjectResolution)
 	if err != nil {
 		return nil, err
 	}
@@ -296,44 +305,33 @@ func (t *toolchain) build(ctx context.Context, w *workspace, n int, src, cdir, p
 	if err != nil {
 		return nil, err
 	}
-	lang := "-lang=go" + goLangVersion()
-	compile := func(dir, pkgPath, archive, file string) ([]byte, error) {
-		args := []string{t.compile, "-o", archive, "-p", pkgPath, lang, "-complete", "-installsuffix", "dynlink",
-			"-c=1", "-dynlink", "-nolocalimports", "-importcfg", cfg, "-pack"}
-		if t.trimpath {
-			args = append(args, "-trimpath", dir+"=>"+pkgPath)
-		}
-		return t.run(ctx, dir, append(args, file)...)
-	}
 	start = time.Now()
 	cpath := cellPath(n)
 	carchive := filepath.Join(cdir, "c.a")
-	if out, err := compile(cdir, cpath, carchive, "cell.go"); err != nil {
+	hot := filepath.Join(cdir, "hot.pgo")
+	if err := os.WriteFile(hot, []byte(hotProfile(f, cpath)), 0o644); err != nil {
+		return nil, err
+	}
+	args := []string{t.compile, "-o", carchive, "-p", cpath, "-lang=go" + goLangVersion(), "-complete", "-installsuffix", "dynlink",
+		"-c=1", "-dynlink", "-nolocalimports", "-importcfg", cfg, "-pgoprofile=" + hot, "-pack"}
+	if t.trimpath {
+		args = append(args, "-trimpath", cdir+"=>"+cpath)
+	}
+	if out, err := t.run(ctx, cdir, append(args, "cell.go")...); err != nil {
 		return out, fmt.Errorf("compile: %w", err)
 	}
 	t.mu.Lock()
 	t.archives[cpath] = carchive
 	t.mu.Unlock()
-	// The plugin main needs the cell's archive in its importcfg.
-	if cfg, err = t.importcfg(w, pdir); err != nil {
-		return nil, err
-	}
-	parchive := filepath.Join(pdir, "p.a")
-	// The plugin main is compiled under its plugin path, as go build
-	// does: plugin.Lookup finds Run as retlabcells/pN.Run.
-	ppath := cellsMod + "/p" + strconv.Itoa(n)
-	if out, err := compile(pdir, ppath, parchive, "main.go"); err != nil {
-		return out, fmt.Errorf("compile: %w", err)
-	}
 	link := func(extld []string) ([]byte, error) {
 		// As the go command passes CC: its first word as the linker,
 		// the rest as flags.
 		args := []string{t.link, "-o", so, "-importcfg", cfg, "-installsuffix", "dynlink",
-			"-pluginpath", ppath, "-buildmode=plugin", "-s", "-w", "-extld=" + extld[0]}
+			"-pluginpath", cpath, "-buildmode=plugin", "-s", "-w", "-extld=" + extld[0]}
 		if len(extld) > 1 {
 			args = append(args, "-extldflags="+strings.Join(extld[1:], " "))
 		}
-		return t.run(ctx, pdir, append(args, parchive)...)
+		return t.run(ctx, cdir, append(args, carchive)...)
 	}
 	times.compile = time.Since(start)
 	start = time.Now()

@@ -247,14 +247,27 @@ func TakeResult() (v []any, lastErr, ok bool) {
 var (
 	varsMu sync.Mutex
 	vars   = map[string]map[string]any{}
+	runs   = map[string]func(){}
 )
 
 // Register records the addresses of a cell package's top-level variables
-// (name as written in the cell -> pointer), for %who and quick display.
-func Register(pkg string, v map[string]any) {
+// (name as written in the cell -> pointer), for %who and quick display,
+// and run, the function that runs the cell's statements. A cell's init
+// calls it; the kernel takes run once the plugin is loaded (RunOf).
+func Register(pkg string, run func(), v map[string]any) {
 	varsMu.Lock()
 	defer varsMu.Unlock()
 	vars[pkg] = v
+	runs[pkg] = run
+}
+
+// RunOf returns the function that runs the statements of cell package pkg,
+// registered when its plugin was loaded.
+func RunOf(pkg string) (func(), bool) {
+	varsMu.Lock()
+	defer varsMu.Unlock()
+	run, ok := runs[pkg]
+	return run, ok && run != nil
 }
 
 // Var returns the pointer registered for name in pkg.
