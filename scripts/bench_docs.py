@@ -168,6 +168,16 @@ def kernel_section(rec):
     if it:
         lines += ["", "RetLab kernel interrupt, interrupt_request to the cell's Interrupted reply (median): " +
                   ", ".join(f"{k.replace('_', ' ')} {v['median']:.1f} ms" for k, v in it.items()) + "."]
+    b = r.get("build_ms", {})
+    if b:
+        t, gb = b["toolchain"], b["go_build"]
+        lines += ["", f"Where a new small cell's time goes (RetLab kernel's log, RETLAB_KERNEL_TIMES=1; medians of "
+                  f"{t['cell_round_trip']['n']} cells, declarations and prints): type-checks {t['type_checks']['median']:.1f} ms, "
+                  f"compile {t['compile']['median']:.0f} ms, link {t['link']['median']:.0f} ms, plugin.Open "
+                  f"{t['plugin_open']['median']:.1f} ms; round trip {t['cell_round_trip']['median']:.0f} ms. The same cells "
+                  f"built with `go build -buildmode=plugin` (RETLAB_KERNEL_GOBUILD=1, as the kernel built them before): "
+                  f"go build {gb['go_build']['median']:.0f} ms, plugin.Open {gb['plugin_open']['median']:.1f} ms; round trip "
+                  f"{gb['cell_round_trip']['median']:.0f} ms."]
     lines += ["", f"The same loop as a normal Go program (`go build` {p['build_s']:.2f} s, then run, timed inside): "
               f"{p['loop_1e7_ms']:.2f} ms; the RetLab kernel's cell takes {r['loop_1e7_ms'] / p['loop_1e7_ms']:.2f}x "
               f"that, GoNB's {g['loop_1e7_ms'] / p['loop_1e7_ms']:.2f}x.", "",

@@ -12,6 +12,10 @@ up to idle); the time of a cell is that whole round trip. Per kernel:
 * a loop: 1e7 additions in a function a cell defines, timed inside the cell (best of 5), against the
   same source built as a normal program (`go build`, then run; timed inside the program).
 
+RetLab's kernel also logs where each new cell's time went (RETLAB_KERNEL_TIMES=1): the record keeps
+the medians of type-checks, compile, link and plugin.Open, and of `go build` for the same cells built
+as the kernel did before it called the compiler and linker itself (RETLAB_KERNEL_GOBUILD=1).
+
 GoNB re-runs every cell as a fresh program: a statement cell needs its `%%` line, and a value is shown
 by printing it; its declarations accumulate across cells, as a notebook's do. RetLab's kernel also gets
 a soak: RSS over 1,000 cells (repeats of 10 texts: 10 plugins, 990 cached runs) and over new cells that
@@ -217,6 +221,56 @@ def bench_program():
     return {"loop_1e7_ms": round(min(runs) / 1e6, 2), "build_s": round(build_s, 3)}
 
 
+TIMES_RE = re.compile(r"cell\[\d+\] \(retlabcells/c\d+\): (.*)$")
+PART_RE = re.compile(r"^(type-checks|go list|compile|link|go build|plugin\.Open) ([\d.]+)(µs|ms|s)$")
+
+
+def go_ms(value, unit):
+    return float(value) * {"µs": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+
+
+def build_breakdown(a):
+    """Where a new small cell's time goes in RetLab's kernel: its own log of each cell
+    (RETLAB_KERNEL_TIMES=1: type-checks, compile, link, plugin.Open), for cells built by the kernel's
+    compile-and-link (the default) and, in the same run, by `go build` (RETLAB_KERNEL_GOBUILD=1: the
+    kernel before the change, and its fallback). Medians of --cells prints and --cells declarations
+    after the warm-up, with the round trip of the same cells."""
+    out = {}
+    for mode, extra in (("toolchain", {}), ("go_build", {"RETLAB_KERNEL_GOBUILD": "1"})):
+        # Append mode: the kernel writes its stderr at the end whatever this side reads.
+        with tempfile.NamedTemporaryFile("a+", suffix=".log") as log:
+            def logged():
+                log.seek(0)
+                return [m.group(1) for m in map(TIMES_RE.search, log) if m]
+            km = KernelManager(kernel_name=RETLAB.spec)
+            km.start_kernel(env={**os.environ, "RETLAB_KERNEL_TIMES": "1", **extra}, stderr=log)
+            kc = km.client()
+            kc.start_channels()
+            kc.wait_for_ready(timeout=120)
+            ok(kc, 'import "fmt"')
+            for i in range(a.warmup):
+                ok(kc, f"var bw{mode[0]}{i} = {i}")
+                ok(kc, f"fmt.Println({i})")
+            skip = len(logged())
+            cells = [f"var bb{mode[0]}{i} = {i}" for i in range(a.cells)] + \
+                    [f"fmt.Println({2000 + i})" for i in range(a.cells)]
+            trip = timed(kc, cells)
+            stop(km, kc)
+            parts = {}
+            for line in logged()[skip:]:
+                for piece in line.split(", "):
+                    m = PART_RE.match(piece.strip())
+                    if m:
+                        parts.setdefault(m.group(1).replace("-", "_").replace(" ", "_").replace(".", "_").lower(),
+                                         []).append(go_ms(m.group(2), m.group(3)))
+        if len(parts.get("plugin_open", [])) != len(cells):
+            sys.exit(f"build breakdown ({mode}): {len(parts.get('plugin_open', []))} cells in the kernel's log, "
+                     f"want {len(cells)}")
+        out[mode] = {k: ms_stats(v) for k, v in parts.items()}
+        out[mode]["cell_round_trip"] = trip
+    return out
+
+
 def soak(a):
     """RSS of RetLab's kernel over 1,000 cells (10 texts repeated) and over --plugins new cells."""
     km, kc, _, _ = RETLAB.start()
@@ -279,6 +333,8 @@ def main():
     rec["gonb_kernel"] = bench_kernel(GONB, a, "g")
     print("gonb:", json.dumps(rec["gonb_kernel"]), file=sys.stderr)
     rec["retlab"]["interrupt_ms"] = interrupts(a)
+    rec["retlab"]["build_ms"] = build_breakdown(a)
+    print("build:", json.dumps(rec["retlab"]["build_ms"]), file=sys.stderr)
     rec["program"] = bench_program()
     rec["soak"] = soak(a)
     rec["load_after"] = list(os.getloadavg())
