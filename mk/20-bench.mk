@@ -17,7 +17,7 @@ bench-train-torch: bench-deps build
 	env -u OPENBLAS_CORETYPE $(BENCH_PY) scripts/bench_points.py train --rounds $(BENCH_ROUNDS) --threads $(BENCH_THREADS)
 
 # One decode step (one token for B = 1..8 sequences after 256..8192 tokens) of
-# both LMs (ladder m), Go vs PyTorch, max/min latency over the contexts. ~10 min idle.
+# both LMs (ladder m), Go vs PyTorch, max/min latency over the contexts. ~5 min idle.
 BENCH_DECODE_FLAGS ?=
 bench-decode: bench-deps build
 	env -u OPENBLAS_CORETYPE $(BENCH_PY) scripts/bench_points.py decode --rounds $(BENCH_ROUNDS) --threads $(BENCH_THREADS) $(BENCH_DECODE_FLAGS)

@@ -170,7 +170,7 @@ def main():
                     "decode: timed rounds over the contexts per pass (median, default 64)")
     ap.add_argument("--contexts", default="256,512,1024,2048,4096,8192", help="decode: context lengths")
     ap.add_argument("--batches", default="1,2,4,8", help="decode: batch sizes")
-    ap.add_argument("--passes", type=int, default=2, help="decode: passes per process (best median)")
+    ap.add_argument("--passes", type=int, default=3, help="decode: passes per process (best median)")
     ap.add_argument("--rounds", type=int, default=2, help="interleaved rounds of (Go, PyTorch) per point")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--retlab", default=os.path.join(ROOT, "bin", "retlab"))
