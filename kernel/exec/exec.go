@@ -149,6 +149,10 @@ func (in *Interp) warmUp(paths []string, plugin bool) {
 	if err := in.ws.export(all...); err != nil {
 		fmt.Fprintf(in.logw, "warm: %v\n", err)
 	}
+	linker := ""
+	if in.ws.tc != nil && in.ws.tc.useGold() {
+		linker = " (C linker: gold)"
+	}
 	if plugin || in.ws.tc == nil {
 		var imps strings.Builder
 		for _, p := range append([]string{displayPath}, paths...) {
@@ -163,7 +167,7 @@ func (in *Interp) warmUp(paths []string, plugin bool) {
 			fmt.Fprintf(in.logw, "warm: %v\n%s", err, out)
 		}
 	}
-	fmt.Fprintf(in.logw, "warm: workspace ready in %v\n", time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(in.logw, "warm: workspace ready in %v%s\n", time.Since(start).Round(time.Millisecond), linker)
 }
 
 // WaitWarm blocks until Warm is done (when it was started).

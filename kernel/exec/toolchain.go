@@ -47,7 +47,8 @@ import (
 // not, and the kernel takes the cell's Run from cellrt, where the cell's
 // init registers it. HOT calls the cell's functions hot, so that their
 // loops are aligned (hotloops.go). EXTLD is a small script
-// (probeCacheScript) that runs the C compiler, except that it answers the
+// (probeCacheScript) that runs the C compiler (told to link with gold
+// where it has it: useGold), except that it answers the
 // linker's flag probes from a cache of their earlier answers (in the user
 // cache directory); when a link fails the cache is cleared and the link
 // tried once more with the C compiler itself, in case the C toolchain
@@ -66,6 +67,9 @@ type toolchain struct {
 	trimpath      bool
 	env           []string
 	logw          io.Writer
+
+	goldOnce sync.Once
+	gold     bool // cc takes -fuse-ld=gold (useGold)
 
 	mu       sync.Mutex
 	archives map[string]string // cell package path -> its compiled archive
@@ -226,6 +230,21 @@ func shQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
+// useGold reports whether cc links with gold (-fuse-ld=gold), found once:
+// gold links a cell's plugin ~15 ms faster than GNU ld (~155 ms against
+// ~170 ms for the whole link, 2-core EPYC). Binutils dropped gold in 2.44;
+// where it is missing, or says it is not gold, the default linker stays.
+func (t *toolchain) useGold() bool {
+	t.goldOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		args := append(append([]string{}, t.cc...), "-fuse-ld=gold", "-Wl,--version")
+		out, err := t.run(ctx, "", args...)
+		t.gold = err == nil && bytes.Contains(out, []byte("GNU gold"))
+	})
+	return t.gold
+}
+
 // clearProbes forgets the cached probe answers.
 func (t *toolchain) clearProbes() {
 	if t.probes == "" {
@@ -323,13 +342,17 @@ func (t *toolchain) build(ctx context.Context, w *workspace, n int, src, cdir, s
 	t.mu.Lock()
 	t.archives[cpath] = carchive
 	t.mu.Unlock()
-	link := func(extld []string) ([]byte, error) {
+	link := func(extld []string, gold bool) ([]byte, error) {
 		// As the go command passes CC: its first word as the linker,
 		// the rest as flags.
 		args := []string{t.link, "-o", so, "-importcfg", cfg, "-installsuffix", "dynlink",
 			"-pluginpath", cpath, "-buildmode=plugin", "-s", "-w", "-extld=" + extld[0]}
-		if len(extld) > 1 {
-			args = append(args, "-extldflags="+strings.Join(extld[1:], " "))
+		ldflags := extld[1:]
+		if gold {
+			ldflags = append(ldflags, "-fuse-ld=gold")
+		}
+		if len(ldflags) > 0 {
+			args = append(args, "-extldflags="+strings.Join(ldflags, " "))
 		}
 		return t.run(ctx, cdir, append(args, carchive)...)
 	}
@@ -342,18 +365,18 @@ func (t *toolchain) build(ctx context.Context, w *workspace, n int, src, cdir, s
 	var out []byte
 	switch {
 	case cxx:
-		out, err = link(t.cxx)
+		out, err = link(t.cxx, false)
 	case t.extld == "":
-		out, err = link(t.cc)
+		out, err = link(t.cc, false)
 	default:
-		if out, err = link([]string{t.extld}); err != nil {
-			// Perhaps the cached probes are stale (a new C toolchain) or
-			// the script cannot run here (a noexec cache directory): once
-			// more without them.
+		if out, err = link([]string{t.extld}, t.useGold()); err != nil {
+			// Perhaps the cached probes are stale (a new C toolchain),
+			// the script cannot run here (a noexec cache directory) or
+			// gold fails: once more with the C compiler itself.
 			t.clearProbes()
-			out2, err2 := link(t.cc)
+			out2, err2 := link(t.cc, false)
 			if err2 == nil {
-				fmt.Fprintf(t.logw, "the C linker wrapper failed, linking without it from now on: %v\n%s", err, out)
+				fmt.Fprintf(t.logw, "the C linker wrapper failed, linking with %s from now on: %v\n%s", t.cc[0], err, out)
 				t.extld = ""
 			}
 			out, err = out2, err2

@@ -104,7 +104,7 @@ func TestLinkFallsBackWithoutWrapper(t *testing.T) {
 	if got := r.Bundle.Text(); got != "42" {
 		t.Fatalf("got %q", got)
 	}
-	if in.ws.tc.extld != "" || !strings.Contains(log.String(), "linking without it") {
+	if in.ws.tc.extld != "" || !strings.Contains(log.String(), "the C linker wrapper failed") {
 		t.Fatalf("wrapper kept (%q), log %q", in.ws.tc.extld, log.String())
 	}
 	if r := in.Eval("lfX * 2"); r.Err != nil || r.Bundle.Text() != "80" {
