@@ -178,6 +178,7 @@ func (in *Interp) WaitWarm() { <-in.warm }
 // error; RetLab's long calls see display.Interrupted() and return
 // display.ErrInterrupted. It returns whether a cell was running.
 func (in *Interp) Interrupt() bool {
+	display.SetInterrupted(true)
 	cellrt.Interrupt()
 	return in.running.Load()
 }
@@ -213,6 +214,7 @@ func (in *Interp) Eval(code string) (res Result) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	cellrt.Reset()
+	display.SetInterrupted(false)
 	if page, ok := in.helpRequest(code); ok {
 		res.Page = page
 		return res
@@ -249,6 +251,12 @@ func (in *Interp) Eval(code string) (res Result) {
 }
 
 var cellNumbers atomic.Int64
+
+// What cellrt leaves to the kernel (it imports no display: cellrt.Stopped).
+func init() {
+	cellrt.Stopped = display.ErrInterrupted
+	cellrt.ShowHook = display.Show
+}
 
 // compiled is a cell package already built and loaded.
 type compiled struct {
