@@ -1,6 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "lanes_amd64.h"
 
 // func dotAVX2(x, y []float32) float32
 //
@@ -46,12 +47,7 @@ dotreduce:
 	VADDPS Y1, Y0, Y0
 	VADDPS Y3, Y2, Y2
 	VADDPS Y2, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VMOVHLPS X0, X0, X1
-	VADDPS X1, X0, X0
-	VMOVSHDUP X0, X1
-	VADDSS X1, X0, X0
+	HREDUCE8(VADDPS, VADDSS)
 	TESTQ CX, CX
 	JEQ dotdone
 
