@@ -163,11 +163,13 @@ def check_torch(torch, allow_generic=False):
 
 
 def git_commit():
-    """HEAD's short hash, with "+dirty" when tracked files differ from it (the timed code is then not HEAD)."""
+    """HEAD's short hash, with "+dirty" when tracked files differ from it (the timed code is then not HEAD).
+    The records and the pages generated from them (docs/, README.md) do not count: `make bench-all` writes
+    one record before it times the next, and the code timed is still HEAD's."""
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                               text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":(exclude)docs", ":(exclude)README.md"], capture_output=True, text=True).stdout.strip()
         return head + ("+dirty" if dirty else "")
     except OSError:
         return ""
