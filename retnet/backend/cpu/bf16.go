@@ -152,48 +152,25 @@ func LinearBF16(m, n, k int, x []float32, ldx int, w []BF16, ldw int, y []float3
 		linearPacked(m, n, k, xb, kx, w, ldw, y, ldy)
 		return
 	}
-	l := linearBF16{m: m, k: k, kx: kx, xb: xb, w: w, ldw: ldw, y: y, ldy: ldy}
-	t := Threads()
-	if work := 2 * float64(m) * float64(n) * float64(k) / minGemvFlopsPerThread; work < float64(t) {
-		t = max(1, int(work))
-	}
-	size := roundUp(ceilDiv(n, t), 4)
-	var wg sync.WaitGroup
-	for lo := size; lo < n; lo += size {
-		wg.Add(1)
-		go func(lo int) {
-			defer wg.Done()
-			l.columns(lo, min(n, lo+size))
-		}(lo)
-	}
-	l.columns(0, min(n, size))
-	wg.Wait()
+	// The row kernels, columns of y spread over the worker pool.
+	g := gemm{m: m, n: n, k: k, alpha: 1, xb: xb, lda: kx, wb: w, ldb: ldw, c: y, ldc: ldy}
+	g.parallelGemv(linearBF16Rows, Threads())
 }
 
-// linearBF16 is one LinearBF16 call of fewer than packedRows() rows: xb is
-// x rounded, (m,kx).
-type linearBF16 struct {
-	m, k, kx int
-	xb       []BF16
-	w        []BF16
-	ldw      int
-	y        []float32
-	ldy      int
-}
-
-// columns computes y[:, lo:hi].
-func (l *linearBF16) columns(lo, hi int) {
-	m, k, kx := l.m, l.k, l.kx
+// bf16Rows computes y[:, lo:hi] of a LinearBF16 of fewer than packedRows()
+// rows (the linearBF16Rows kind): g.xb is x rounded (m, g.lda), g.wb is W.
+func (g *gemm) bf16Rows(lo, hi int) {
+	m, k, kx := g.m, g.k, g.lda
 	j := lo
 	if HasBF16Dot() && k > 0 {
 		var out [8]float32
 		for ; j+4 <= hi; j += 4 {
-			_ = l.w[(j+3)*l.ldw+k-1] // the four rows of W are in bounds
+			_ = g.wb[(j+3)*g.ldb+k-1] // the four rows of W are in bounds
 			for i := 0; i < m; i += 2 {
 				rows := min(2, m-i)
-				dotRows4BF16(&l.xb[i*kx], kx, rows, &l.w[j*l.ldw], l.ldw, k, &out[0])
+				dotRows4BF16(&g.xb[i*kx], kx, rows, &g.wb[j*g.ldb], g.ldb, k, &out[0])
 				for r := 0; r < rows; r++ {
-					copy(l.y[(i+r)*l.ldy+j:(i+r)*l.ldy+j+4], out[r*4:r*4+4])
+					copy(g.c[(i+r)*g.ldc+j:(i+r)*g.ldc+j+4], out[r*4:r*4+4])
 				}
 			}
 		}
@@ -204,11 +181,11 @@ func (l *linearBF16) columns(lo, hi int) {
 	// Widen the rest of W a row at a time and dot in float32.
 	xf := f32Pool.get(m*kx + k)
 	wf := xf[m*kx:]
-	FromBF16(xf[:m*kx], l.xb)
+	FromBF16(xf[:m*kx], g.xb)
 	for ; j < hi; j++ {
-		FromBF16(wf, l.w[j*l.ldw:j*l.ldw+k])
+		FromBF16(wf, g.wb[j*g.ldb:j*g.ldb+k])
 		for i := 0; i < m; i++ {
-			l.y[i*l.ldy+j] = Dot(xf[i*kx:i*kx+k], wf)
+			g.c[i*g.ldc+j] = Dot(xf[i*kx:i*kx+k], wf)
 		}
 	}
 	f32Pool.put(xf)

@@ -456,6 +456,8 @@ const (
 	gemvRowDot  // m == 1, B transposed, A's row contiguous: c[j] = alpha*a.B[j,:] + beta*c[j]
 	gemvColDot  // n == 1, A not transposed, b contiguous: c[i] = alpha*A[i,:].b + beta*c[i]
 	fewRowsDot  // m <= fewRows, A not transposed, B transposed: c[i][j] = alpha*A[i,:].B[j,:] + beta*c[i][j]
+
+	linearBF16Rows // LinearBF16's row kernels: c[i][j] = xb[i,:].wb[j,:] (g.bf16Rows), never chosen by gemvKind
 )
 
 // fewRows is the most rows of C the fewRowsDot path takes: up to it,
@@ -568,6 +570,8 @@ func (g *gemm) gemvRange(kind, lo, hi int) {
 		// dotted with every row of A, which stays in L1; packing W would
 		// cost as much as the product.
 		g.rowsDot(lo, hi)
+	case linearBF16Rows:
+		g.bf16Rows(lo, hi)
 	case gemvColDot:
 		bcol := g.b[:g.k]
 		for i := lo; i < hi; i++ {
