@@ -175,7 +175,7 @@ def kernel_section(rec):
                   f"{t['cell_round_trip']['n']} cells, declarations and prints): type-checks {t['type_checks']['median']:.1f} ms, "
                   f"compile {t['compile']['median']:.0f} ms, link {t['link']['median']:.0f} ms, plugin.Open "
                   f"{t['plugin_open']['median']:.1f} ms; round trip {t['cell_round_trip']['median']:.0f} ms. The same cells "
-                  f"built with `go build -buildmode=plugin` (RETLAB_KERNEL_GOBUILD=1, as the kernel built them before): "
+                  f"built with `go build -buildmode=plugin` instead (RETLAB_KERNEL_GOBUILD=1, the kernel's fallback): "
                   f"go build {gb['go_build']['median']:.0f} ms, plugin.Open {gb['plugin_open']['median']:.1f} ms; round trip "
                   f"{gb['cell_round_trip']['median']:.0f} ms."]
     lines += ["", f"The same loop as a normal Go program (`go build` {p['build_s']:.2f} s, then run, timed inside): "

@@ -14,7 +14,8 @@ up to idle); the time of a cell is that whole round trip. Per kernel:
 
 RetLab's kernel also logs where each new cell's time went (RETLAB_KERNEL_TIMES=1): the record keeps
 the medians of type-checks, compile, link and plugin.Open, and of `go build` for the same cells built
-as the kernel did before it called the compiler and linker itself (RETLAB_KERNEL_GOBUILD=1).
+with go build instead, as the kernel built every cell before it ran the compiler and linker itself and
+still does as its fallback (RETLAB_KERNEL_GOBUILD=1).
 
 GoNB re-runs every cell as a fresh program: a statement cell needs its `%%` line, and a value is shown
 by printing it; its declarations accumulate across cells, as a notebook's do. RetLab's kernel also gets
@@ -232,8 +233,8 @@ def go_ms(value, unit):
 def build_breakdown(a):
     """Where a new small cell's time goes in RetLab's kernel: its own log of each cell
     (RETLAB_KERNEL_TIMES=1: type-checks, compile, link, plugin.Open), for cells built by the kernel's
-    compile-and-link (the default) and, in the same run, by `go build` (RETLAB_KERNEL_GOBUILD=1: the
-    kernel before the change, and its fallback). Medians of --cells prints and --cells declarations
+    compile-and-link (the default) and, in the same run, by `go build` (RETLAB_KERNEL_GOBUILD=1, the
+    kernel's fallback). Medians of --cells prints and --cells declarations
     after the warm-up, with the round trip of the same cells."""
     out = {}
     for mode, extra in (("toolchain", {}), ("go_build", {"RETLAB_KERNEL_GOBUILD": "1"})):
