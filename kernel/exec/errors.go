@@ -25,15 +25,16 @@ func red(s string) string { return "\x1b[0;31m" + s + "\x1b[0m" }
 
 // cleanRE finds the names the rewriting made up, to show them as written.
 var (
-	cellQualRE = regexp.MustCompile(`(` + cellsMod + `/c\d+\.|Ωc\d+\.)`)
+	cellQualRE = regexp.MustCompile(`(` + cellsMod + `/c\d+\.|Ω1c\d+\.)`)
+	omegaRE    = regexp.MustCompile(`Ω\d?`) // Ω, or Ω and a digit (rewrite.go's made-up names)
 	posRE      = regexp.MustCompile(`cell\[(\d+)\]:(\d+)(?::(\d+))?`)
 )
 
 // cleanNames removes the cell packages and Ω prefixes from a message.
 func cleanNames(s string) string {
 	s = cellQualRE.ReplaceAllString(s, "")
-	s = strings.ReplaceAll(s, "Ωrt.", "")
-	return strings.ReplaceAll(s, omega, "")
+	s = strings.ReplaceAll(s, rtName+".", "")
+	return omegaRE.ReplaceAllString(s, "")
 }
 
 // errorTraceback shows each message and, under the first of each line,

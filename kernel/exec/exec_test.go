@@ -113,6 +113,18 @@ func TestRedefinition(t *testing.T) {
 	}
 }
 
+// A cell's own names may be those the kernel's rewriting uses for itself
+// (the cellrt import, the check function, cell package aliases, the hot
+// profile's caller) without a clash: rt, run, c1 and hot were once
+// "use of package rt not in selector".
+func TestCellNamesMayBeTheKernels(t *testing.T) {
+	in := interp(t)
+	eval(t, in, "rt := 3\nrun := 4\nc1 := 5\nhot := 6\nfunc f() int { return rt + run + c1 + hot }")
+	if got := text(t, in, "f()"); got != "18" {
+		t.Fatalf("f() = %q, want 18", got)
+	}
+}
+
 func TestDeferSelectAndGoroutines(t *testing.T) {
 	in := interp(t)
 	eval(t, in, "import \"fmt\"\nimport \"sync\"\ndsOut := []string{}\ndefer func() { dsOut = append(dsOut, \"deferred\") }()\ndsOut = append(dsOut, \"first\")")

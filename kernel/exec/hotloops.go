@@ -77,7 +77,7 @@ func hotProfile(f *ast.File, pkgPath string) string {
 	b.WriteString("GO PREPROFILE V1\n")
 	for _, n := range names {
 		// caller, callee, "call site offset" "weight"
-		b.WriteString(pkgPath + ".Ωhot\n" + n + "\n0 1\n")
+		b.WriteString(pkgPath + ".Ω1hot\n" + n + "\n0 1\n")
 	}
 	return b.String()
 }

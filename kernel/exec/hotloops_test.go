@@ -17,7 +17,7 @@ func TestHotProfileNames(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the Go compiler; skipped with -short")
 	}
-	src := `package Ωc7
+	src := `package Ω1c7
 
 var G int
 

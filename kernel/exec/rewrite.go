@@ -12,15 +12,18 @@ import (
 	"strings"
 )
 
-// rt is the name cells import package cellrt under; Ω prefixes every name
-// the rewriting makes up, so none can clash with a name a cell writes.
+// Names the rewriting makes up start with Ω and a digit. A cell's own
+// unexported names become Ω+name (goName), and no identifier starts with a
+// digit, so none of these can clash with a name a cell writes (a cell
+// variable rt, run or c1 is Ωrt, Ωrun, Ωc1). rtName is the name cells
+// import package cellrt under.
 const (
-	rtName    = "Ωrt"
+	rtName    = "Ω1rt"
 	rtPath    = "github.com/retlab/retlab/kernel/exec/cellrt"
 	cellsMod  = "retlabcells"
 	omega     = "Ω"
 	runName   = "Run"
-	checkName = "Ωrun"
+	checkName = "Ω1run"
 	// flagName is the local that holds the interrupt flag's address in a
 	// function with loops (cellrt.F). Ω and a digit: no cell name becomes it.
 	flagName = "Ω0"
@@ -60,7 +63,7 @@ func goName(name string) string {
 }
 
 func cellPath(n int) string  { return cellsMod + "/c" + strconv.Itoa(n) }
-func cellAlias(n int) string { return omega + "c" + strconv.Itoa(n) }
+func cellAlias(n int) string { return omega + "1c" + strconv.Itoa(n) }
 
 // edit replaces [start, end) of the cell's text (an insertion when start
 // == end). final edits apply only to the package that is built, not to the
@@ -669,7 +672,7 @@ func (r *rewrite) sortedEdits() []edit {
 	return es
 }
 
-// file renders the package: the check form (statements in Ωrun, top-level
+// file renders the package: the check form (statements in Ω1run, top-level
 // variables local to it) or the final form (variables at package level).
 func (r *rewrite) file(final bool) string {
 	var b strings.Builder
