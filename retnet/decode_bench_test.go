@@ -14,7 +14,7 @@ func BenchmarkDecodeStep(b *testing.B) {
 	}
 	m, _ := New(mc.(Config))
 	m.InitWeights(1)
-	for _, B := range []int{1, 8} {
+	for _, B := range []int{1, 2, 4, 8} {
 		b.Run(fmt.Sprintf("B=%d", B), func(b *testing.B) {
 			d := m.NewDecoder(B)
 			toks := make([]int, B)
