@@ -265,6 +265,18 @@ func (r *MSR[T]) retention(a *MSRActs[T], form Form, chunk int, st *LayerState[T
 	}
 }
 
+// stateScale is c_n = sum_{d<n} gamma^d of one head (gamma = exp(logGamma)),
+// formed by the float32 recurrence c = c*gamma + 1 that n recurrent steps
+// apply, so a state filled at once matches one stepped to n bit for bit.
+func stateScale[T Float](logGamma float64, n int) T {
+	gamma := T(float32(math.Exp(logGamma)))
+	var c T
+	for t := 0; t < n; t++ {
+		c = c*gamma + 1
+	}
+	return c
+}
+
 // fillState sets st (empty on entry) to the recurrent state after the T
 // tokens in a: per head, with c = sum_{d<T} gamma^d,
 //
@@ -276,12 +288,7 @@ func (r *MSR[T]) fillState(a *MSRActs[T], st *LayerState[T]) {
 	B, n, H := a.B, a.T, r.H
 	dk, dv := r.D/H, r.DV/H
 	for h := 0; h < H; h++ {
-		gamma := T(float32(math.Exp(float64(r.LogGamma[h]))))
-		var c T
-		for t := 0; t < n; t++ {
-			c = c*gamma + 1
-		}
-		st.Scale[h] = c
+		st.Scale[h] = stateScale[T](float64(r.LogGamma[h]), n)
 	}
 	work := a.scratch(parallel.Workers(B*H), n*dv)
 	parallel.For(B*H, func(w, bh int) {

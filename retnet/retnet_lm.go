@@ -2,7 +2,6 @@ package retnet
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 )
 
@@ -168,13 +167,7 @@ func (d *retnetDecoder[T]) FillContext(n int, seed uint64) error {
 			ls.S[i] = T(rng.NormFloat64())
 		}
 		for h, lg := range d.m.LogGamma {
-			// The float32 recurrence of RecurrentRetention and fillState.
-			gamma := T(float32(math.Exp(float64(lg))))
-			var c T
-			for t := 0; t < n; t++ {
-				c = c*gamma + 1
-			}
-			ls.Scale[h] = c
+			ls.Scale[h] = stateScale[T](float64(lg), n)
 		}
 		ls.Pos = n
 	}
