@@ -68,22 +68,25 @@ func Perplexity(ctx context.Context, m Inference, tokens []int, seqLen, B int, p
 		if padded {
 			rows = B
 		}
-		inputs, targets := make([]int32, 0, rows*n), make([]int32, 0, rows*n)
+		targets := make([]int32, 0, rows*n)
 		for _, w := range ws[i:j] {
-			for _, t := range tokens[w.start : w.start+n] {
-				inputs = append(inputs, int32(t))
-			}
 			for _, t := range tokens[w.start+1 : w.start+n+1] {
 				targets = append(targets, int32(t))
 			}
 		}
 		scored := int64(len(targets))
 		if padded {
+			inputs := make([]int32, 0, rows*n)
+			for _, w := range ws[i:j] {
+				for _, t := range tokens[w.start : w.start+n] {
+					inputs = append(inputs, int32(t))
+				}
+			}
 			for len(inputs) < rows*n { // padding rows: token 0, target ignored
 				inputs, targets = append(inputs, 0), append(targets, -1)
 			}
 			sum += lm.Loss(inputs, targets, rows, n) * float64(scored)
-		} else {
+		} else { // Logits takes the windows as they stand in tokens
 			seqs := make([][]int, j-i)
 			for k, w := range ws[i:j] {
 				seqs[k] = tokens[w.start : w.start+n]
