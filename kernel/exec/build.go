@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/ast"
 	"go/importer"
 	"go/token"
 	"go/types"
@@ -299,9 +300,9 @@ func (b buildTimes) String() string {
 	return s + ", plugin.Open " + ms(b.open)
 }
 
-// plugin compiles cell n's package source and loads it, returning its Run
-// (which the cell's init registers with cellrt).
-func (w *workspace) plugin(n int, src string) (func(), string, error) {
+// plugin compiles cell n's package source (f, parsed from src) and loads
+// it, returning its Run (which the cell's init registers with cellrt).
+func (w *workspace) plugin(n int, src string, f *ast.File) (func(), string, error) {
 	cdir := filepath.Join(w.dir, "c"+strconv.Itoa(n))
 	if err := os.MkdirAll(cdir, 0o755); err != nil {
 		return nil, "", err
@@ -314,7 +315,7 @@ func (w *workspace) plugin(n int, src string) (func(), string, error) {
 	defer cancel()
 	w.last = buildTimes{}
 	if w.tc != nil {
-		if out, err := w.tc.build(ctx, w, n, src, cdir, so, &w.last); err != nil {
+		if out, err := w.tc.build(ctx, w, n, f, cdir, so, &w.last); err != nil {
 			return nil, string(out), err
 		}
 	} else if out, err := w.goBuild(ctx, n, so); err != nil {

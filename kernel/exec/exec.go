@@ -163,7 +163,11 @@ func (in *Interp) warmUp(paths []string, plugin bool) {
 		n := int(cellNumbers.Add(1))
 		src := fmt.Sprintf("package %s\n\nimport (\n\t%s %q\n%s)\n\nfunc init() { %s.Register(%q, %s, nil) }\n\nfunc %s() { %s.C() }\n",
 			cellAlias(n), rtName, rtPath, imps.String(), rtName, cellPath(n), runName, runName, rtName)
-		if _, out, err := in.ws.plugin(n, src); err != nil {
+		f, err := parser.ParseFile(token.NewFileSet(), "cell.go", src, parser.SkipObjectResolution)
+		if err != nil {
+			panic(err) // the source above is the kernel's own
+		}
+		if _, out, err := in.ws.plugin(n, src, f); err != nil {
 			fmt.Fprintf(in.logw, "warm: %v\n%s", err, out)
 		}
 	}
@@ -321,7 +325,7 @@ func (in *Interp) compile(n int, code string) (func(), *rewrite, *Error) {
 		return nil, nil, compileError(n, code, errs)
 	}
 	checked := time.Since(start)
-	run, out, err := in.ws.plugin(n, finalSrc)
+	run, out, err := in.ws.plugin(n, finalSrc, ff.file) // ff.file: finalSrc parsed
 	if err != nil {
 		return nil, nil, buildError(n, code, out, err)
 	}

@@ -6,8 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"go/parser"
-	"go/token"
+	"go/ast"
 	"io"
 	"os"
 	"os/exec"
@@ -298,15 +297,11 @@ func (t *toolchain) importcfg(w *workspace, dir string) (string, error) {
 // command's LinkerDeps for -buildmode=plugin): listed at start.
 var linkDeps = []string{"runtime/cgo"}
 
-// build compiles cell n (src, written to cdir/cell.go) and links its
+// build compiles cell n (f, parsed from cdir/cell.go) and links its
 // plugin into so. On failure it returns the tools' output.
-func (t *toolchain) build(ctx context.Context, w *workspace, n int, src, cdir, so string, times *buildTimes) ([]byte, error) {
+func (t *toolchain) build(ctx context.Context, w *workspace, n int, f *ast.File, cdir, so string, times *buildTimes) ([]byte, error) {
 	// The importcfg must name every package the cell imports; the type
 	// checker may have taken some from its own cache (after %go get).
-	f, err := parser.ParseFile(token.NewFileSet(), "cell.go", src, parser.SkipObjectResolution)
-	if err != nil {
-		return nil, err
-	}
 	paths := append([]string(nil), linkDeps...)
 	for _, im := range f.Imports {
 		if p, err := strconv.Unquote(im.Path.Value); err == nil {
