@@ -91,20 +91,17 @@ func newToolchain(w *workspace, logw io.Writer) (*toolchain, error) {
 		}
 	}
 	trimpath := false
-	if f := strings.Fields(os.Getenv("GOFLAGS")); len(f) > 0 {
-		for _, g := range f {
-			name, _, _ := strings.Cut(strings.TrimLeft(g, "-"), "=")
-			switch name {
-			case "buildvcs", "mod", "modcacherw", "modfile", "trimpath", "tags", "p", "v", "x":
-			default:
-				// Flags that change how packages are compiled or
-				// linked (-race, -gcflags, -ldflags ...): go build
-				// applies them to the cells as to everything else.
-				return nil, fmt.Errorf("GOFLAGS has %s", g)
-			}
-			if name == "trimpath" {
-				trimpath = true
-			}
+	for _, g := range strings.Fields(os.Getenv("GOFLAGS")) {
+		name, _, _ := strings.Cut(strings.TrimLeft(g, "-"), "=")
+		switch name {
+		case "trimpath":
+			trimpath = true
+		case "buildvcs", "mod", "modcacherw", "modfile", "tags", "p", "v", "x":
+		default:
+			// Flags that change how packages are compiled or linked
+			// (-race, -gcflags, -ldflags ...): go build applies them
+			// to the cells as to everything else.
+			return nil, fmt.Errorf("GOFLAGS has %s", g)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
