@@ -172,6 +172,13 @@ func TestJupyterNotebook(t *testing.T) {
 
 // TestJupyterBench measures start time, the round trip of `1+1` and memory
 // over a soak of executions, against the kernel's goals.
+//
+// Memory: RSS is held over the second half of the soak, to 5%. The first
+// executions after start grow it while the Go heap and the allocator
+// settle (measured: +125 bytes an execution over 2,000..10,000, +24 over
+// 10,000..40,000, while the live heap stays flat: TestSoakHeap in
+// kernel/dispatch, the leak check proper, holds it to 64 bytes an
+// execution); the whole soak sat 0.3-2 points under the 5% it was held to.
 func TestJupyterBench(t *testing.T) {
 	e := setup(t)
 	soak := "10000"
@@ -197,11 +204,12 @@ func TestJupyterBench(t *testing.T) {
 	if err := json.Unmarshal([]byte(line), &r); err != nil {
 		t.Fatalf("bench output %q: %v", line, err)
 	}
+	// The first mark at or past half the soak, and the last.
 	first, last := int64(0), int64(0)
 	firstN, lastN := 1<<62, 0
 	for k, v := range r.Soak.RSS {
 		n, _ := strconv.Atoi(k)
-		if n < firstN {
+		if n >= r.Soak.Executions/2 && n < firstN {
 			firstN, first = n, v
 		}
 		if n > lastN {
@@ -220,7 +228,7 @@ func TestJupyterBench(t *testing.T) {
 	if r.Trip.Median > 10 {
 		t.Errorf("1+1 median %.2f ms exceeds twice the 5 ms goal", r.Trip.Median)
 	}
-	if growth := float64(last-first) / float64(first); growth > 0.05 {
-		t.Errorf("RSS grew %.1f%% during the soak", 100*growth)
+	if growth := float64(last-first) / float64(first); first == 0 || growth > 0.05 {
+		t.Errorf("RSS grew %.1f%% over executions %d..%d of the soak (bound 5%%)", 100*growth, firstN, lastN)
 	}
 }
